@@ -1,0 +1,3 @@
+from itaoreport.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""case stage of the itaoreport pipeline."""

@@ -1,0 +1,427 @@
+"""Load and validate a case folder: all problems in one pass, each with its file and line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
+
+from itaoreport.case import fields as F
+from itaoreport.case.fields import Field
+from itaoreport.case.files import CASE_FILE, entry_files
+from itaoreport.case.model import Attachment, Case, Claim, Entry, Order, Party, Promise
+from itaoreport.case.values import (
+    BadValue,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    parse_language,
+    parse_moment,
+    parse_timezone,
+    zone,
+)
+from itaoreport.case.yamlload import YamlProblem, YMap, YNode, YScalar, YSeq, load_yaml_bytes
+from itaoreport.errors import Loc, Problem, error, sort_problems, warning
+
+MAX_ENTRIES = 10_000
+MAX_ATTACHMENTS_PER_ENTRY = 100
+MAX_ATTACHMENTS = 5_000
+MAX_TEXT_CHARS = 20_000
+SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+@dataclass
+class LoadResult:
+    """The case (None when it cannot be built at all) and every problem found."""
+
+    case: Case | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors) or (strict and bool(self.problems))
+
+
+def load_case(case_dir: str | os.PathLike) -> LoadResult:
+    """Read case.yaml and every entry; never raises for bad input."""
+    root = Path(case_dir)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return LoadResult(None, [error(Loc(str(case_dir)), "not a folder")])
+    if not (root / CASE_FILE).is_file():
+        problems.append(
+            error(Loc(CASE_FILE), "case.yaml is missing", "run `itaoreport init` to start a case")
+        )
+        return LoadResult(None, problems)
+    reader = _Reader(root, problems)
+    case_values = reader.read_case()
+    tz = zone(case_values.get("timezone") or "UTC") if case_values is not None else ZoneInfo("UTC")
+    entries = reader.read_entries(tz)
+    _check_references(entries, problems)
+    if case_values is None or any(p.is_error for p in problems):
+        return LoadResult(None, sort_problems(problems))
+    case = _make_case(root, case_values, entries, reader.case_locs)
+    return LoadResult(case, sort_problems(problems))
+
+
+class _Reader:
+    """Converts located YAML into plain values by the field specs, collecting problems."""
+
+    def __init__(self, root: Path, problems: list[Problem]):
+        self.root = root
+        self.problems = problems
+        self.case_locs: dict[str, Loc] = {}
+        self.tz = ZoneInfo("UTC")
+
+    # -- files -----------------------------------------------------------------
+    def _load(self, rel: str) -> YNode | None | bool:
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError as exc:
+            self.problems.append(error(Loc(rel), f"cannot read file: {exc.strerror}"))
+            return False
+        try:
+            return load_yaml_bytes(data, rel)
+        except YamlProblem as exc:
+            self.problems.append(exc.problem)
+            return False
+
+    def _top_mapping(self, rel: str) -> YMap | None:
+        node = self._load(rel)
+        if node is False:
+            return None
+        if not isinstance(node, YMap):
+            where = node.loc if isinstance(node, (YScalar, YSeq)) else Loc(rel, 1, 1)
+            self.problems.append(
+                error(where, "the file must be a mapping of `field: value` lines",
+                      "see CASE_FORMAT.md for an example")
+            )
+            return None
+        return node
+
+    def read_case(self) -> dict | None:
+        node = self._top_mapping(CASE_FILE)
+        if node is None:
+            return None
+        return self.mapping(node, F.CASE_FIELDS, "", self.case_locs)
+
+    def read_entries(self, tz: ZoneInfo) -> list[Entry]:
+        files = entry_files(self.root)
+        if len(files) > MAX_ENTRIES:
+            self.problems.append(
+                error(Loc("entries"), f"{len(files):,} entry files; the limit is {MAX_ENTRIES:,}")
+            )
+            return []
+        self.tz = tz
+        seen: dict[str, str] = {}
+        entries = []
+        total_attachments = 0
+        for rel in files:
+            entry_id = PurePosixPath(rel).stem
+            if entry_id in seen:
+                self.problems.append(
+                    error(Loc(rel, 1, 1), f"entry id {entry_id!r} is used twice",
+                          f"also {seen[entry_id]}; entry file names must be unique")
+                )
+                continue
+            seen[entry_id] = rel
+            entry = self.read_entry(rel, entry_id)
+            if entry is not None:
+                total_attachments += len(entry.attachments)
+                entries.append(entry)
+        if total_attachments > MAX_ATTACHMENTS:
+            self.problems.append(
+                error(Loc("entries"),
+                      f"{total_attachments:,} attachments; the limit is {MAX_ATTACHMENTS:,}")
+            )
+        entries.sort(key=lambda e: (e.timestamp.instant, e.id))
+        return entries
+
+    def read_entry(self, rel: str, entry_id: str) -> Entry | None:
+        node = self._top_mapping(rel)
+        if node is None:
+            return None
+        locs: dict[str, Loc] = {"": node.loc}
+        values = self.mapping(node, F.ENTRY_FIELDS, "", locs)
+        if values is None:
+            return None
+        promise = values.get("promise")
+        if values.get("decision") and values.get("kind") != "approval":
+            self.problems.append(
+                warning(locs["decision"], "`decision` only means something with `kind: approval`")
+            )
+        if values.get("kind") == "approval" and not values.get("decision"):
+            self.problems.append(
+                error(locs.get("kind", node.loc), "an approval needs `decision: approved` or "
+                      "`decision: changes_requested`")
+            )
+        return Entry(
+            id=entry_id,
+            path=rel,
+            timestamp=values["timestamp"],
+            channel=values["channel"],
+            sender=values["sender"],
+            summary=values["summary"],
+            sender_name=values.get("sender_name"),
+            quote=values.get("quote"),
+            attachments=values.get("attachments") or [],
+            links=values.get("links") or [],
+            action=values.get("action"),
+            promise=Promise(promise["text"], promise.get("due"), promise.get("status"),
+                            locs["promise"]) if promise else None,
+            fulfils=values.get("fulfils"),
+            kind=values.get("kind") or "message",
+            decision=values.get("decision"),
+            refers_to=values.get("refers_to"),
+            tags=values.get("tags") or [],
+            locs=locs,
+        )
+
+    # -- conversion ------------------------------------------------------------
+    def mapping(self, node: YMap, specs: tuple[Field, ...], prefix: str,
+                locs: dict[str, Loc]) -> dict | None:
+        """Convert a mapping; None if a required field is missing or wrong (problems recorded)."""
+        by_name = {f.name: f for f in specs}
+        values: dict = {}
+        ok = True
+        for key in node.order:
+            key_loc = node.key_locs[key]
+            spec = by_name.get(key)
+            if spec is None:
+                self._unknown_key(key, key_loc, by_name, prefix)
+                continue
+            locs[prefix + key] = key_loc
+            value_node = node.items[key]
+            if isinstance(value_node, YScalar) and value_node.is_null:
+                continue
+            try:
+                value = self.value(value_node, spec, prefix + key + ".", locs)
+            except BadValue as exc:
+                where = value_node.loc
+                self.problems.append(error(where, f"{prefix}{key}: {exc}", exc.hint))
+                ok = False
+                continue
+            if value is None and spec.kind == "map":
+                ok = False
+                continue
+            values[key] = value
+        for spec in specs:
+            if spec.required and spec.name not in values:
+                if spec.name not in node.items or _is_null(node.items[spec.name]):
+                    where = node.key_locs.get(spec.name, node.loc)
+                    self.problems.append(
+                        error(where, f"missing required field `{prefix}{spec.name}`", spec.doc)
+                    )
+                ok = False
+            elif spec.name not in values and spec.default is not None:
+                values[spec.name] = spec.default
+        return values if ok else None
+
+    def _unknown_key(self, key: str, loc: Loc, by_name: dict, prefix: str) -> None:
+        close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
+        hint = f"did you mean `{prefix}{close[0]}`?" if close else (
+            "known fields: " + ", ".join(by_name))
+        self.problems.append(warning(loc, f"unknown field `{prefix}{key}`", hint))
+
+    def value(self, node: YNode, spec: Field, prefix: str, locs: dict[str, Loc]):  # noqa: ANN201
+        kind = spec.kind
+        if kind == "map":
+            if not isinstance(node, YMap):
+                raise BadValue(f"expected a mapping of fields, got {_what(node)}")
+            return self.mapping(node, spec.fields, prefix, locs)
+        if kind == "attachments":
+            return self.attachments(node)
+        if kind in ("tags", "links"):
+            items = node.items if isinstance(node, YSeq) else [node]
+            texts = [self.scalar(item, "a text") for item in items]
+            if kind == "links":
+                return [t.strip() for t in texts]
+            return [t.strip() for t in texts if t.strip()]
+        return _convert_scalar(self.scalar(node, _article(kind)), spec, self.tz)
+
+    def scalar(self, node: YNode, what: str) -> str:
+        if not isinstance(node, YScalar):
+            raise BadValue(f"expected {what}, got {_what(node)}")
+        if len(node.text) > MAX_TEXT_CHARS:
+            raise BadValue(f"text is {len(node.text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        return node.text
+
+    def attachments(self, node: YNode) -> list[Attachment]:
+        items = node.items if isinstance(node, YSeq) else [node]
+        if len(items) > MAX_ATTACHMENTS_PER_ENTRY:
+            raise BadValue(
+                f"{len(items)} attachments; the limit is {MAX_ATTACHMENTS_PER_ENTRY} per entry")
+        result = []
+        for item in items:
+            if isinstance(item, YMap):
+                locs: dict[str, Loc] = {}
+                values = self.mapping(item, F.ATTACHMENT_FIELDS, "attachments.", locs)
+                if not values:
+                    continue
+                path_loc = item.items["path"].loc if "path" in item.items else item.loc
+                raw, caption = values["path"], values.get("caption")
+            elif isinstance(item, YScalar):
+                raw, caption, path_loc = item.text, None, item.loc
+            else:
+                self.problems.append(error(item.loc, "an attachment is a path or `path:` + `caption:`"))
+                continue
+            rel = self.safe_path(raw, path_loc)
+            if rel is not None:
+                result.append(Attachment(rel, caption, path_loc))
+        return result
+
+    def safe_path(self, raw: str, loc: Loc) -> str | None:
+        """A path inside the case folder that exists, or None with the problem recorded."""
+        text = raw.strip().replace("\\", "/")
+        if not text:
+            self.problems.append(error(loc, "empty attachment path"))
+            return None
+        if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "://" in text:
+            self.problems.append(
+                error(loc, f"attachment path {raw!r} must be relative to the case folder",
+                      "copy the file into the case folder, e.g. screenshots/")
+            )
+            return None
+        pure = PurePosixPath(text)
+        if ".." in pure.parts:
+            self.problems.append(
+                error(loc, f"attachment path {raw!r} uses `..`; evidence must be inside the case folder")
+            )
+            return None
+        full = self.root / pure
+        try:
+            real = full.resolve(strict=False)
+            root_real = self.root.resolve()
+        except (OSError, RuntimeError):
+            self.problems.append(error(loc, f"attachment path {raw!r} cannot be resolved"))
+            return None
+        if real != root_real and root_real not in real.parents:
+            self.problems.append(
+                error(loc, f"attachment {raw!r} is a link that points outside the case folder")
+            )
+            return None
+        if not full.is_file():
+            hint = _similar_file(self.root, pure)
+            what = "is a folder, not a file" if full.is_dir() else "does not exist"
+            self.problems.append(error(loc, f"attachment {text!r} {what}", hint))
+            return None
+        return pure.as_posix()
+
+
+def _convert_scalar(text: str, spec: Field, tz: ZoneInfo):  # noqa: ANN202
+    kind = spec.kind
+    if kind == "text":
+        return text
+    if kind in ("line", "entry_ref"):
+        value = " ".join(text.split())
+        if not value:
+            raise BadValue("must not be empty")
+        return value
+    if kind == "url":
+        return text.strip()
+    if kind == "enum":
+        value = text.strip()
+        if value not in spec.choices:
+            close = difflib.get_close_matches(value.lower(), spec.choices, n=1, cutoff=0.5)
+            hint = f"did you mean `{close[0]}`?" if close else "one of: " + ", ".join(spec.choices)
+            raise BadValue(f"{value!r} is not one of {', '.join(spec.choices)}", hint)
+        return value
+    if kind == "date":
+        return parse_date(text)
+    if kind == "moment":
+        return parse_moment(text, tz)
+    if kind == "decimal":
+        return parse_decimal(text)
+    if kind == "currency":
+        return parse_currency(text)
+    if kind == "timezone":
+        return parse_timezone(text)
+    if kind == "language":
+        return parse_language(text)
+    raise AssertionError(f"unknown field kind {kind}")
+
+
+def _check_references(entries: list[Entry], problems: list[Problem]) -> None:
+    by_id = {e.id: e for e in entries}
+    for entry in entries:
+        for name in ("fulfils", "refers_to"):
+            target = getattr(entry, name)
+            if target is None:
+                continue
+            if target not in by_id:
+                close = difflib.get_close_matches(target, list(by_id), n=1, cutoff=0.6)
+                hint = f"did you mean `{close[0]}`?" if close else "use an entry's file name without .yaml"
+                problems.append(error(entry.loc(name), f"{name}: no entry with id {target!r}", hint))
+            elif target == entry.id:
+                problems.append(error(entry.loc(name), f"{name}: an entry cannot refer to itself"))
+        if entry.fulfils in by_id and by_id[entry.fulfils].promise is None:
+            problems.append(
+                warning(entry.loc("fulfils"), f"fulfils: entry {entry.fulfils!r} has no `promise`")
+            )
+        if entry.refers_to in by_id and entry.kind == "approval":
+            if by_id[entry.refers_to].kind != "requirement":
+                problems.append(
+                    warning(entry.loc("refers_to"),
+                            f"refers_to: entry {entry.refers_to!r} is not a `kind: requirement`")
+                )
+        for link in entry.links:
+            if not link.lower().startswith(SAFE_LINK_SCHEMES):
+                problems.append(
+                    warning(entry.loc("links"), f"link {link!r} is shown as text only",
+                            "only http, https and mailto links become clickable")
+                )
+
+
+def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) -> Case:
+    claimant, seller, order = v["claimant"], v["seller"], v["order"]
+    claim = v.get("claim") or {"type": "other", "requested": "full_refund"}
+    return Case(
+        root=root,
+        title=v["title"],
+        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email")),
+        seller=Party(seller["name"], store=seller.get("store")),
+        order=Order(order["id"], order["date"], order.get("item"), order.get("amount"),
+                    order.get("currency"), order.get("expected_delivery")),
+        claim=Claim(claim.get("type", "other"), claim.get("requested", "full_refund"),
+                    claim.get("amount")),
+        entries=entries,
+        platform=v.get("platform", "ItaoBuy"),
+        as_of=v.get("as_of"),
+        timezone=v.get("timezone", "UTC"),
+        statement=v.get("statement"),
+        theme=v.get("theme", "default"),
+        language=v.get("language", "en"),
+        paper=v.get("paper", "A4"),
+        locs=locs,
+    )
+
+
+def _is_null(node: YNode) -> bool:
+    return isinstance(node, YScalar) and node.is_null
+
+
+def _what(node: YNode) -> str:
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    return f"{node.text!r}"
+
+
+def _article(kind: str) -> str:
+    return {"date": "a date", "moment": "a date and time", "decimal": "a number",
+            "enum": "one word"}.get(kind, "a text")
+
+
+def _similar_file(root: Path, pure: PurePosixPath) -> str:
+    folder = root / pure.parent
+    if not folder.is_dir():
+        return f"there is no folder {pure.parent.as_posix()!r}" if str(pure.parent) != "." else ""
+    names = [p.name for p in folder.iterdir() if p.is_file()]
+    close = difflib.get_close_matches(pure.name, names, n=1, cutoff=0.6)
+    return f"did you mean {(pure.parent / close[0]).as_posix()!r}?" if close else ""

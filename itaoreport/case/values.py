@@ -1,0 +1,133 @@
+"""Turning located YAML scalars into typed values, one function per field kind."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from itaoreport.case.model import Moment
+
+
+class BadValue(ValueError):
+    """The scalar cannot be read as the field's kind; the message says why."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_MOMENT = re.compile(
+    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:[Tt ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?"
+    r"\s*(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def check_date(y: int, m: int, d: int, text: str) -> date:
+    """A calendar date, or BadValue that says why it is impossible."""
+    if not 1 <= m <= 12:
+        raise BadValue(f"impossible date {text!r}: there is no month {m}")
+    days = calendar.monthrange(y, m)[1]
+    if not 1 <= d <= days:
+        month = calendar.month_name[m]
+        raise BadValue(f"impossible date {text!r}: {month} {y} has {days} days")
+    return date(y, m, d)
+
+
+def parse_date(text: str) -> date:
+    match = _DATE.match(text.strip())
+    if not match:
+        raise BadValue(f"{text!r} is not a date", "write it as YYYY-MM-DD, e.g. 2023-10-20")
+    y, m, d = (int(g) for g in match.groups())
+    return check_date(y, m, d, text.strip())
+
+
+def parse_moment(text: str, tz: ZoneInfo) -> Moment:
+    """A timestamp with optional time, seconds and offset; no offset means the case timezone."""
+    raw = text.strip()
+    match = _MOMENT.match(raw)
+    if not match:
+        raise BadValue(
+            f"{raw!r} is not a date and time",
+            "write it as YYYY-MM-DD HH:MM, optionally with an offset like +08:00",
+        )
+    g = match.groupdict()
+    day = check_date(int(g["y"]), int(g["m"]), int(g["d"]), raw)
+    if g["H"] is None:
+        local = datetime(day.year, day.month, day.day, tzinfo=tz)
+        return Moment(local.astimezone(timezone.utc), local, False, False, raw)
+    hour, minute, second = int(g["H"]), int(g["M"]), int(g["S"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise BadValue(f"impossible time in {raw!r}")
+    micro = int((g["f"] or "0").ljust(6, "0"))
+    naive = datetime(day.year, day.month, day.day, hour, minute, second, micro)
+    if g["tz"]:
+        offset = _offset(g["tz"], raw)
+        local = naive.replace(tzinfo=offset)
+        return Moment(local.astimezone(timezone.utc), local, True, True, raw)
+    local = naive.replace(tzinfo=tz)
+    if local.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive:
+        raise BadValue(
+            f"{raw} does not exist in {tz.key}: the clocks skipped that hour (daylight saving)",
+            "check the time, or write it with its offset",
+        )
+    return Moment(local.astimezone(timezone.utc), local, True, False, raw)
+
+
+def _offset(text: str, raw: str) -> timezone:
+    if text in ("Z", "z"):
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 14 or minutes > 59:
+        raise BadValue(f"impossible UTC offset in {raw!r}")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_decimal(text: str) -> Decimal:
+    cleaned = text.strip().replace(",", "") if text.count(",") and "." in text else text.strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise BadValue(f"{text!r} is not an amount", "write a number like 59.90") from None
+    if not value.is_finite() or value < 0:
+        raise BadValue(f"{text!r} is not an amount", "write a positive number like 59.90")
+    return value
+
+
+def parse_currency(text: str) -> str:
+    code = text.strip().upper()
+    if not _CURRENCY.match(code):
+        raise BadValue(f"{text!r} is not a currency code", "use a 3-letter ISO 4217 code like USD")
+    return code
+
+
+def parse_timezone(text: str) -> str:
+    name = text.strip()
+    if name.upper() == "UTC":
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadValue(
+            f"unknown timezone {name!r}", "use an IANA name such as Europe/Berlin or Asia/Shanghai"
+        ) from None
+    return name
+
+
+def parse_language(text: str) -> str:
+    code = text.strip()
+    if not _LANGUAGE.match(code):
+        raise BadValue(f"{text!r} is not a language code", "for example en or zh-Hans")
+    return code.replace("_", "-")
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo("UTC" if name == "UTC" else name)

@@ -1,0 +1,99 @@
+"""Problems with locations, and the one exception family the CLI turns into exit codes.
+
+Exit codes: 0 success, 1 invalid input or failed build, 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import click
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Loc:
+    """A place in a case file: path relative to the case folder (posix), 1-based line and column."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.path}:{self.line}:{self.col or 1}"
+        return self.path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or doubtful) in the input, with where it is."""
+
+    severity: str
+    loc: Loc
+    message: str
+    hint: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def sort_key(self) -> tuple:
+        return (self.loc.path, self.loc.line, self.loc.col, self.severity != ERROR, self.message)
+
+    def format(self) -> str:
+        text = f"{self.loc}: {self.severity}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+def error(loc: Loc, message: str, hint: str = "") -> Problem:
+    return Problem(ERROR, loc, message, hint)
+
+
+def warning(loc: Loc, message: str, hint: str = "") -> Problem:
+    return Problem(WARNING, loc, message, hint)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(set(problems), key=Problem.sort_key)
+
+
+def count_line(problems: list[Problem]) -> str:
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class ItaoError(click.ClickException):
+    """Base of every error the tool reports to a user; exit status 1, no traceback."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class CaseInvalid(ItaoError):
+    """The case folder has errors; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sort_problems(problems)
+        super().__init__(f"the case has {count_line(self.problems)}")
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        for problem in self.problems:
+            click.echo(problem.format(), err=True, file=file)
+        click.echo(f"{count_line(self.problems)}; nothing was written", err=True, file=file)
+
+
+class BuildFailed(ItaoError):
+    """The build could not finish (for example the PDF does not fit its budget)."""

@@ -1,0 +1,72 @@
+"""Safe image reading: size checks from the header, full decode, EXIF orientation."""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+MAX_PIXELS = 60_000_000
+"""Refuse images with more pixels than this, from the header, before decoding."""
+
+SCREENSHOT_FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP", "AVIF", "TIFF", "MPO"}
+
+
+class ImageError(Exception):
+    """The file cannot be used as an image; the message says why, in plain words."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded, upright image and what the file said about itself."""
+
+    image: Image.Image
+    format: str
+    width: int
+    height: int
+    lossless: bool
+
+
+def open_image(path: Path) -> Decoded:
+    """Decode an image fully and apply its EXIF orientation; raise ImageError on any problem."""
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError("the file is empty (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                fmt = (im.format or "").upper()
+                if fmt not in SCREENSHOT_FORMATS:
+                    raise ImageError(f"unsupported image format {fmt or 'unknown'}")
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(
+                        f"image is {w}x{h} pixels; the limit is {MAX_PIXELS:,} pixels "
+                        "(a screenshot is far smaller; this may be a decompression bomb)"
+                    )
+                im.load()
+                upright = ImageOps.exif_transpose(im)
+                if upright is None:  # pragma: no cover - Pillow < 9.4 returned None in-place
+                    upright = im
+                if upright.mode not in ("RGB", "RGBA", "L", "LA"):
+                    upright = upright.convert("RGBA" if "A" in upright.mode or "transparency"
+                                              in upright.info else "RGB")
+                elif upright is im:
+                    upright = im.copy()
+        lossless = fmt in {"PNG", "GIF", "BMP", "TIFF"} or (
+            fmt == "WEBP" and im.info.get("lossless", False)
+        )
+        return Decoded(upright, fmt, upright.width, upright.height, bool(lossless))
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image is too large to decode safely ({exc})") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read (corrupt or unsupported format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
+            MemoryError, struct.error) as exc:
+        raise ImageError(f"the image is corrupt or truncated ({exc})") from None
+

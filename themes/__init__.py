@@ -1,0 +1,1 @@
+"""Themes shipped with itaoreport (installed as the itaoreport.themes package)."""
