@@ -1,0 +1,172 @@
+"""The build pipeline: load → validate → analyse → evidence → render → write.
+
+Everything is gathered and rendered in memory first; the output folder is only
+touched at the end, so a failed build leaves the last good report as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from itaoreport import __version__
+from itaoreport.analysis.facts import Facts, derive_facts
+from itaoreport.analysis.narrative import fit_text, summarise
+from itaoreport.analysis.promises import PromiseStatus, promise_statuses
+from itaoreport.case.files import OUTPUT_DIR
+from itaoreport.case.model import Case
+from itaoreport.case.validate import load_case
+from itaoreport.errors import CaseInvalid, Problem
+from itaoreport.evidence.exhibits import Evidence, gather_evidence
+from itaoreport.render import exports
+from itaoreport.render.context import build_context
+from itaoreport.render.themes import make_environment, read_theme_file, render_template, theme_search_path
+from itaoreport.write import check_output_dir, write_outputs
+
+FORMATS = ("html", "pdf", "json", "txt", "csv")
+OUTPUT_NAMES = {"html": "report.html", "pdf": "report.pdf", "json": "report.json",
+                "txt": "summary.txt", "csv": "log.csv"}
+DEFAULT_SUMMARY_CHARS = 2000
+
+
+@dataclass
+class BuildOptions:
+    out: Path | None = None
+    """Output folder; default: the case's build/ folder."""
+    formats: tuple[str, ...] = FORMATS
+    strict: bool = False
+    """Treat warnings as errors."""
+    summary_chars: int = DEFAULT_SUMMARY_CHARS
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    written: list[Path]
+    warnings: list[Problem] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+
+@dataclass
+class Analysed:
+    """Everything the renderers need, gathered before anything is written."""
+
+    case: Case
+    evidence: Evidence
+    facts: Facts
+    promises: list[PromiseStatus]
+    report: dict
+    summary: list[str]
+    summary_text: str
+    warnings: list[Problem]
+
+
+def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildResult:
+    """Build the report files for one case folder; raise CaseInvalid or BuildFailed."""
+    options = options or BuildOptions()
+    timings: dict[str, float] = {}
+    say = options.progress or (lambda message: None)
+    started = time.perf_counter()
+    analysed = analyse_case(Path(case_dir), options, timings)
+    say(f"{len(analysed.case.entries)} entries, {len(analysed.evidence.exhibits)} exhibits")
+    out_dir = options.out or analysed.case.root / OUTPUT_DIR
+    check_output_dir(analysed.case.root, out_dir,
+                     [a for a in analysed.evidence.attachments] + ["case.yaml"])
+    files = render_files(analysed, options, timings, say)
+    t = time.perf_counter()
+    written = write_outputs(out_dir, files)
+    timings["write"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report)
+
+
+def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float]) -> Analysed:
+    t = time.perf_counter()
+    loaded = load_case(case_dir)
+    if loaded.failed(options.strict) or loaded.case is None:
+        raise CaseInvalid(loaded.problems)
+    case = loaded.case
+    timings["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    evidence = gather_evidence(case)
+    if evidence.problems:
+        raise CaseInvalid(loaded.problems + evidence.problems)
+    timings["evidence"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    facts = derive_facts(case)
+    promises = promise_statuses(case, facts.as_of)
+    sentences = summarise(case, facts, promises, evidence.first_exhibit_by_entry())
+    summary_text = fit_text(sentences, options.summary_chars)
+    report = {
+        "format": exports.REPORT_JSON_FORMAT,
+        "generator": f"itaoreport {__version__}",
+        "case": exports.case_json(case),
+        "facts": facts.to_json(),
+        "summary": " ".join(s.text for s in sentences),
+        "promises": [p.to_json() for p in promises],
+        "entries": [exports.entry_json(e, {a: i.exhibit for a, i in evidence.attachments.items()
+                                              if i.exhibit}) for e in case.entries],
+        "attachments": [evidence.attachments[p].to_json() for p in sorted(evidence.attachments)],
+        "exhibits": [x.to_json() for x in evidence.exhibits],
+        "kept_separate": evidence.kept_separate,
+    }
+    timings["analyse"] = time.perf_counter() - t
+    return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
+                    summary_text, loaded.problems)
+
+
+def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, float],
+                 say: Callable[[str], None]) -> dict[str, bytes]:
+    """Every output as bytes, keyed by its name inside the output folder."""
+    case, evidence = analysed.case, analysed.evidence
+    files: dict[str, bytes] = {}
+    report_json = exports.report_json_text(analysed.report).encode("utf-8")
+    fingerprint = hashlib.sha256(report_json).hexdigest()
+    if "json" in options.formats:
+        files[OUTPUT_NAMES["json"]] = report_json
+    if "txt" in options.formats:
+        files[OUTPUT_NAMES["txt"]] = (analysed.summary_text + "\n").encode("utf-8")
+    needs_html = "html" in options.formats or "pdf" in options.formats or "csv" in options.formats
+    if not needs_html:
+        return files
+
+    t = time.perf_counter()
+    search_path = theme_search_path(case.root, case.theme)
+    env = make_environment(search_path)
+    css_screen = read_theme_file(search_path, "style.css")
+    css_print = read_theme_file(search_path, "print.css")
+    meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
+            "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper}
+    context = build_context(case, analysed.facts, analysed.promises, evidence,
+                            analysed.summary, css_screen, meta)
+    if "csv" in options.formats:
+        files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(context["log_rows"]).encode("utf-8")
+    html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
+    timings["html"] = time.perf_counter() - t
+    assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)
+              for x in evidence.exhibits if x.rendition}
+    if "html" in options.formats:
+        files[OUTPUT_NAMES["html"]] = html.encode("utf-8")
+        for name, (data, _media) in assets.items():
+            files[name] = data
+    if "pdf" in options.formats:
+        from itaoreport.render.pdf import html_to_pdf
+
+        say("rendering PDF")
+        t = time.perf_counter()
+        print_html = render_template(env, "report.html.j2",
+                                     {**context, "medium": "print", "css": css_screen + css_print})
+        files[OUTPUT_NAMES["pdf"]] = html_to_pdf(
+            print_html, assets,
+            attachments=[(report_json, "report.json", "Every fact of this report, with the "
+                          "SHA-256 of each evidence file")],
+        )
+        timings["pdf"] = time.perf_counter() - t
+    return files

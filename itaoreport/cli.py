@@ -1,0 +1,129 @@
+"""The command line: each command parses options, calls one function, prints the outcome.
+
+Exit codes: 0 success, 1 invalid case or failed build, 2 usage error.
+Heavy imports (WeasyPrint, Pillow) happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from itaoreport import __version__
+from itaoreport.errors import ItaoError, count_line
+
+FORMAT_CHOICES = ("html", "pdf", "json", "txt", "csv")
+
+case_dir_argument = click.argument(
+    "case_dir", type=click.Path(file_okay=False, path_type=Path), default=".", required=False
+)
+
+
+class _Group(click.Group):
+    """Turns unexpected exceptions into a short message and exit 1 (a traceback is a bug)."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            click.echo(f"internal error: {detail}", err=True)
+            click.echo("this is a bug in itaoreport; please report it with the command you ran "
+                       "(set ITAOREPORT_DEBUG=1 to see the traceback)", err=True)
+            if _debug():
+                traceback.print_exc()
+            ctx.exit(1)
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("ITAOREPORT_DEBUG") == "1"
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="itaoreport")
+def main() -> None:
+    """Turn a folder of dispute evidence into a claim report a reviewer believes.
+
+    A case folder holds case.yaml, one YAML file per communication under
+    entries/, and screenshots. Start with `itaoreport init my-case`.
+    """
+
+
+@main.command()
+@click.argument("case_dir", type=click.Path(path_type=Path))
+def init(case_dir: Path) -> None:
+    """Create a new case folder with an example entry."""
+    from itaoreport.scaffold import create_case
+
+    created = create_case(case_dir)
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(f"next: edit {case_dir / 'case.yaml'}, then run `itaoreport validate {case_dir}`")
+
+
+@main.command()
+@case_dir_argument
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(case_dir: Path, strict: bool) -> None:
+    """Check a case folder and list every problem with its file and line."""
+    from itaoreport.case.validate import load_case
+
+    result = load_case(case_dir)
+    for problem in result.problems:
+        click.echo(problem.format(), err=problem.is_error or strict)
+    if result.failed(strict):
+        click.echo(count_line(result.problems), err=True)
+        sys.exit(1)
+    entries = len(result.case.entries) if result.case else 0
+    click.echo(f"{case_dir}: {entries} entries, {count_line(result.problems)}")
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    if not value:
+        return FORMAT_CHOICES
+    chosen = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    unknown = [v for v in chosen if v not in FORMAT_CHOICES]
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"unknown format {', '.join(unknown) or value!r}; choose from {', '.join(FORMAT_CHOICES)}"
+        )
+    return chosen
+
+
+@main.command()
+@case_dir_argument
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: CASE_DIR/build).")
+@click.option("--format", "formats", callback=_formats, metavar="LIST",
+              help=f"Comma-separated outputs to write: {','.join(FORMAT_CHOICES)} (default: all).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--summary-chars", type=click.IntRange(200, 100_000), default=2000, show_default=True,
+              help="Longest summary.txt, in characters.")
+def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bool,
+          summary_chars: int) -> None:
+    """Validate a case and write its report (HTML, PDF, JSON, summary, CSV log)."""
+    from itaoreport.build import BuildOptions
+    from itaoreport.build import build as run_build
+
+    options = BuildOptions(out=out, formats=formats, strict=strict, summary_chars=summary_chars,
+                           progress=lambda message: click.echo(f"  {message}", err=True))
+    result = run_build(case_dir, options)
+    for problem in result.warnings:
+        click.echo(problem.format(), err=True)
+    names = [p.name for p in result.written if p.parent == result.out_dir]
+    click.echo(f"wrote {', '.join(names)} to {result.out_dir} "
+               f"in {result.timings.get('total', 0):.1f}s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+__all__ = ["main", "ItaoError"]

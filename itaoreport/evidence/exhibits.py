@@ -1,0 +1,209 @@
+"""The evidence stage: hash every attachment, decode images once, number exhibits.
+
+Each distinct piece of evidence becomes one exhibit (E1, E2, ...) numbered in
+the order it is first used in the timeline. Copies of the same evidence map to
+the kept file's exhibit and say how they were matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from itaoreport.case.model import Case
+from itaoreport.errors import Problem, error
+from itaoreport.evidence.images import Decoded, ImageError, open_image
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
+RENDITION_WIDTH = 800
+"""Widest rendition in pixels: screenshots are drawn about 80 mm wide, so this is ~250 dpi."""
+RENDITION_QUALITY = 85
+
+
+@dataclass
+class Rendition:
+    """An image prepared for the report (upright, scaled, re-encoded)."""
+
+    name: str
+    """Relative URL inside the output folder, e.g. assets/ab12cd34ef56.jpg."""
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+@dataclass
+class AttachmentInfo:
+    """One evidence file as the appendix and report.json describe it."""
+
+    path: str
+    sha256: str
+    size: int
+    is_image: bool
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    exhibit: str | None = None
+    duplicate_of: str | None = None
+    """Path of the kept file when this file is a copy of it."""
+    stage: str | None = None
+    """How the copy was matched: exact (same bytes), pixels, or the verifier's stage."""
+    score: float | None = None
+    used_by: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "is_image": self.is_image,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "exhibit": self.exhibit,
+            "duplicate_of": self.duplicate_of,
+            "stage": self.stage,
+            "score": self.score,
+            "used_by": self.used_by,
+        }
+
+
+@dataclass
+class Exhibit:
+    label: str
+    path: str
+    """The kept file."""
+    copies: list[str]
+    """Other files merged into this exhibit."""
+    entries: list[str]
+    """Entries that use it, in timeline order; the first shows it."""
+    rendition: Rendition | None = None
+
+    def to_json(self) -> dict:
+        return {"label": self.label, "path": self.path, "copies": self.copies,
+                "entries": self.entries,
+                "rendition": self.rendition.name if self.rendition else None}
+
+
+@dataclass
+class Evidence:
+    attachments: dict[str, AttachmentInfo]
+    exhibits: list[Exhibit]
+    kept_separate: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def exhibit_for(self, path: str) -> Exhibit | None:
+        label = self.attachments[path].exhibit if path in self.attachments else None
+        return next((x for x in self.exhibits if x.label == label), None)
+
+    def first_exhibit_by_entry(self) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for x in self.exhibits:
+            for entry_id in x.entries:
+                result.setdefault(entry_id, x.label)
+        return result
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def gather_evidence(case: Case) -> Evidence:
+    """Hash and decode every attachment once; problems name the file and the entry using it."""
+    infos: dict[str, AttachmentInfo] = {}
+    decoded: dict[str, Decoded] = {}
+    problems: list[Problem] = []
+    for entry in case.entries:
+        for att in entry.attachments:
+            if att.path in infos:
+                if entry.id not in infos[att.path].used_by:
+                    infos[att.path].used_by.append(entry.id)
+                continue
+            full = case.root / att.path
+            try:
+                sha, size = sha256_file(full)
+            except OSError as exc:
+                problems.append(error(att.loc, f"cannot read attachment {att.path!r}: {exc.strerror}"))
+                continue
+            info = AttachmentInfo(att.path, sha, size, _looks_like_image(att.path), used_by=[entry.id])
+            if info.is_image:
+                try:
+                    image = open_image(full)
+                except ImageError as exc:
+                    problems.append(error(att.loc, f"attachment {att.path!r}: {exc}"))
+                    continue
+                decoded[att.path] = image
+                info.width, info.height, info.format = image.width, image.height, image.format
+            infos[att.path] = info
+    if problems:
+        return Evidence(infos, [], problems=problems)
+    exhibits = _number_exhibits(case, infos)
+    for x in exhibits:
+        if x.path in decoded:
+            x.rendition = make_rendition(decoded[x.path], infos[x.path].sha256)
+    return Evidence(infos, exhibits)
+
+
+def _looks_like_image(path: str) -> bool:
+    return PurePosixPath(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _number_exhibits(case: Case, infos: dict[str, AttachmentInfo]) -> list[Exhibit]:
+    """Group identical files (same SHA-256) and number groups in order of first use."""
+    kept_by_sha: dict[str, str] = {}
+    for path in sorted(infos, key=lambda p: _keep_rank(infos[p])):
+        kept_by_sha.setdefault(infos[path].sha256, path)
+    exhibits: dict[str, Exhibit] = {}
+    for entry in case.entries:
+        for att in entry.attachments:
+            info = infos[att.path]
+            kept = kept_by_sha[info.sha256]
+            if kept != att.path:
+                info.duplicate_of, info.stage, info.score = kept, "exact", 0.0
+            if kept not in exhibits:
+                exhibits[kept] = Exhibit(f"E{len(exhibits) + 1}", kept, [], [])
+            x = exhibits[kept]
+            if att.path != kept and att.path not in x.copies:
+                x.copies.append(att.path)
+            if entry.id not in x.entries:
+                x.entries.append(entry.id)
+            info.exhibit = x.label
+    return list(exhibits.values())
+
+
+def _keep_rank(info: AttachmentInfo) -> tuple:
+    """Best first: most pixels, lossless, then path."""
+    area = (info.width or 0) * (info.height or 0)
+    lossless = info.format in ("PNG", "GIF", "BMP", "TIFF")
+    return (-area, not lossless, info.path)
+
+
+def make_rendition(image: Decoded, sha256: str) -> Rendition:
+    """Upright, at most RENDITION_WIDTH wide, JPEG (or PNG where transparency matters)."""
+    im = image.image
+    if im.width > RENDITION_WIDTH:
+        height = max(1, round(im.height * RENDITION_WIDTH / im.width))
+        im = im.resize((RENDITION_WIDTH, height), resample=_lanczos())
+    buf = io.BytesIO()
+    if im.mode in ("RGBA", "LA"):
+        im.save(buf, format="PNG", optimize=True)
+        ext, media = "png", "image/png"
+    else:
+        im.convert("RGB" if im.mode != "L" else "L").save(
+            buf, format="JPEG", quality=RENDITION_QUALITY, optimize=True)
+        ext, media = "jpg", "image/jpeg"
+    return Rendition(f"assets/{sha256[:16]}.{ext}", buf.getvalue(), media, im.width, im.height)
+
+
+def _lanczos():  # noqa: ANN202
+    from PIL import Image
+
+    return Image.Resampling.LANCZOS

@@ -1,0 +1,81 @@
+"""Machine-readable and plain-text outputs: report.json, summary.txt, log.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from itaoreport.case.model import Case, Entry
+from itaoreport.render.context import LOG_COLUMNS, LogRow
+
+REPORT_JSON_FORMAT = 1
+
+
+def case_json(case: Case) -> dict:
+    o, c = case.order, case.claim
+    return {
+        "title": case.title,
+        "platform": case.platform,
+        "claimant": {"name": case.claimant.name, "account": case.claimant.account,
+                     "email": case.claimant.email},
+        "seller": {"name": case.seller.name, "store": case.seller.store},
+        "order": {
+            "id": o.id,
+            "date": o.date.isoformat(),
+            "item": o.item,
+            "amount": _money(o.amount),
+            "currency": o.currency,
+            "expected_delivery": o.expected_delivery.isoformat() if o.expected_delivery else None,
+        },
+        "claim": {"type": c.type, "requested": c.requested, "amount": _money(c.amount)},
+        "as_of": case.as_of.isoformat() if case.as_of else None,
+        "timezone": case.timezone,
+        "language": case.language,
+        "statement": case.statement,
+    }
+
+
+def entry_json(entry: Entry, exhibit_of: dict[str, str]) -> dict:
+    p = entry.promise
+    return {
+        "id": entry.id,
+        "file": entry.path,
+        "timestamp": entry.timestamp.iso(),
+        "timestamp_utc": entry.timestamp.instant.isoformat() if entry.timestamp.has_time else None,
+        "channel": entry.channel,
+        "sender": entry.sender,
+        "sender_name": entry.sender_name,
+        "summary": entry.summary,
+        "quote": entry.quote,
+        "attachments": [{"path": a.path, "caption": a.caption, "exhibit": exhibit_of.get(a.path)}
+                        for a in entry.attachments],
+        "links": entry.links,
+        "action": entry.action,
+        "promise": {"text": p.text, "due": p.due.iso() if p.due else None, "status": p.status}
+        if p else None,
+        "fulfils": entry.fulfils,
+        "kind": entry.kind,
+        "decision": entry.decision,
+        "refers_to": entry.refers_to,
+        "tags": entry.tags,
+    }
+
+
+def _money(value) -> str | None:  # noqa: ANN001
+    return None if value is None else str(value)
+
+
+def report_json_text(report: dict) -> str:
+    """Stable text: same report, same bytes."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def log_csv_text(rows: list[LogRow]) -> str:
+    """UTF-8 with a byte-order mark so spreadsheet programs pick the right encoding."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(LOG_COLUMNS)
+    for row in rows:
+        writer.writerow(row.cells())
+    return "\ufeff" + buf.getvalue()

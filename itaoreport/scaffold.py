@@ -1,0 +1,88 @@
+"""`itaoreport init`: a new case folder with comments that teach the format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from itaoreport.errors import ItaoError
+
+CASE_YAML = """\
+# The case: who, what was ordered, what you claim. Lines starting with # are comments.
+# Every field is described in CASE_FORMAT.md; run `itaoreport validate .` after editing.
+title: No tracking for order IT-00000000-0000     # one line that names the problem
+platform: ItaoBuy
+claimant:                       # you, the buyer
+  name: Your Name
+  account: your_account         # optional
+seller:
+  name: Seller Name
+  store: https://example.invalid/shop/seller   # optional; shown, never opened
+order:
+  id: "IT-00000000-0000"        # quote ids so they stay exactly as written
+  date: 2023-10-20              # YYYY-MM-DD
+  item: What you ordered
+  amount: 59.90
+  currency: USD
+  expected_delivery: 2023-11-01 # optional: the latest promised delivery day
+claim:
+  type: item_not_received       # item_not_received | not_as_described | damaged | unauthorized | other
+  requested: full_refund        # full_refund | partial_refund | replacement | return_and_refund | other
+# as_of: 2023-11-05             # optional: the day the report speaks from
+timezone: UTC                   # IANA zone for times without an offset, e.g. Europe/Berlin
+statement: |                    # optional: your own words, shown first
+  Write two or three sentences about what happened, in your own words.
+"""
+
+EXAMPLE_ENTRY = """\
+# One file per communication. The file name (without .yaml) is the entry's id.
+timestamp: 2023-10-26 14:30     # YYYY-MM-DD HH:MM, in the case timezone (or add +08:00)
+channel: ItaoBuy Messaging      # Email, Phone, WhatsApp, ...
+sender: me                      # me | seller | platform | carrier | other
+summary: I asked the seller for shipping confirmation and a tracking number.
+quote: "Hello, could you please confirm shipment and send the tracking number?"
+# attachments:                  # screenshots, relative to the case folder
+#   - screenshots/2023-10-26-1430.png
+# promise:                      # when someone commits to something by a deadline
+#   text: Tracking will update
+#   due: 2023-10-29 09:15
+"""
+
+GITIGNORE = """\
+# itaoreport output and cache: safe to delete, rebuilt by `itaoreport build`
+build/
+.itaoreport/
+"""
+
+
+class InitError(ItaoError):
+    """The case folder could not be created."""
+
+
+def create_case(case_dir: Path) -> list[Path]:
+    """Create the files of a new case; refuse to overwrite anything that exists."""
+    files = {
+        case_dir / "case.yaml": CASE_YAML,
+        case_dir / "entries" / "2023-10-26-1430-asked-for-tracking.yaml": EXAMPLE_ENTRY,
+        case_dir / ".gitignore": GITIGNORE,
+    }
+    existing = [p for p in files if p.exists()]
+    if existing:
+        raise InitError(
+            "refusing to overwrite: " + ", ".join(str(p) for p in existing)
+            + "; choose a new folder"
+        )
+    if case_dir.exists() and not case_dir.is_dir():
+        raise InitError(f"{case_dir} exists and is not a folder")
+    created = []
+    try:
+        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots"):
+            if not folder.exists():
+                folder.mkdir(parents=True)
+                created.append(folder)
+        for path, text in files.items():
+            with path.open("x", encoding="utf-8") as fh:
+                fh.write(text)
+            created.append(path)
+    except OSError as exc:
+        raise InitError(f"cannot create {exc.filename}: {exc.strerror}") from None
+    return created

@@ -1,0 +1,50 @@
+"""One real PDF build, checked the way WeasyPrint's own tests do: by its text and structure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from itaoreport.build import BuildOptions, build
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra: pip install -e '.[test]'")
+
+
+@pytest.fixture(scope="module")
+def sample_pdf(tmp_path_factory) -> Path:
+    import shutil
+
+    from conftest import SAMPLE_CASE
+
+    case = tmp_path_factory.mktemp("pdf") / "case"
+    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
+    build(case, BuildOptions(formats=("pdf",)))
+    return case / "build" / "report.pdf"
+
+
+def test_pdf_text_has_case_log_and_quotes(sample_pdf: Path):
+    reader = pypdf.PdfReader(sample_pdf)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in ("GadgetWorld", "IT-20231020-8841", "Communication log", "Timeline",
+                     "Tracking will update in 2 days. Please wait.", "Evidence appendix"):
+        assert expected in text, expected
+    pages = len(reader.pages)
+    assert f"Page 1 of {pages}" in reader.pages[0].extract_text() or \
+        f"Page 2 of {pages}" in reader.pages[1].extract_text()
+
+
+def test_pdf_metadata_bookmarks_and_embedded_manifest(sample_pdf: Path):
+    reader = pypdf.PdfReader(sample_pdf)
+    meta = reader.metadata
+    assert meta.title == "No tracking and no delivery for order IT-20231020-8841"
+    assert meta.author == "Alex Example"
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert "Communication log" in titles and "Evidence appendix" in titles
+    assert "report.json" in reader.attachments
+    assert b'"format": 1' in reader.attachments["report.json"][0]
+
+
+def test_pdf_has_a4_pages(sample_pdf: Path):
+    box = pypdf.PdfReader(sample_pdf).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
