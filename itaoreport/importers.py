@@ -1,0 +1,820 @@
+"""Spreadsheet communication log (CSV or XLSX) → one entry file per row.
+
+Buyers keep their log with the columns Timestamp, Communication Channel,
+Sender, Summary / Key Quote, Attachment/Link, Action/Promise Made. This module
+reads such a sheet as Google Sheets or Excel export it and writes entry files
+that `load_case` reads. It never overwrites: a row that is already in the case
+(same timestamp and summary) is reported as unchanged, so importing the same
+sheet twice writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from itaoreport.case.files import CACHE_DIR, CASE_FILE, ENTRIES_DIR, OUTPUT_DIR, entry_files
+from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
+from itaoreport.case.values import BadValue, check_date, parse_moment, zone
+from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
+from itaoreport.errors import Loc, Problem, error, warning
+
+MAX_ROWS = 10_000
+MAX_LOG_BYTES = 50_000_000
+HEADER_SEARCH_ROWS = 10
+EMPTY_CELLS = {"", "-", "--", "---", "–", "—", "n/a"}
+
+
+@dataclass
+class ImportResult:
+    """What an import did: entry files written and already present (relative to the case)."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def import_log(
+    log_path: str | os.PathLike, case_dir: str | os.PathLike, *, dayfirst: bool | None = None
+) -> ImportResult:
+    """Import every readable row of a CSV/XLSX log into case_dir/entries/; never raises for bad input.
+
+    dayfirst: True reads 05/11/2023 as 5 November, False as May 11; None makes
+    such a date an error naming its row (26/10/2023 is never ambiguous).
+    """
+    log, root = Path(log_path), Path(case_dir)
+    result = ImportResult()
+    where = Loc(log.name)
+    try:
+        rows = read_rows(log)
+    except LogUnreadable as exc:
+        result.problems.append(error(where, str(exc), exc.hint))
+        return result
+    sheet = _Sheet(log.name, root, dayfirst, result.problems)
+    drafts = sheet.drafts(rows)
+    if drafts:
+        _write_drafts(drafts, root, log.name, result)
+    return result
+
+
+# -- reading the table ---------------------------------------------------------------------------
+
+
+class LogUnreadable(Exception):
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+Row = tuple[int, list[str]]
+"""A spreadsheet row number (1-based, as the spreadsheet shows it) and its cells as text."""
+
+
+def read_rows(path: Path) -> list[Row]:
+    """The rows of a CSV or XLSX file, every cell as text."""
+    if not path.is_file():
+        raise LogUnreadable("no such file")
+    if path.stat().st_size > MAX_LOG_BYTES:
+        raise LogUnreadable(f"the file is over {MAX_LOG_BYTES // 1_000_000} MB; is it a log?")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path)
+    if suffix in (".xls", ".ods", ".numbers"):
+        raise LogUnreadable(f"{suffix} files cannot be read", "save the sheet as .xlsx or .csv")
+    return _csv_rows(path.read_bytes())
+
+
+def _csv_rows(data: bytes) -> list[Row]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise LogUnreadable(
+                "the file is not UTF-8 text",
+                "in Excel choose 'CSV UTF-8' when saving; Google Sheets exports UTF-8",
+            ) from None
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [(n, row) for n, row in enumerate(reader, start=1)]
+    except csv.Error as exc:
+        raise LogUnreadable(f"cannot read as CSV (record {reader.line_num}): {exc}") from None
+
+
+def _xlsx_rows(path: Path) -> list[Row]:
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {exc}") from None
+    try:
+        sheet = book.worksheets[0]
+        return [
+            (n, [_cell_text(v) for v in values])
+            for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# -- columns -------------------------------------------------------------------------------------
+
+# Checked in this order; the first rule that matches a header wins.
+_COLUMN_RULES: tuple[tuple[str, object], ...] = (
+    ("sender_name", lambda w, n: n in ("sender name", "name", "display name")),
+    ("due", lambda w, n: "due" in w or "deadline" in w),
+    ("timestamp", lambda w, n: "timestamp" in w or n in ("datetime", "when", "time stamp")
+        or {"date", "time"} <= w),
+    ("date", lambda w, n: n in ("date", "day")),
+    ("time", lambda w, n: n == "time"),
+    ("channel", lambda w, n: "channel" in w or n in ("via", "medium", "method", "contact method")),
+    ("sender", lambda w, n: bool(w & {"sender", "from", "who", "author"})),
+    ("quote", lambda w, n: "quote" in w and "summary" not in w),
+    ("summary", lambda w, n: "summary" in w or n in ("message", "content", "details",
+                                                     "description")),
+    ("attachments", lambda w, n: bool(w & {"attachment", "attachments", "link", "links",
+                                           "evidence", "screenshot", "screenshots", "file",
+                                           "files", "url"})),
+    ("action", lambda w, n: "action" in w),
+    ("promise", lambda w, n: "promise" in w),
+    ("kind", lambda w, n: n == "kind"),
+    ("tags", lambda w, n: n in ("tags", "tag", "labels")),
+)
+_MULTI = {"attachments"}
+"""Fields whose cells are combined when several columns map to them (Attachment + Link)."""
+
+
+def column_field(header: str) -> str | None:
+    """The entry field a log column header stands for, tolerant of case, spacing and wording."""
+    words = re.sub(r"[^a-z0-9]+", " ", header.lower()).split()
+    name = " ".join(words)
+    return next((f for f, rule in _COLUMN_RULES if rule(set(words), name)), None)  # type: ignore[operator]
+
+
+def _map_columns(cells: list[str]) -> dict[int, str]:
+    mapping: dict[int, str] = {}
+    for index, header in enumerate(cells):
+        name = column_field(header) if header.strip() else None
+        if name and (name in _MULTI or name not in mapping.values()):
+            mapping[index] = name
+    return mapping
+
+
+def _is_header(mapping: dict[int, str]) -> bool:
+    names = set(mapping.values())
+    return bool(names & {"timestamp", "date"}) and bool(names & {"summary", "quote"})
+
+
+# -- one sheet -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """One row, ready to be written as an entry."""
+
+    row: int
+    timestamp: str
+    values: dict
+    comments: list[str] = field(default_factory=list)
+
+    def key(self) -> tuple[str, str]:
+        return _entry_key(self.timestamp, self.values["summary"])
+
+
+class _Sheet:
+    """Turns the rows of one log into drafts, collecting problems with row numbers."""
+
+    def __init__(self, name: str, root: Path, dayfirst: bool | None, problems: list[Problem]):
+        self.name = name
+        self.root = root
+        self.dayfirst = dayfirst
+        self.problems = problems
+        self.names = _party_names(root)
+        self.files = _case_files_by_name(root)
+
+    def drafts(self, rows: list[Row]) -> list[_Draft]:
+        found = self._find_header(rows)
+        if found is None:
+            return []
+        header_index, mapping = found
+        data = [r for r in rows[header_index + 1:] if any(c.strip() for c in r[1])]
+        if len(data) > MAX_ROWS:
+            self.problems.append(error(Loc(self.name), f"{len(data):,} rows; the limit is "
+                                       f"{MAX_ROWS:,}"))
+            return []
+        drafts = []
+        for number, cells in data:
+            cols = _row_values(cells, mapping)
+            try:
+                drafts.append(self._draft(number, cols, mapping))
+            except RowError as exc:
+                self.problems.append(error(Loc(self.name, number, exc.col),
+                                           f"row {number}: {exc}", exc.hint))
+        return drafts
+
+    def _find_header(self, rows: list[Row]) -> tuple[int, dict[int, str]] | None:
+        for index, (number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            mapping = _map_columns(cells)
+            if _is_header(mapping):
+                return index, self._check_columns(number, cells, mapping)
+        self.problems.append(
+            error(Loc(self.name), "no header row found in the first rows of the sheet",
+                  "the log needs columns like Timestamp, Communication Channel, Sender, "
+                  "Summary / Key Quote, Attachment/Link, Action/Promise Made")
+        )
+        return None
+
+    def _check_columns(self, number: int, cells: list[str],
+                       mapping: dict[int, str]) -> dict[int, str]:
+        for index, header in enumerate(cells):
+            if header.strip() and index not in mapping:
+                self.problems.append(warning(Loc(self.name, number, index + 1),
+                                             f"column {header.strip()!r} is not imported"))
+        return mapping
+
+    def _draft(self, number: int, cols: dict[str, str], mapping: dict[int, str]) -> _Draft:
+        col_of = {name: index + 1 for index, name in reversed(list(mapping.items()))}
+
+        def fail(name: str, message: str, hint: str = "") -> RowError:
+            return RowError(message, hint, col_of.get(name, 0))
+
+        stamp = cols.get("timestamp") or " ".join(
+            part for part in (cols.get("date", ""), cols.get("time", "")) if part)
+        if not stamp:
+            raise fail("timestamp", "no timestamp")
+        try:
+            timestamp = parse_log_moment(stamp, self.dayfirst)
+        except BadValue as exc:
+            raise fail("timestamp", str(exc), exc.hint) from None
+        channel = " ".join(cols.get("channel", "").split())
+        if not channel:
+            raise fail("channel", "no communication channel",
+                       "write where it happened, e.g. ItaoBuy Messaging, Email, Phone")
+        if not cols.get("sender"):
+            raise fail("sender", "no sender", "write who said it: me, seller, platform, carrier")
+        sender, sender_name = parse_sender(cols["sender"], self.names)
+        if sender is None:
+            sender = "other"
+            self.problems.append(warning(
+                Loc(self.name, number, col_of.get("sender", 0)),
+                f"row {number}: sender {cols['sender']!r} is not me, seller, platform or carrier; "
+                "imported as `sender: other`"))
+        summary, quote = split_summary(cols.get("summary", ""))
+        if cols.get("quote"):
+            quote = unquote(cols["quote"])
+            summary = summary or quote
+        if not summary:
+            raise fail("summary", "no summary", "write one or two neutral sentences")
+        values: dict = {"channel": channel, "sender": sender}
+        _put(values, "sender_name", cols.get("sender_name") or sender_name)
+        values["summary"] = summary
+        _put(values, "quote", quote)
+        draft = _Draft(number, timestamp, values)
+        self._attachments(draft, cols.get("attachments", ""), col_of.get("attachments", 0))
+        action, promise = split_action(cols.get("action", ""))
+        promise = promise or cols.get("promise") or None
+        _put(values, "action", action)
+        if promise:
+            self._promise(draft, promise, cols.get("due", ""), col_of)
+        _put(values, "kind", cols.get("kind"))
+        tags = [t.strip() for t in re.split(r"[,;\n]", cols.get("tags", "")) if t.strip()]
+        _put(values, "tags", tags)
+        return draft
+
+    def _promise(self, draft: _Draft, text: str, due_cell: str, col_of: dict[str, int]) -> None:
+        text, due_text = split_due(text) if not due_cell else (text, due_cell)
+        promise: dict = {"text": text}
+        if due_text:
+            try:
+                promise["due"] = parse_log_moment(due_text, self.dayfirst)
+            except BadValue as exc:
+                raise RowError(f"promise due: {exc}", exc.hint, col_of.get("due", 0)) from None
+        else:
+            self.problems.append(warning(
+                Loc(self.name, draft.row, col_of.get("action") or col_of.get("promise", 0)),
+                f"row {draft.row}: the promise has no due date",
+                "add `due:` under `promise:` so the report can tell whether it was kept"))
+        draft.values["promise"] = promise
+
+    def _attachments(self, draft: _Draft, cell: str, col: int) -> None:
+        paths, links, notes = split_attachments(cell)
+        found = []
+        for raw in paths:
+            rel = self._locate(raw)
+            if rel is None:
+                self.problems.append(warning(
+                    Loc(self.name, draft.row, col),
+                    f"row {draft.row}: attachment {raw!r} is not in the case folder",
+                    "copy it into the case folder (e.g. screenshots/) and fix the path"))
+                rel = raw
+            found.append(rel)
+        _put(draft.values, "attachments", found)
+        _put(draft.values, "links", links)
+        for note in notes:
+            self.problems.append(warning(
+                Loc(self.name, draft.row, col),
+                f"row {draft.row}: {note!r} is neither a file path nor a link",
+                "kept as a comment in the entry file"))
+            draft.comments.append(f"Attachment/Link in the log: {note}")
+
+    def _locate(self, raw: str) -> str | None:
+        """The case-relative path of an attachment cell, or None if no such file is in the case."""
+        rel = raw.replace("\\", "/").strip()
+        pure = PurePosixPath(rel)
+        if not pure.is_absolute() and ".." not in pure.parts and (self.root / pure).is_file():
+            return pure.as_posix()
+        matches = self.files.get(pure.name.lower(), [])
+        return matches[0] if len(matches) == 1 else None
+
+
+class RowError(Exception):
+    def __init__(self, message: str, hint: str = "", col: int = 0):
+        super().__init__(message)
+        self.hint = hint
+        self.col = col
+
+
+def _row_values(cells: list[str], mapping: dict[int, str]) -> dict[str, str]:
+    cols: dict[str, str] = {}
+    for index, name in mapping.items():
+        value = cells[index].strip() if index < len(cells) else ""
+        if value.lower() in EMPTY_CELLS:
+            continue
+        cols[name] = f"{cols[name]}\n{value}" if name in cols else value
+    return cols
+
+
+def _put(values: dict, name: str, value: object) -> None:
+    if value:
+        values[name] = value
+
+
+# -- cell parsers --------------------------------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_TIME = (r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?\s*"
+         r"(?P<ampm>[ap]\.?m\.?)?\s*(?P<tz>z|utc|gmt|(?:utc|gmt)?\s*[+-]\d{1,2}(?::?\d{2})?)?")
+_SEP = r"(?:\s*[t,@]\s*|\s+at\s+|\s+)"
+_YMD = re.compile(rf"^(?P<y>\d{{4}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}})(?:{_SEP}{_TIME})?$",
+                  re.IGNORECASE)
+_XYZ = re.compile(rf"^(?P<a>\d{{1,2}})[-/.](?P<b>\d{{1,2}})[-/.](?P<y>\d{{4}}|\d{{2}})"
+                  rf"(?:{_SEP}{_TIME})?$", re.IGNORECASE)
+_MDY_TEXT = re.compile(rf"^(?P<mon>[a-z]{{3,9}})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
+                       rf"(?P<y>\d{{4}})(?:{_SEP}{_TIME})?$", re.IGNORECASE)
+_DMY_TEXT = re.compile(rf"^(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?P<mon>[a-z]{{3,9}})\.?,?\s+"
+                       rf"(?P<y>\d{{4}})(?:{_SEP}{_TIME})?$", re.IGNORECASE)
+
+
+def parse_log_moment(text: str, dayfirst: bool | None = None) -> str:
+    """A log timestamp as the entry format writes it (YYYY-MM-DD HH:MM, offset kept).
+
+    Accepts ISO (2023-10-26T14:30, 2023-10-26, 14:30), day/month/year and
+    month/day/year with / . or -, English month names, 12-hour times.
+    """
+    raw = " ".join(text.split())
+    for pattern in (_YMD, _MDY_TEXT, _DMY_TEXT):
+        match = pattern.match(raw)
+        if match:
+            g = match.groupdict()
+            month = int(g["m"]) if "m" in g else _month(g["mon"], raw)
+            day = check_date(int(g["y"]), month, int(g["d"]), raw)
+            return _with_time(day, g, raw)
+    match = _XYZ.match(raw)
+    if not match:
+        raise BadValue(f"{raw!r} is not a date and time",
+                       "write it like 2023-10-26 14:30 or 26/10/2023 14:30")
+    g = match.groupdict()
+    year = int(g["y"]) + (2000 if len(g["y"]) == 2 else 0)
+    day = check_date(year, *_day_month_order(int(g["a"]), int(g["b"]), dayfirst, raw), raw)
+    return _with_time(day, g, raw)
+
+
+def _month(name: str, raw: str) -> int:
+    month = _MONTHS.get(name[:3].lower())
+    if month is None or not _is_month_name(name):
+        raise BadValue(f"{raw!r}: {name!r} is not a month")
+    return month
+
+
+def _is_month_name(name: str) -> bool:
+    full = ("january", "february", "march", "april", "may", "june", "july", "august",
+            "september", "october", "november", "december", "sept")
+    low = name.lower()
+    return any(m.startswith(low) for m in full) or low in full
+
+
+def _day_month_order(a: int, b: int, dayfirst: bool | None, raw: str) -> tuple[int, int]:
+    """(month, day) from the first two numbers of a day/month or month/day date."""
+    if a > 12 and b > 12:
+        raise BadValue(f"impossible date {raw!r}: neither {a} nor {b} is a month")
+    if dayfirst is None:
+        if a == b or a > 12:
+            return b, a
+        if b > 12:
+            return a, b
+        raise BadValue(
+            f"{raw!r} is ambiguous: {a} {_MONTH_NAMES[b]} or {_MONTH_NAMES[a]} {b}",
+            "pass --dayfirst or --monthfirst to say how the sheet writes dates")
+    if dayfirst and b > 12:
+        raise BadValue(f"{raw!r} cannot be day/month/year (--dayfirst): there is no month {b}")
+    if not dayfirst and a > 12:
+        raise BadValue(f"{raw!r} cannot be month/day/year (--monthfirst): there is no month {a}")
+    return (b, a) if dayfirst else (a, b)
+
+
+_MONTH_NAMES = ["", "January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"]
+
+
+def _with_time(day: date, g: dict, raw: str) -> str:
+    if g.get("H") is None:
+        return day.isoformat()
+    hour, minute = int(g["H"]), int(g["M"])
+    ampm = (g.get("ampm") or "").replace(".", "").lower()
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise BadValue(f"impossible time in {raw!r}: {hour} {ampm.upper()}")
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour > 23 or minute > 59 or int(g["S"] or 0) > 59:
+        raise BadValue(f"impossible time in {raw!r}")
+    text = f"{day.isoformat()} {hour:02d}:{minute:02d}"
+    if g["S"] and int(g["S"]):
+        text += f":{int(g['S']):02d}"
+    return text + _offset(g.get("tz"), raw)
+
+
+def _offset(tz: str | None, raw: str) -> str:
+    if not tz:
+        return ""
+    sign_part = re.sub(r"^(utc|gmt)\s*", "", tz.strip().lower())
+    if sign_part in ("", "z"):
+        return "+00:00"
+    sign, digits = sign_part[0], sign_part[1:].replace(":", "")
+    hours, minutes = (int(digits[:-2] or 0), int(digits[-2:])) if len(digits) > 2 else (
+        int(digits), 0)
+    if hours > 14 or minutes > 59:
+        raise BadValue(f"impossible UTC offset in {raw!r}")
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+_ROLE_WORDS = (
+    ("platform", {"customer service", "customer support", "support team"}),
+    ("me", {"me", "i", "myself", "buyer", "customer", "claimant", "self", "you"}),
+    ("seller", {"seller", "vendor", "merchant", "store", "shop", "supplier"}),
+    ("platform", {"platform", "marketplace", "support", "admin", "moderator", "mediator",
+                  "agent"}),
+    ("carrier", {"carrier", "courier", "shipping", "delivery", "logistics", "post", "postal"}),
+    ("other", {"other"}),
+)
+"""Generic words for a role: a sender cell of only these words names no one."""
+_BRANDS = {"itaobuy": "platform", "dhl": "carrier", "ups": "carrier", "fedex": "carrier",
+           "usps": "carrier", "ems": "carrier"}
+"""Names that tell the role and are also a display name."""
+_GENERIC = set().union(*(words for _, words in _ROLE_WORDS))
+_QUOTES = {'"': '"', "“": "”", "„": "“", "”": "”", "«": "»", "»": "«", "「": "」", "『": "』",
+           "‘": "’", "‹": "›"}
+_SENDER_SHAPES = (
+    re.compile(r"^(?P<head>.*?)\s*[\"“„«「](?P<detail>.+?)[\"”“»」]\s*$"),
+    re.compile(r"^(?P<head>.*?)\s*\((?P<detail>[^()]+)\)\s*$"),
+    re.compile(r"^(?P<head>.*?)\s*\[(?P<detail>[^\[\]]+)\]\s*$"),
+    re.compile(r"^(?P<head>[^:]+?)\s*:\s*(?P<detail>.+)$"),
+    re.compile(r"^(?P<head>.+?)\s+[-–—]\s+(?P<detail>.+)$"),
+)
+
+
+def role_of(text: str) -> str | None:
+    """me | seller | platform | carrier | other for a short sender text with a role word."""
+    words = _words(text)
+    name = " ".join(words)
+    if len(words) > 3:
+        return None
+    padded = f" {name} "
+    for role, phrases in _ROLE_WORDS:
+        if any(f" {phrase} " in padded for phrase in phrases):
+            return role
+    return next((_BRANDS[w] for w in words if w in _BRANDS), None)
+
+
+def parse_sender(text: str, names: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(sender, sender_name) from a Sender cell: `Me (Buyer)` → (me, None),
+    `Seller "GadgetWorld"` → (seller, GadgetWorld), `GadgetWorld (Seller)` → (seller, GadgetWorld).
+
+    names maps casefolded party names from case.yaml to roles; an unknown sender
+    gives (None, the text).
+    """
+    raw = " ".join(text.split())
+    head, detail = raw, ""
+    for shape in _SENDER_SHAPES:
+        match = shape.match(raw)
+        if match and match["head"].strip():
+            head, detail = match["head"].strip(), match["detail"].strip()
+            break
+    names = names or {}
+    if head.casefold() in names:
+        return names[head.casefold()], head if not detail or _is_generic(detail) else detail
+    head_role = role_of(head)
+    if head_role and detail:
+        return head_role, None if _is_generic(detail) else detail
+    if head_role:
+        return head_role, _name_part(head)
+    detail_role = (role_of(detail) or names.get(detail.casefold())) if detail else None
+    if detail_role:
+        return detail_role, head
+    return None, raw
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^\w]+", " ", text.lower()).split()
+
+
+def _is_generic(text: str) -> bool:
+    return " ".join(_words(text)) in _GENERIC
+
+
+def _name_part(head: str) -> str | None:
+    """`GadgetWorld` from `Seller GadgetWorld`; None for a bare role word like `Seller`."""
+    if _is_generic(head):
+        return None
+    first, _, rest = head.partition(" ")
+    return rest.strip() if rest.strip() and _is_generic(first) else head
+
+
+def unquote(text: str) -> str:
+    """The inside of a quotation ("…", “…”, «…», 「…」), or the text itself if it is not one."""
+    inner = _quotation(text.strip())
+    return inner if inner is not None else text.strip()
+
+
+def _quotation(text: str) -> str | None:
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] == _QUOTES[text[0]]:
+        inner = text[1:-1].strip()
+        return inner or None
+    return None
+
+
+_QUOTE_LABEL = re.compile(r"^(?:key\s+)?quote\s*:\s*", re.IGNORECASE)
+
+
+def split_summary(cell: str) -> tuple[str, str | None]:
+    """(summary, quote) from a Summary / Key Quote cell.
+
+    A cell that is one quotation is the quote, and its text is also the
+    summary. A summary followed by a quotation on its own line(s) gives both.
+    """
+    text = cell.strip()
+    whole = _quotation(_QUOTE_LABEL.sub("", text))
+    if whole is not None:
+        return whole, whole
+    for match in re.finditer(r"\n", text):
+        summary, rest = text[: match.start()].strip(), text[match.end():].strip()
+        inner = _quotation(_QUOTE_LABEL.sub("", rest))
+        if inner is not None and summary:
+            return summary, inner
+    return text, None
+
+
+_PROMISE = re.compile(r"(?:^|(?<=[\n;.]))\s*promise\s*:\s*", re.IGNORECASE)
+_DUE = re.compile(r"\s*(?:[(\[]\s*|[,;–—-]\s*|\s)(?:due|by|until|before)(?:\s+(?:by|on))?\s*:?\s*"
+                  r"(?P<due>\d[^()\[\]]*?|[a-z]{3,9}\.?\s+\d[^()\[\]]*?)\s*[)\]]?\s*$", re.IGNORECASE)
+
+
+def split_action(cell: str) -> tuple[str | None, str | None]:
+    """(action, promise text) from an Action/Promise Made cell; `Promise: ...` is the promise."""
+    text = cell.strip()
+    match = _PROMISE.search(text)
+    if not match:
+        return text or None, None
+    action = text[: match.start()].strip().rstrip(";").strip() or None
+    promise = text[match.end():].strip() or None
+    return action, promise
+
+
+def split_due(text: str) -> tuple[str, str | None]:
+    """(text, due) where a promise ends in `(due 2023-10-29 09:15)` or `, due 29/10/2023`."""
+    match = _DUE.search(text)
+    if not match or not match.start():
+        return text, None
+    return text[: match.start()].rstrip(" ,;–—-"), match["due"]
+
+
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.|mailto:)", re.IGNORECASE)
+_PATHLIKE = re.compile(r"[/\\]|\.[A-Za-z0-9]{2,5}$")
+
+
+def split_attachments(cell: str) -> tuple[list[str], list[str], list[str]]:
+    """(paths, links, other text) from an Attachment/Link cell (one item per line or `;`)."""
+    paths: list[str] = []
+    links: list[str] = []
+    notes: list[str] = []
+    for part in re.split(r"[\n;]", cell):
+        items = [part]
+        if ", " in part and all(_URL.match(p.strip()) or _PATHLIKE.search(p.strip())
+                                for p in part.split(", ")):
+            items = part.split(", ")
+        for item in (i.strip() for i in items):
+            if not item or item.lower() in EMPTY_CELLS:
+                continue
+            if _URL.match(item):
+                links.append(item)
+            elif _PATHLIKE.search(item):
+                paths.append(item)
+            else:
+                notes.append(item)
+    return paths, links, notes
+
+
+# -- the case folder -----------------------------------------------------------------------------
+
+
+def _party_names(root: Path) -> dict[str, str]:
+    """Seller, claimant and platform names from case.yaml (casefolded) → their sender role."""
+    try:
+        node = load_yaml_bytes((root / CASE_FILE).read_bytes(), CASE_FILE)
+    except (OSError, YamlProblem):
+        return {}
+    names: dict[str, str] = {}
+    if not isinstance(node, YMap):
+        return names
+    for key, role in (("seller", "seller"), ("claimant", "me")):
+        party = node.items.get(key)
+        if isinstance(party, YMap):
+            for name_key in ("name", "account"):
+                value = party.items.get(name_key)
+                if isinstance(value, YScalar) and value.text.strip():
+                    names[value.text.strip().casefold()] = role
+    platform = node.items.get("platform")
+    if isinstance(platform, YScalar) and platform.text.strip():
+        names[platform.text.strip().casefold()] = "platform"
+    return names
+
+
+_SKIP_DIRS = {OUTPUT_DIR, CACHE_DIR, SCHEMA_DIR, ENTRIES_DIR, ".git"}
+
+
+def _case_files_by_name(root: Path) -> dict[str, list[str]]:
+    """Files in the case folder (not entries, output or caches) by lower-case file name."""
+    found: dict[str, list[str]] = {}
+    if not root.is_dir():
+        return found
+    for folder, dirs, files in os.walk(root):
+        if Path(folder) == root:
+            dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
+        dirs.sort()
+        for name in sorted(files):
+            rel = (Path(folder) / name).relative_to(root).as_posix()
+            found.setdefault(name.lower(), []).append(rel)
+    return found
+
+
+def _entry_key(timestamp: str, summary: str) -> tuple[str, str]:
+    """What identifies a row already in the case: its instant as written, and its summary."""
+    try:
+        moment = parse_moment(timestamp, zone("UTC"))
+        stamp = moment.local.isoformat() if moment.explicit_offset else (
+            moment.local.replace(tzinfo=None).isoformat() if moment.has_time
+            else moment.local.date().isoformat())
+    except BadValue:
+        stamp = timestamp.strip()
+    return stamp, " ".join(summary.split())
+
+
+def _existing_entries(root: Path) -> dict[tuple[str, str], str]:
+    """Entry files already in the case by their key (unreadable files are skipped)."""
+    found: dict[tuple[str, str], str] = {}
+    for rel in entry_files(root):
+        try:
+            node = load_yaml_bytes((root / rel).read_bytes(), rel)
+        except (OSError, YamlProblem):
+            continue
+        if not isinstance(node, YMap):
+            continue
+        stamp, summary = node.items.get("timestamp"), node.items.get("summary")
+        if isinstance(stamp, YScalar) and isinstance(summary, YScalar):
+            found.setdefault(_entry_key(stamp.text, summary.text), rel)
+    return found
+
+
+def _write_drafts(drafts: list[_Draft], root: Path, log_name: str, result: ImportResult) -> None:
+    existing = _existing_entries(root)
+    taken = {PurePosixPath(rel).stem for rel in entry_files(root)}
+    by_key: dict[tuple[str, str], int] = {}
+    for draft in drafts:
+        key = draft.key()
+        if key in by_key:
+            result.problems.append(warning(
+                Loc(log_name, draft.row),
+                f"row {draft.row} repeats row {by_key[key]} (same timestamp and summary); skipped"))
+            continue
+        by_key[key] = draft.row
+        if key in existing:
+            result.unchanged.append(existing[key])
+            continue
+        entry_id = _free_id(entry_stem(draft.timestamp, draft.values["summary"]), taken)
+        taken.add(entry_id)
+        rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
+        (root / ENTRIES_DIR).mkdir(parents=True, exist_ok=True)
+        with open(root / rel, "x", encoding="utf-8", newline="\n") as out:
+            out.write(entry_yaml(rel, draft.timestamp, draft.values,
+                                 (f"Imported from {log_name}, row {draft.row}.", *draft.comments)))
+        result.written.append(rel)
+    if result.written:
+        write_schema_files(root)
+
+
+def entry_stem(timestamp: str, summary: str) -> str:
+    """YYYY-MM-DD-HHMM-slug (YYYY-MM-DD-slug for a bare date) from a timestamp and a summary."""
+    day, _, clock = timestamp.partition(" ")
+    stamp = f"{day}-{clock[:2]}{clock[3:5]}" if clock else day
+    return f"{stamp}-{slug(summary)}"
+
+
+def slug(text: str, max_words: int = 6, max_chars: int = 40) -> str:
+    """Lower-case ASCII words joined by hyphens, e.g. 'asked-for-tracking'; 'entry' if none."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())[:max_words]
+    result = ""
+    for word in words:
+        candidate = f"{result}-{word}" if result else word
+        if len(candidate) > max_chars:
+            break
+        result = candidate
+    return result or "entry"
+
+
+def _free_id(stem: str, taken: set[str]) -> str:
+    entry_id, n = stem, 1
+    while entry_id in taken:
+        n += 1
+        entry_id = f"{stem}-{n}"
+    return entry_id
+
+
+# -- writing YAML --------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Plain scalars where safe, quoted where YAML would misread them, `|` for several lines."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text,
+                                   style="|" if "\n" in text else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+_MOMENT_FIELDS = {"timestamp", "due"}
+
+
+def dump_fields(values: dict, indent: str = "") -> str:
+    """YAML lines for a mapping of entry fields, timestamps written plainly as in CASE_FORMAT."""
+    lines = []
+    for key, value in values.items():
+        if key in _MOMENT_FIELDS:
+            lines.append(f"{indent}{key}: {value}\n")
+        elif isinstance(value, dict):
+            lines.append(f"{indent}{key}:\n" + dump_fields(value, indent + "  "))
+        else:
+            text = yaml.dump({key: value}, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                             width=2**30, default_flow_style=False, indent=2)
+            lines.append("".join(indent + line for line in text.splitlines(keepends=True)))
+    return "".join(lines)
+
+
+def entry_yaml(rel_path: str, timestamp: str, values: dict, comments: tuple[str, ...] = ()) -> str:
+    """The text of an entry file: the schema line, comments, then the fields."""
+    head = [modeline(rel_path, "entry"), *(f"# {c}" for c in comments)]
+    body = dump_fields({"timestamp": timestamp, **values})
+    return "\n".join(head) + "\n" + body
