@@ -21,14 +21,15 @@ from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
 from itaoreport.errors import CaseInvalid, Problem
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
+from itaoreport.evidence.provenance import Provenance, git_provenance
 from itaoreport.render import exports
 from itaoreport.render.context import build_context
 from itaoreport.render.themes import make_environment, read_theme_file, render_template, theme_search_path
 from itaoreport.write import check_output_dir, write_outputs
 
-FORMATS = ("html", "pdf", "json", "txt", "csv")
+FORMATS = ("html", "pdf", "json", "txt", "csv", "xlsx")
 OUTPUT_NAMES = {"html": "report.html", "pdf": "report.pdf", "json": "report.json",
-                "txt": "summary.txt", "csv": "log.csv"}
+                "txt": "summary.txt", "csv": "log.csv", "xlsx": "log.xlsx"}
 DEFAULT_SUMMARY_CHARS = 2000
 
 
@@ -64,6 +65,8 @@ class Analysed:
     summary: list[str]
     summary_text: str
     warnings: list[Problem]
+    provenance: dict[str, Provenance] | None = None
+    """Git history of each entry and attachment file; None outside a git repository."""
 
 
 def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildResult:
@@ -118,8 +121,24 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "kept_separate": evidence.kept_separate,
     }
     timings["analyse"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    provenance = git_provenance(case.root, [e.path for e in case.entries] + sorted(
+        evidence.attachments))
+    add_provenance(report, provenance)
+    timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
-                    summary_text, loaded.problems)
+                    summary_text, loaded.problems, provenance)
+
+
+def add_provenance(report: dict, provenance: dict[str, Provenance] | None) -> None:
+    """Give each entry and attachment of report.json its `provenance` (none without git)."""
+    if provenance is None:
+        return
+    for item in report["entries"]:
+        item["provenance"] = provenance[item["file"]].as_json()
+    for item in report["attachments"]:
+        item["provenance"] = provenance[item["path"]].as_json()
 
 
 def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, float],
@@ -133,7 +152,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         files[OUTPUT_NAMES["json"]] = report_json
     if "txt" in options.formats:
         files[OUTPUT_NAMES["txt"]] = (analysed.summary_text + "\n").encode("utf-8")
-    needs_html = "html" in options.formats or "pdf" in options.formats or "csv" in options.formats
+    needs_html = bool({"html", "pdf", "csv", "xlsx"} & set(options.formats))
     if not needs_html:
         return files
 
@@ -145,9 +164,12 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper}
     context = build_context(case, analysed.facts, analysed.promises, evidence,
-                            analysed.summary, css_screen, meta)
+                            analysed.summary, css_screen, meta, analysed.provenance)
     if "csv" in options.formats:
         files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(context["log_rows"]).encode("utf-8")
+    if "xlsx" in options.formats:
+        files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(context["log_rows"],
+                                                             analysed.facts.as_of)
     html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
     timings["html"] = time.perf_counter() - t
     assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)

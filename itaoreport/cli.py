@@ -15,7 +15,7 @@ import click
 from itaoreport import __version__
 from itaoreport.errors import ItaoError, count_line
 
-FORMAT_CHOICES = ("html", "pdf", "json", "txt", "csv")
+FORMAT_CHOICES = ("html", "pdf", "json", "txt", "csv", "xlsx")
 
 case_dir_argument = click.argument(
     "case_dir", type=click.Path(file_okay=False, path_type=Path), default=".", required=False
@@ -120,6 +120,65 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
     names = [p.name for p in result.written if p.parent == result.out_dir]
     click.echo(f"wrote {', '.join(names)} to {result.out_dir} "
                f"in {result.timings.get('total', 0):.1f}s")
+
+
+@main.command("import")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("case_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dayfirst/--monthfirst", default=None,
+              help="How the sheet writes dates like 05/11/2023 (otherwise such dates are errors).")
+def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
+    """Turn a spreadsheet log (CSV or XLSX) into entry files in CASE_DIR/entries/.
+
+    One entry per row; never overwrites. Rows already imported are left alone,
+    so importing the same sheet again writes nothing.
+    """
+    from itaoreport.importers import import_log
+
+    result = import_log(log, case_dir, dayfirst=dayfirst)
+    for problem in result.problems:
+        click.echo(problem.format(), err=True)
+    for path in result.written:
+        click.echo(f"wrote {case_dir / path}")
+    failed = sum(p.is_error for p in result.problems)
+    if result.written:
+        click.echo(f"{len(result.written)} new entries, {len(result.unchanged)} already there")
+    elif result.unchanged:
+        click.echo(f"nothing new: all {len(result.unchanged)} rows are already in "
+                   f"{case_dir / 'entries'}")
+    if not (case_dir / "case.yaml").exists() and result.written:
+        click.echo(f"{case_dir} has no case.yaml yet; run `itaoreport init {case_dir}`")
+    if failed:
+        click.echo(f"{failed} row(s) or problem(s) kept the log from importing fully", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["case", "entry"]), required=False)
+def schema(kind: str | None) -> None:
+    """Print the JSON Schema of case.yaml, of an entry file, or (no KIND) of both."""
+    from itaoreport.case.schema import schema_text
+
+    click.echo(schema_text(kind), nl=False)
+
+
+@main.command()
+@case_dir_argument
+@click.option("--at", "at_text", metavar="TIME",
+              help="The entry's time, e.g. '2023-10-27 09:15' (default: now), in the case timezone.")
+def new(case_dir: Path, at_text: str | None) -> None:
+    """Create a new entry file to fill in, and print its path."""
+    from itaoreport.case.newentry import case_timezone, new_entry
+    from itaoreport.case.values import BadValue, parse_moment, zone
+
+    tz = case_timezone(case_dir)
+    at = None
+    if at_text:
+        try:
+            at = parse_moment(at_text, zone(tz)).local
+        except BadValue as exc:
+            raise click.BadParameter(f"{exc} ({exc.hint})", param_hint="--at") from None
+    click.echo(new_entry(case_dir, at, tz))
 
 
 if __name__ == "__main__":  # pragma: no cover

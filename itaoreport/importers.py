@@ -18,10 +18,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
 
 import yaml
 
-from itaoreport.case.files import CACHE_DIR, CASE_FILE, ENTRIES_DIR, OUTPUT_DIR, entry_files
+from itaoreport.case.files import (
+    CACHE_DIR,
+    ENTRIES_DIR,
+    OUTPUT_DIR,
+    case_timezone,
+    entry_files,
+    read_case_mapping,
+)
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.values import BadValue, check_date, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
@@ -30,6 +38,7 @@ from itaoreport.errors import Loc, Problem, error, warning
 MAX_ROWS = 10_000
 MAX_LOG_BYTES = 50_000_000
 HEADER_SEARCH_ROWS = 10
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 EMPTY_CELLS = {"", "-", "--", "---", "–", "—", "n/a"}
 
 
@@ -152,6 +161,7 @@ def _cell_text(value: object) -> str:
 
 # Checked in this order; the first rule that matches a header wins.
 _COLUMN_RULES: tuple[tuple[str, object], ...] = (
+    ("id", lambda w, n: n in ("id", "entry id", "entry")),
     ("sender_name", lambda w, n: n in ("sender name", "name", "display name")),
     ("due", lambda w, n: "due" in w or "deadline" in w),
     ("timestamp", lambda w, n: "timestamp" in w or n in ("datetime", "when", "time stamp")
@@ -207,6 +217,8 @@ class _Draft:
     timestamp: str
     values: dict
     comments: list[str] = field(default_factory=list)
+    entry_id: str | None = None
+    """The id the sheet gives (an `Entry id` column), else named from timestamp and summary."""
 
     def key(self) -> tuple[str, str]:
         return _entry_key(self.timestamp, self.values["summary"])
@@ -220,7 +232,8 @@ class _Sheet:
         self.root = root
         self.dayfirst = dayfirst
         self.problems = problems
-        self.names = _party_names(root)
+        self.names = _party_names(read_case_mapping(root))
+        self.tz = zone(case_timezone(root))
         self.files = _case_files_by_name(root)
 
     def drafts(self, rows: list[Row]) -> list[_Draft]:
@@ -274,7 +287,7 @@ class _Sheet:
         if not stamp:
             raise fail("timestamp", "no timestamp")
         try:
-            timestamp = parse_log_moment(stamp, self.dayfirst)
+            timestamp = parse_log_moment(stamp, self.dayfirst, self.tz)
         except BadValue as exc:
             raise fail("timestamp", str(exc), exc.hint) from None
         channel = " ".join(cols.get("channel", "").split())
@@ -300,7 +313,7 @@ class _Sheet:
         _put(values, "sender_name", cols.get("sender_name") or sender_name)
         values["summary"] = summary
         _put(values, "quote", quote)
-        draft = _Draft(number, timestamp, values)
+        draft = _Draft(number, timestamp, values, entry_id=self._entry_id(number, cols))
         self._attachments(draft, cols.get("attachments", ""), col_of.get("attachments", 0))
         action, promise = split_action(cols.get("action", ""))
         promise = promise or cols.get("promise") or None
@@ -312,12 +325,23 @@ class _Sheet:
         _put(values, "tags", tags)
         return draft
 
+    def _entry_id(self, number: int, cols: dict[str, str]) -> str | None:
+        entry_id = cols.get("id", "").strip()
+        if not entry_id:
+            return None
+        if not _SAFE_ID.match(entry_id):
+            self.problems.append(warning(Loc(self.name, number),
+                                         f"row {number}: {entry_id!r} cannot be a file name; "
+                                         "the entry is named from its timestamp and summary"))
+            return None
+        return entry_id
+
     def _promise(self, draft: _Draft, text: str, due_cell: str, col_of: dict[str, int]) -> None:
         text, due_text = split_due(text) if not due_cell else (text, due_cell)
         promise: dict = {"text": text}
         if due_text:
             try:
-                promise["due"] = parse_log_moment(due_text, self.dayfirst)
+                promise["due"] = parse_log_moment(due_text, self.dayfirst, self.tz)
             except BadValue as exc:
                 raise RowError(f"promise due: {exc}", exc.hint, col_of.get("due", 0)) from None
         else:
@@ -397,13 +421,19 @@ _DMY_TEXT = re.compile(rf"^(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?P<mon>[a-z]{{
                        rf"(?P<y>\d{{4}})(?:{_SEP}{_TIME})?$", re.IGNORECASE)
 
 
-def parse_log_moment(text: str, dayfirst: bool | None = None) -> str:
+def parse_log_moment(text: str, dayfirst: bool | None = None, tz: ZoneInfo | None = None) -> str:
     """A log timestamp as the entry format writes it (YYYY-MM-DD HH:MM, offset kept).
 
     Accepts ISO (2023-10-26T14:30, 2023-10-26, 14:30), day/month/year and
-    month/day/year with / . or -, English month names, 12-hour times.
+    month/day/year with / . or -, English month names, 12-hour times, and
+    log.csv's `2023-10-27 03:15 (09:15 UTC+08:00)` (case time, then the time
+    as written), which gives back 2023-10-27 09:15+08:00; tz is the case timezone.
     """
     raw = " ".join(text.split())
+    original = _ORIGINAL_OFFSET.search(raw)
+    if original:
+        shown = parse_log_moment(raw[: original.start()], dayfirst)
+        return _as_written(shown, original, tz or zone("UTC"), raw)
     for pattern in (_YMD, _MDY_TEXT, _DMY_TEXT):
         match = pattern.match(raw)
         if match:
@@ -419,6 +449,18 @@ def parse_log_moment(text: str, dayfirst: bool | None = None) -> str:
     year = int(g["y"]) + (2000 if len(g["y"]) == 2 else 0)
     day = check_date(year, *_day_month_order(int(g["a"]), int(g["b"]), dayfirst, raw), raw)
     return _with_time(day, g, raw)
+
+
+_ORIGINAL_OFFSET = re.compile(r"\s*\((?P<H>\d{1,2}):(?P<M>\d{2}) UTC(?P<off>[+-]\d{2}:\d{2})\)$")
+
+
+def _as_written(shown: str, original: re.Match, tz: ZoneInfo, raw: str) -> str:
+    """The time as first written, from the case-time text and `(HH:MM UTC+hh:mm)`."""
+    local = parse_moment(shown, tz).instant.astimezone(
+        parse_moment(f"2000-01-01 00:00{original['off']}", tz).local.tzinfo)
+    if (local.hour, local.minute) != (int(original["H"]), int(original["M"])):
+        raise BadValue(f"{raw!r}: the two times do not agree")
+    return local.strftime("%Y-%m-%d %H:%M") + original["off"]
 
 
 def _month(name: str, raw: str) -> int:
@@ -584,6 +626,7 @@ def _quotation(text: str) -> str | None:
     return None
 
 
+_QUOTE_BREAK = re.compile(r"\n|\s+[—–]\s+(?=\S)")
 _QUOTE_LABEL = re.compile(r"^(?:key\s+)?quote\s*:\s*", re.IGNORECASE)
 
 
@@ -591,13 +634,14 @@ def split_summary(cell: str) -> tuple[str, str | None]:
     """(summary, quote) from a Summary / Key Quote cell.
 
     A cell that is one quotation is the quote, and its text is also the
-    summary. A summary followed by a quotation on its own line(s) gives both.
+    summary. A summary followed by a quotation on its own line(s), or after a
+    dash (`Summary — “quote”`, as log.csv writes it), gives both.
     """
     text = cell.strip()
     whole = _quotation(_QUOTE_LABEL.sub("", text))
     if whole is not None:
         return whole, whole
-    for match in re.finditer(r"\n", text):
+    for match in _QUOTE_BREAK.finditer(text):
         summary, rest = text[: match.start()].strip(), text[match.end():].strip()
         inner = _quotation(_QUOTE_LABEL.sub("", rest))
         if inner is not None and summary:
@@ -610,6 +654,10 @@ _DUE = re.compile(r"\s*(?:[(\[]\s*|[,;–—-]\s*|\s)(?:due|by|until|before)(?:\
                   r"(?P<due>\d[^()\[\]]*?|[a-z]{3,9}\.?\s+\d[^()\[\]]*?)\s*[)\]]?\s*$", re.IGNORECASE)
 
 
+_STATUS_NOTE = re.compile(r"\s*\[(?:kept|broken|pending)[^\]]*\]\s*$", re.IGNORECASE)
+"""The status log.csv shows after a promise; derived by the report, so not imported."""
+
+
 def split_action(cell: str) -> tuple[str | None, str | None]:
     """(action, promise text) from an Action/Promise Made cell; `Promise: ...` is the promise."""
     text = cell.strip()
@@ -617,7 +665,7 @@ def split_action(cell: str) -> tuple[str | None, str | None]:
     if not match:
         return text or None, None
     action = text[: match.start()].strip().rstrip(";").strip() or None
-    promise = text[match.end():].strip() or None
+    promise = _STATUS_NOTE.sub("", text[match.end():]).strip() or None
     return action, promise
 
 
@@ -630,6 +678,7 @@ def split_due(text: str) -> tuple[str, str | None]:
 
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.|mailto:)", re.IGNORECASE)
+_EXHIBIT_LABEL = re.compile(r"^E\d+:\s+")
 _PATHLIKE = re.compile(r"[/\\]|\.[A-Za-z0-9]{2,5}$")
 
 
@@ -643,7 +692,7 @@ def split_attachments(cell: str) -> tuple[list[str], list[str], list[str]]:
         if ", " in part and all(_URL.match(p.strip()) or _PATHLIKE.search(p.strip())
                                 for p in part.split(", ")):
             items = part.split(", ")
-        for item in (i.strip() for i in items):
+        for item in (_EXHIBIT_LABEL.sub("", i.strip()) for i in items):
             if not item or item.lower() in EMPTY_CELLS:
                 continue
             if _URL.match(item):
@@ -658,23 +707,19 @@ def split_attachments(cell: str) -> tuple[list[str], list[str], list[str]]:
 # -- the case folder -----------------------------------------------------------------------------
 
 
-def _party_names(root: Path) -> dict[str, str]:
+def _party_names(case_yaml: YMap | None) -> dict[str, str]:
     """Seller, claimant and platform names from case.yaml (casefolded) → their sender role."""
-    try:
-        node = load_yaml_bytes((root / CASE_FILE).read_bytes(), CASE_FILE)
-    except (OSError, YamlProblem):
-        return {}
     names: dict[str, str] = {}
-    if not isinstance(node, YMap):
+    if case_yaml is None:
         return names
     for key, role in (("seller", "seller"), ("claimant", "me")):
-        party = node.items.get(key)
+        party = case_yaml.items.get(key)
         if isinstance(party, YMap):
             for name_key in ("name", "account"):
                 value = party.items.get(name_key)
                 if isinstance(value, YScalar) and value.text.strip():
                     names[value.text.strip().casefold()] = role
-    platform = node.items.get("platform")
+    platform = case_yaml.items.get("platform")
     if isinstance(platform, YScalar) and platform.text.strip():
         names[platform.text.strip().casefold()] = "platform"
     return names
@@ -741,7 +786,8 @@ def _write_drafts(drafts: list[_Draft], root: Path, log_name: str, result: Impor
         if key in existing:
             result.unchanged.append(existing[key])
             continue
-        entry_id = _free_id(entry_stem(draft.timestamp, draft.values["summary"]), taken)
+        entry_id = _free_id(draft.entry_id or entry_stem(draft.timestamp, draft.values["summary"]),
+                            taken)
         taken.add(entry_id)
         rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
         (root / ENTRIES_DIR).mkdir(parents=True, exist_ok=True)
@@ -786,6 +832,9 @@ def _free_id(stem: str, taken: set[str]) -> str:
 
 class _Dumper(yaml.SafeDumper):
     """Plain scalars where safe, quoted where YAML would misread them, `|` for several lines."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # lists indented under their key, as CASE_FORMAT
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from itaoreport.case.schema import KINDS, SCHEMA_DIR, modeline, schema_file, schema_text
 from itaoreport.errors import ItaoError
 
 CASE_YAML = """\
@@ -60,10 +61,12 @@ class InitError(ItaoError):
 
 def create_case(case_dir: Path) -> list[Path]:
     """Create the files of a new case; refuse to overwrite anything that exists."""
+    example = "entries/2023-10-26-1430-asked-for-tracking.yaml"
     files = {
-        case_dir / "case.yaml": CASE_YAML,
-        case_dir / "entries" / "2023-10-26-1430-asked-for-tracking.yaml": EXAMPLE_ENTRY,
+        case_dir / "case.yaml": modeline("case.yaml", "case") + "\n" + CASE_YAML,
+        case_dir / example: modeline(example, "entry") + "\n" + EXAMPLE_ENTRY,
         case_dir / ".gitignore": GITIGNORE,
+        **{case_dir / schema_file(kind): schema_text(kind) for kind in KINDS},
     }
     existing = [p for p in files if p.exists()]
     if existing:
@@ -75,7 +78,8 @@ def create_case(case_dir: Path) -> list[Path]:
         raise InitError(f"{case_dir} exists and is not a folder")
     created = []
     try:
-        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots"):
+        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots",
+                       case_dir / SCHEMA_DIR):
             if not folder.exists():
                 folder.mkdir(parents=True)
                 created.append(folder)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import shutil
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from itaoreport.build import BuildOptions, build
 from itaoreport.case.validate import load_case
 from itaoreport.case.values import BadValue
+from itaoreport.cli import main
 from itaoreport.importers import (
     import_log,
     parse_log_moment,
@@ -282,39 +288,66 @@ def test_xlsx_with_real_date_cells(tmp_path, case):
     assert followed.timestamp.has_time is False
 
 
-def test_an_exported_xlsx_log_imports_back_to_the_same_entries(tmp_path, case):
-    import_log(write_log(tmp_path, THREE_ROWS), case)
-    original = loaded(case).entries
-    columns = ["Timestamp", "Channel", "Sender", "Summary / Key Quote", "Attachment",
-               "Action / Promise"]
-    rows = [_log_row(e) for e in original]
-    (tmp_path / "log.xlsx").write_bytes(log_xlsx(rows, columns))
+@pytest.mark.parametrize("log_name", ["log.csv", "log.xlsx"])
+def test_an_exported_log_imports_back_to_the_same_entries(sample_copy, tmp_path, log_name):
+    build(sample_copy, BuildOptions(formats=("csv", "xlsx")))
     other = tmp_path / "other"
     other.mkdir()
-    (other / "case.yaml").write_text(CASE_YAML)
-    (other / "screenshots").mkdir()
-    for p in (case / "screenshots").iterdir():
-        (other / "screenshots" / p.name).write_bytes(p.read_bytes())
-    result = import_log(tmp_path / "log.xlsx", other)
-    assert len(result.written) == 3
-    assert [_facts(e) for e in loaded(other).entries] == [_facts(e) for e in original]
+    shutil.copy(sample_copy / "case.yaml", other / "case.yaml")
+    shutil.copytree(sample_copy / "screenshots", other / "screenshots")
+    result = import_log(sample_copy / "build" / log_name, other)
+    assert [p.format() for p in result.problems] == []
+    assert [_facts(e) for e in loaded(other).entries] == [
+        _facts(e) for e in loaded(sample_copy).entries]
+    assert import_log(sample_copy / "build" / log_name, other).written == []
 
 
-def _log_row(entry) -> dict[str, str]:
-    summary = entry.summary + (f'\n"{entry.quote}"' if entry.quote else "")
-    action = "\n".join(filter(None, [entry.action, entry.promise and
-                                      f"Promise: {entry.promise.text}"]))
-    name = f' "{entry.sender_name}"' if entry.sender_name else ""
-    return {"Timestamp": entry.timestamp.text, "Channel": entry.channel,
-            "Sender": entry.sender.capitalize() + name, "Summary / Key Quote": summary,
-            "Attachment": "\n".join([a.path for a in entry.attachments] + entry.links),
-            "Action / Promise": action}
+def test_log_xlsx_has_the_rows_of_log_csv_and_the_same_bytes_every_build(sample_copy):
+    from openpyxl import load_workbook
+
+    build(sample_copy, BuildOptions(formats=("csv", "xlsx")))
+    first = (sample_copy / "build/log.xlsx").read_bytes()
+    with open(sample_copy / "build/log.csv", encoding="utf-8-sig", newline="") as fh:
+        csv_rows = list(csv.reader(fh))
+    sheet = load_workbook(sample_copy / "build/log.xlsx", read_only=True).worksheets[0]
+    assert [[v or "" for v in r] for r in sheet.iter_rows(values_only=True)] == csv_rows
+    build(sample_copy, BuildOptions(formats=("xlsx",)))
+    assert (sample_copy / "build/log.xlsx").read_bytes() == first
+
+
+def test_log_xlsx_header_is_frozen_and_cells_are_text():
+    from openpyxl import load_workbook
+
+    data = log_xlsx([{"A": "=1+1", "B": "2023-10-26"}], ["A", "B"])
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.b
+    assert sheet["A2"].value == "=1+1" and sheet["A2"].data_type == "s"
+    assert sheet.column_dimensions["A"].width >= 10
 
 
 def _facts(entry) -> tuple:
-    return (entry.id, entry.timestamp.instant, entry.channel, entry.sender, entry.sender_name,
-            entry.summary, entry.quote, [a.path for a in entry.attachments], entry.links,
-            entry.action, entry.promise and entry.promise.text)
+    """What a log row carries: all but the id, kind, captions, tags and references."""
+    return (entry.timestamp.instant, entry.timestamp.has_time, entry.channel, entry.sender,
+            entry.sender_name, entry.summary, entry.quote, [a.path for a in entry.attachments],
+            entry.links, entry.action, entry.promise and entry.promise.text,
+            entry.promise and entry.promise.due and entry.promise.due.instant)
+
+
+def test_import_command_says_what_it_did(tmp_path, case):
+    log = write_log(tmp_path, THREE_ROWS)
+    first = CliRunner().invoke(main, ["import", str(log), str(case)])
+    assert first.exit_code == 0, first.output
+    assert "3 new entries" in first.output
+    second = CliRunner().invoke(main, ["import", str(log), str(case)])
+    assert second.exit_code == 0 and "nothing new: all 3 rows are already in" in second.output
+
+
+def test_import_command_fails_on_unreadable_rows_and_takes_dayfirst(tmp_path, case):
+    log = write_log(tmp_path, csv_text(HEADER, "05/11/2023 10:00,Email,me,Asked.,,"))
+    result = CliRunner().invoke(main, ["import", str(log), str(case)])
+    assert result.exit_code == 1 and "log.csv:2:1: error: row 2:" in result.output
+    result = CliRunner().invoke(main, ["import", "--dayfirst", str(log), str(case)])
+    assert result.exit_code == 0 and "2023-11-05-1000-asked.yaml" in result.output
 
 
 # -- the cell readers, on the forms people actually type --------------------------------------

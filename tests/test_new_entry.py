@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
+
+from click.testing import CliRunner
 
 from itaoreport.case.newentry import new_entry
 from itaoreport.case.validate import load_case
+from itaoreport.cli import main
 
 CASE_YAML = """\
 title: t
@@ -58,3 +62,13 @@ def test_the_template_has_the_schema_line_and_validates_once_filled_in(tmp_path)
     [entry] = result.case.entries
     assert (entry.channel, entry.sender, entry.summary) == ("Email", "me", "Asked")
     assert entry.timestamp.local.isoformat() == "2023-10-27T09:15:00+08:00"
+
+
+def test_new_command_prints_the_path_and_takes_at_in_the_case_timezone(tmp_path):
+    (tmp_path / "case.yaml").write_text(CASE_YAML)
+    result = CliRunner().invoke(main, ["new", str(tmp_path), "--at", "2023-10-27T01:15Z"])
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip())
+    assert path == tmp_path / "entries/2023-10-27-0915-new-entry.yaml" and path.is_file()
+    bad = CliRunner().invoke(main, ["new", str(tmp_path), "--at", "next week"])
+    assert bad.exit_code == 2 and "--at" in bad.output

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import ENTRY_YAML, png_bytes, write_case
 
+from itaoreport.build import BuildOptions, build
 from itaoreport.evidence import provenance
 from itaoreport.evidence.provenance import git_provenance
 
@@ -119,3 +122,40 @@ def test_a_shallow_clone_gives_no_provenance(repo, tmp_path):
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.parent}", str(clone))
     assert git_provenance(clone / "my case", FILES) is None
+
+
+def test_report_json_and_appendix_carry_provenance_in_a_repository(tmp_path):
+    case = write_case(tmp_path / "case", entries={
+        "2023-10-26-1430-asked.yaml": ENTRY_YAML + "attachments: [screenshots/a.png]\n",
+        "2023-10-27-0915-replied.yaml": ENTRY_YAML.replace("14:30", "09:15").replace(
+            "2023-10-26", "2023-10-27")},
+        files={"screenshots/a.png": png_bytes(text="a")})
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, "first", "2023-10-26T15:00:00+02:00")
+    replied = case / "entries/2023-10-27-0915-replied.yaml"
+    replied.write_text(replied.read_text().replace("Asked for tracking.", "Asked again."))
+    commit(tmp_path, "edit", "2023-10-28T08:00:00+02:00")
+    (case / "entries/2023-10-29-1000-new.yaml").write_text(
+        ENTRY_YAML.replace("2023-10-26", "2023-10-29"))
+
+    build(case, BuildOptions(formats=("json", "html")))
+    report = json.loads((case / "build/report.json").read_text())
+    by_id = {e["id"]: e["provenance"] for e in report["entries"]}
+    assert by_id["2023-10-26-1430-asked"]["first_recorded"] == "2023-10-26T15:00:00+02:00"
+    assert [by_id[i]["modified_after"] for i in sorted(by_id)] == [False, True, False]
+    assert by_id["2023-10-29-1000-new"]["uncommitted"] is True
+    assert by_id["2023-10-29-1000-new"]["first_commit"] is None
+    [shot] = report["attachments"]
+    assert shot["provenance"]["first_recorded"] == "2023-10-26T15:00:00+02:00"
+    html = (case / "build/report.html").read_text()
+    assert "When each file was recorded (git)" in html
+    assert "2023-10-26 15:00 +02:00" in html and "changed later" in html
+    assert "not committed" in html and "committer" in html
+
+
+def test_without_git_the_report_has_no_provenance(tmp_path):
+    case = write_case(tmp_path / "case")
+    build(case, BuildOptions(formats=("json", "html")))
+    report = json.loads((case / "build/report.json").read_text())
+    assert "provenance" not in report["entries"][0]
+    assert "recorded (git)" not in (case / "build/report.html").read_text()

@@ -7,6 +7,7 @@ import re
 import textwrap
 
 import pytest
+from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from itaoreport.case import fields as F
@@ -20,6 +21,7 @@ from itaoreport.case.schema import (
 )
 from itaoreport.case.values import BadValue, parse_date, parse_moment, zone
 from itaoreport.case.yamlload import YMap, YScalar, YSeq, load_yaml_bytes
+from itaoreport.cli import main
 
 CASE_SAMPLE = """\
 title: No tracking for order IT-20231020-8841
@@ -206,3 +208,33 @@ def test_schema_files_and_modelines_point_at_each_other(tmp_path):
     assert (tmp_path / "entries/2023" / target).resolve() == (tmp_path / schema_file("entry"))
     assert json.loads((tmp_path / schema_file("entry")).read_text()) == json_schema("entry")
     assert modeline("case.yaml", "case").endswith("=" + schema_file("case"))
+
+
+def test_schema_command_prints_valid_json_schema_with_every_field():
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    Draft202012Validator.check_schema(schema)
+    names = _schema_names(schema["$defs"]["case"]) | _schema_names(schema["$defs"]["entry"])
+    assert names == _field_names(F.CASE_FIELDS) | _field_names(F.ENTRY_FIELDS)
+    validator = Draft202012Validator(schema)
+    assert validator.is_valid(as_editor_sees_it(CASE_SAMPLE))
+    assert validator.is_valid(as_editor_sees_it(ENTRY_SAMPLE))
+    assert not validator.is_valid({"sender": "me"})
+    entry = CliRunner().invoke(main, ["schema", "entry"])
+    assert json.loads(entry.output) == json_schema("entry")
+    assert CliRunner().invoke(main, ["schema", "invoice"]).exit_code == 2
+
+
+def test_init_writes_the_schema_line_and_the_schemas(tmp_path):
+    case = tmp_path / "case"
+    assert CliRunner().invoke(main, ["init", str(case)]).exit_code == 0
+    [entry] = (case / "entries").iterdir()
+    assert (case / "case.yaml").read_text().startswith(
+        "# yaml-language-server: $schema=.schema/case.schema.json\n")
+    assert entry.read_text().startswith(
+        "# yaml-language-server: $schema=../.schema/entry.schema.json\n")
+    for kind in ("case", "entry"):
+        assert json.loads((case / schema_file(kind)).read_text()) == json_schema(kind)
+    assert errors("case", (case / "case.yaml").read_text()) == []
+    assert errors("entry", entry.read_text()) == []

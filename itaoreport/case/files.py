@@ -6,6 +6,9 @@ import os
 import re
 from pathlib import Path
 
+from itaoreport.case.values import BadValue, parse_timezone
+from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
+
 CASE_FILE = "case.yaml"
 ENTRIES_DIR = "entries"
 ENTRY_SUFFIXES = (".yaml", ".yml")
@@ -39,3 +42,26 @@ def entry_files(root: Path) -> list[str]:
             if name.endswith(ENTRY_SUFFIXES) and not is_editor_litter(name):
                 found.append((Path(folder) / name).relative_to(root).as_posix())
     return sorted(found)
+
+
+def read_case_mapping(root: Path) -> YMap | None:
+    """case.yaml as located YAML, or None if missing or unreadable (validate says why).
+
+    For commands that need one setting (timezone, party names) before or without
+    a full validation.
+    """
+    try:
+        node = load_yaml_bytes((Path(root) / CASE_FILE).read_bytes(), CASE_FILE)
+    except (OSError, YamlProblem):
+        return None
+    return node if isinstance(node, YMap) else None
+
+
+def case_timezone(root: Path) -> str:
+    """The case's `timezone` (an IANA name), UTC when absent or not valid."""
+    node = read_case_mapping(root)
+    value = node.items.get("timezone") if node is not None else None
+    try:
+        return parse_timezone(value.text) if isinstance(value, YScalar) else "UTC"
+    except BadValue:
+        return "UTC"

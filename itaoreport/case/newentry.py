@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from itaoreport.case import fields as F
 from itaoreport.case.fields import Field
-from itaoreport.case.files import ENTRIES_DIR
+from itaoreport.case.files import ENTRIES_DIR, case_timezone
 from itaoreport.case.schema import modeline, write_schema_files
 from itaoreport.case.values import zone
 
@@ -16,6 +16,9 @@ NAME = "new-entry"
 COMMENT_COLUMN = 22
 _HIDDEN = {"decision", "refers_to", "fulfils"}
 """Rarely used fields, offered as comments so an empty key cannot confuse anyone."""
+
+
+__all__ = ["case_timezone", "entry_template", "new_entry"]
 
 
 def new_entry(case_dir: str | Path, at: datetime | None = None,
@@ -69,3 +72,4 @@ def _line(text: str, spec: Field) -> str:
     if spec.required:
         note = f"required. {note}"
     return f"{text.ljust(COMMENT_COLUMN - 1)} # {note}"
+

@@ -48,13 +48,30 @@ def json_schema(kind: str) -> dict:
     return schema
 
 
+def bundle_schema() -> dict:
+    """Both schemas in one document: a file is valid if it is a valid case.yaml or entry."""
+    defs = {}
+    for kind in KINDS:
+        schema = json_schema(kind)
+        del schema["$schema"]
+        defs[kind] = schema
+    return {
+        "$schema": DRAFT,
+        "$id": schema_id("folder"),
+        "title": "itaoreport case folder files (case.yaml and entries/**/*.yaml)",
+        "anyOf": [{"$ref": schema_id(kind)} for kind in KINDS],
+        "$defs": defs,
+    }
+
+
 def schema_id(kind: str) -> str:
     return f"urn:itaoreport:schema:{kind}:1"
 
 
-def schema_text(kind: str) -> str:
+def schema_text(kind: str | None = None) -> str:
     """The schema as the JSON text `itaoreport schema` prints and case folders keep."""
-    return json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"
+    schema = bundle_schema() if kind is None else json_schema(kind)
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
 def schema_file(kind: str) -> str:

@@ -1,10 +1,11 @@
-"""Machine-readable and plain-text outputs: report.json, summary.txt, log.csv."""
+"""Machine-readable and plain-text outputs: report.json, summary.txt, log.csv, log.xlsx."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from datetime import date, datetime
 
 from itaoreport.case.model import Case, Entry
 from itaoreport.render.context import LOG_COLUMNS, LogRow
@@ -79,3 +80,11 @@ def log_csv_text(rows: list[LogRow]) -> str:
     for row in rows:
         writer.writerow(row.cells())
     return "\ufeff" + buf.getvalue()
+
+
+def log_xlsx_bytes(rows: list[LogRow], as_of: date) -> bytes:
+    """The same table as log.csv as a workbook, dated as_of so the bytes are reproducible."""
+    from itaoreport.render.xlsx import log_xlsx
+
+    table = [dict(zip(LOG_COLUMNS, row.cells())) for row in rows]
+    return log_xlsx(table, LOG_COLUMNS, created=datetime(as_of.year, as_of.month, as_of.day))
