@@ -844,26 +844,30 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _represent_str)
 
-_MOMENT_FIELDS = {"timestamp", "due"}
+class Moment(str):
+    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in CASE_FORMAT."""
 
 
-def dump_fields(values: dict, indent: str = "") -> str:
-    """YAML lines for a mapping of entry fields, timestamps written plainly as in CASE_FORMAT."""
-    lines = []
-    for key, value in values.items():
-        if key in _MOMENT_FIELDS:
-            lines.append(f"{indent}{key}: {value}\n")
-        elif isinstance(value, dict):
-            lines.append(f"{indent}{key}:\n" + dump_fields(value, indent + "  "))
-        else:
-            text = yaml.dump({key: value}, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
-                             width=2**30, default_flow_style=False, indent=2)
-            lines.append("".join(indent + line for line in text.splitlines(keepends=True)))
-    return "".join(lines)
+def _represent_moment(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # Tagged as whatever a plain scalar of this text resolves to, so the emitter never
+    # quotes it; the validator reads it as text either way.
+    return dumper.represent_scalar(dumper.resolve(yaml.ScalarNode, text, (True, False)), text)
+
+
+_Dumper.add_representer(Moment, _represent_moment)
+
+
+def dump_fields(values: dict) -> str:
+    """YAML for a mapping of entry fields, in the order given."""
+    return yaml.dump(values, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=2**30,
+                     default_flow_style=False, indent=2)
 
 
 def entry_yaml(rel_path: str, timestamp: str, values: dict, comments: tuple[str, ...] = ()) -> str:
     """The text of an entry file: the schema line, comments, then the fields."""
     head = [modeline(rel_path, "entry"), *(f"# {c}" for c in comments)]
-    body = dump_fields({"timestamp": timestamp, **values})
+    promise = values.get("promise")
+    if promise and promise.get("due"):
+        values = {**values, "promise": {**promise, "due": Moment(promise["due"])}}
+    body = dump_fields({"timestamp": Moment(timestamp), **values})
     return "\n".join(head) + "\n" + body
