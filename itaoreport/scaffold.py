@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itaoreport.case.schema import KINDS, SCHEMA_DIR, modeline, schema_file, schema_text
+from itaoreport.case.schema import modeline, write_schema_files
 from itaoreport.errors import ItaoError
 
 CASE_YAML = """\
@@ -66,7 +66,6 @@ def create_case(case_dir: Path) -> list[Path]:
         case_dir / "case.yaml": modeline("case.yaml", "case") + "\n" + CASE_YAML,
         case_dir / example: modeline(example, "entry") + "\n" + EXAMPLE_ENTRY,
         case_dir / ".gitignore": GITIGNORE,
-        **{case_dir / schema_file(kind): schema_text(kind) for kind in KINDS},
     }
     existing = [p for p in files if p.exists()]
     if existing:
@@ -78,8 +77,7 @@ def create_case(case_dir: Path) -> list[Path]:
         raise InitError(f"{case_dir} exists and is not a folder")
     created = []
     try:
-        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots",
-                       case_dir / SCHEMA_DIR):
+        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots"):
             if not folder.exists():
                 folder.mkdir(parents=True)
                 created.append(folder)
@@ -87,6 +85,9 @@ def create_case(case_dir: Path) -> list[Path]:
             with path.open("x", encoding="utf-8") as fh:
                 fh.write(text)
             created.append(path)
+        # Generated, not edited by hand: refreshed rather than refused (an import may have
+        # written them already).
+        created.extend(case_dir / rel for rel in write_schema_files(case_dir))
     except OSError as exc:
         raise InitError(f"cannot create {exc.filename}: {exc.strerror}") from None
     return created

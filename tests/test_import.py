@@ -403,3 +403,14 @@ def test_action_and_promise_cells():
     assert split_action("Wait for tracking") == ("Wait for tracking", None)
     assert split_action("Open a claim. Promise: reply by Friday") == (
         "Open a claim.", "reply by Friday")
+
+
+def test_import_into_a_new_folder_then_init_makes_a_valid_case(tmp_path):
+    case = tmp_path / "new-case"
+    runner = CliRunner()
+    imported = runner.invoke(main, ["import", str(write_log(tmp_path, THREE_ROWS)), str(case)])
+    assert "has no case.yaml yet" in imported.output
+    assert runner.invoke(main, ["init", str(case)]).exit_code == 0
+    for name in ("chat-1026.png", "chat-1027.png"):
+        (case / "screenshots" / name).write_bytes(b"png")
+    assert len(loaded(case).entries) == 4  # the three rows and init's example entry
