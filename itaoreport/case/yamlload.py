@@ -1,14 +1,15 @@
 """Safe, located, bounded YAML loading.
 
-Files are composed into PyYAML nodes (never constructed into Python objects by
-PyYAML), then turned into a small tree of located values: every mapping key and
-every scalar keeps its line and column. Scalars stay *strings* here; the
+Files are read as PyYAML parser events (never composed or constructed into
+Python objects by PyYAML) and turned, without recursion, into a small tree of
+located values: every mapping key and every scalar keeps its line and column. Scalars stay *strings* here; the
 validator converts them according to the field they belong to, so `yes`, `0123`
 or `10:30` in a text field are read as the text the user typed.
 
 Refused on purpose: custom and Python tags, aliases and anchors (no alias
-bombs), merge keys, duplicate keys, files over MAX_YAML_BYTES, non-UTF-8 text,
-and nesting deeper than MAX_DEPTH.
+bombs), merge keys, duplicate keys, more than one document, files over
+MAX_YAML_BYTES, non-UTF-8 text, NUL bytes, more than MAX_NODES values and
+nesting deeper than MAX_DEPTH. See docs/limits.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 import yaml
+import yaml.reader
 
 from itaoreport.errors import Loc, Problem, error
 
@@ -50,6 +52,7 @@ class YScalar:
     loc: Loc
     quoted: bool = False
     tag: str = ""
+    """The explicit standard tag written before it (e.g. `!!str`), or "" for none."""
 
     @property
     def is_null(self) -> bool:
@@ -83,32 +86,46 @@ class YamlProblem(Exception):
         self.problem = problem
 
 
-def _loc(path: str, mark) -> Loc:  # noqa: ANN001
+def _loc(path: str, mark) -> Loc:  # noqa: ANN001 - a PyYAML Mark or None
+    """A 1-based location from a 0-based PyYAML mark."""
     if mark is None:
         return Loc(path, 1, 1)
     return Loc(path, mark.line + 1, mark.column + 1)
 
 
+def _offset_loc(path: str, data: bytes, offset: int) -> Loc:
+    """The 1-based line and column of a byte offset."""
+    offset = max(0, min(offset, len(data)))
+    line = data.count(b"\n", 0, offset) + 1
+    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return Loc(path, line, col)
+
+
 def load_yaml_bytes(data: bytes, path: str) -> YNode | None:
-    """Parse one YAML document; raise YamlProblem with a location on anything refused."""
+    """Parse one YAML document; raise YamlProblem with a location on anything refused.
+
+    The tree is built from the parser's event stream without recursion, so no
+    input can exhaust the stack, and limits apply before anything large is built.
+    """
     if len(data) > MAX_YAML_BYTES:
         raise YamlProblem(
-            error(Loc(path, 1, 1), f"file is {len(data):,} bytes; the limit is {MAX_YAML_BYTES:,}")
+            error(Loc(path, 1, 1), f"file is {len(data):,} bytes; the limit is {MAX_YAML_BYTES:,}",
+                  "an entry is a few lines; is this really an entry file?")
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise YamlProblem(
-            error(Loc(path, line, col), "file is not UTF-8 text", "save it as UTF-8 in your editor")
+            error(_offset_loc(path, data, exc.start), "file is not UTF-8 text",
+                  "save it as UTF-8 in your editor")
         ) from None
     if "\x00" in text:
-        raise YamlProblem(error(Loc(path, 1, 1), "file contains NUL bytes; is it really YAML?"))
+        raise YamlProblem(error(_offset_loc(path, data, data.index(b"\x00")),
+                                "file contains NUL bytes; is it really YAML?"))
     try:
         loader = _Loader(text)
         try:
-            node = loader.get_single_node()
+            return _Builder(path).build(loader)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -117,64 +134,111 @@ def load_yaml_bytes(data: bytes, path: str) -> YNode | None:
         if exc.context and exc.problem:
             message = f"{exc.context}: {exc.problem}"
         raise YamlProblem(error(_loc(path, mark), f"invalid YAML: {message}")) from None
+    except yaml.reader.ReaderError as exc:
+        # libyaml reports the offset in the UTF-8 bytes it was given
+        where = _offset_loc(path, text.encode("utf-8"), exc.position)
+        raise YamlProblem(error(where, f"invalid YAML: {exc.reason} (#x{exc.character:04x})"
+                                if isinstance(exc.character, int) else
+                                f"invalid YAML: {exc.reason}")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(error(Loc(path, 1, 1), f"invalid YAML: {exc}")) from None
-    except (RecursionError, MemoryError):
-        raise YamlProblem(error(Loc(path, 1, 1), "YAML is nested too deeply to read")) from None
-    if node is None:
-        return None
-    return _Converter(path).convert(node, 0)
 
 
-class _Converter:
+@dataclass
+class _Open:
+    """A collection being built; for a mapping, the key waiting for its value."""
+
+    node: YSeq | YMap
+    key: YScalar | None = None
+
+
+class _Builder:
+    """Turns parser events into located values, checking every limit as events arrive."""
+
     def __init__(self, path: str):
         self.path = path
-        self.seen: set[int] = set()
         self.count = 0
 
-    def convert(self, node, depth: int) -> YNode:  # noqa: ANN001
-        loc = _loc(self.path, node.start_mark)
-        if id(node) in self.seen:
+    def build(self, loader) -> YNode | None:  # noqa: ANN001 - a PyYAML loader
+        loader.get_event()  # StreamStart
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # DocumentStart
+        root = self._document(loader)
+        loader.get_event()  # DocumentEnd
+        if not loader.check_event(yaml.StreamEndEvent):
+            event = loader.peek_event()
+            raise YamlProblem(
+                error(_loc(self.path, event.start_mark),
+                      "a file holds one YAML document; this is a second one",
+                      "remove the `---` line, or split the file in two")
+            )
+        return root
+
+    def _document(self, loader) -> YNode:  # noqa: ANN001
+        stack: list[_Open] = []
+        while True:
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                node: YNode = stack.pop().node
+            else:
+                loc = _loc(self.path, event.start_mark)
+                self._check(event, loc, stack)
+                if isinstance(event, yaml.ScalarEvent):
+                    node = YScalar(event.value, loc, quoted=event.style not in (None, ""),
+                                   tag=event.tag or "")
+                elif isinstance(event, yaml.SequenceStartEvent):
+                    stack.append(_Open(YSeq([], loc)))
+                    continue
+                else:
+                    stack.append(_Open(YMap({}, {}, loc)))
+                    continue
+            if not stack:
+                return node
+            self._add(stack[-1], node)
+
+    def _check(self, event, loc: Loc, stack: list[_Open]) -> None:  # noqa: ANN001
+        if isinstance(event, yaml.AliasEvent):
             raise YamlProblem(
                 error(loc, "YAML anchors and aliases (&name / *name) are not allowed",
                       "write the value out in full")
             )
-        self.seen.add(id(node))
         self.count += 1
         if self.count > MAX_NODES:
-            raise YamlProblem(error(loc, f"file has more than {MAX_NODES:,} values; refusing to read it"))
-        if depth > MAX_DEPTH:
+            raise YamlProblem(
+                error(loc, f"file has more than {MAX_NODES:,} values; refusing to read it"))
+        if len(stack) > MAX_DEPTH:
             raise YamlProblem(error(loc, f"values are nested deeper than {MAX_DEPTH} levels"))
-        tag = node.tag or ""
-        if tag not in _STANDARD_TAGS:
+        tag = event.tag
+        if tag not in (None, "!") and tag not in _STANDARD_TAGS:
             raise YamlProblem(
                 error(loc, f"YAML tag {tag!r} is not allowed", "remove the tag; write plain values")
             )
-        if isinstance(node, yaml.ScalarNode):
-            return YScalar(node.value, loc, quoted=node.style not in (None, ""), tag=tag)
-        if isinstance(node, yaml.SequenceNode):
-            return YSeq([self.convert(item, depth + 1) for item in node.value], loc)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, loc, depth)
-        raise YamlProblem(error(loc, "unsupported YAML node"))  # pragma: no cover
+        parent = stack[-1] if stack else None
+        if parent is None or not isinstance(parent.node, YMap) or parent.key is not None:
+            return
+        if not isinstance(event, yaml.ScalarEvent):
+            raise YamlProblem(error(loc, "a key must be a plain name, not a list or mapping"))
+        if event.value == "<<" and event.style in (None, "") and tag is None:
+            raise YamlProblem(error(loc, "YAML merge keys (<<) are not allowed"))
 
-    def _mapping(self, node, loc: Loc, depth: int) -> YMap:  # noqa: ANN001
-        result = YMap({}, {}, loc)
-        for key_node, value_node in node.value:
-            key_loc = _loc(self.path, key_node.start_mark)
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise YamlProblem(error(key_loc, "YAML merge keys (<<) are not allowed"))
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise YamlProblem(error(key_loc, "a key must be a plain name, not a list or mapping"))
-            if key_node.tag not in _STANDARD_TAGS:
-                raise YamlProblem(error(key_loc, f"YAML tag {key_node.tag!r} is not allowed"))
-            key = key_node.value
-            if key in result.items:
-                first = result.key_locs[key]
+    def _add(self, parent: _Open, node: YNode) -> None:
+        if isinstance(parent.node, YSeq):
+            parent.node.items.append(node)
+            return
+        mapping = parent.node
+        if parent.key is None:
+            assert isinstance(node, YScalar)  # _check refused collection keys
+            if node.text in mapping.items:
+                first = mapping.key_locs[node.text]
                 raise YamlProblem(
-                    error(key_loc, f"duplicate key {key!r}", f"first given on line {first.line}")
+                    error(node.loc, f"duplicate key {node.text!r}",
+                          f"first given on line {first.line}")
                 )
-            result.key_locs[key] = key_loc
-            result.items[key] = self.convert(value_node, depth + 1)
-            result.order.append(key)
-        return result
+            parent.key = node
+            return
+        key = parent.key.text
+        mapping.key_locs[key] = parent.key.loc
+        mapping.items[key] = node
+        mapping.order.append(key)
+        parent.key = None
