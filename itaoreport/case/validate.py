@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from itaoreport.case import fields as F
 from itaoreport.case.fields import Field
-from itaoreport.case.files import CASE_FILE, entry_files
+from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
 from itaoreport.case.model import Attachment, Case, Claim, Entry, Order, Party, Promise
 from itaoreport.case.values import (
     BadValue,
@@ -22,6 +24,7 @@ from itaoreport.case.values import (
     parse_timezone,
     zone,
 )
+from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
 from itaoreport.case.yamlload import YamlProblem, YMap, YNode, YScalar, YSeq, load_yaml_bytes
 from itaoreport.errors import Loc, Problem, error, sort_problems, warning
 
@@ -29,7 +32,9 @@ MAX_ENTRIES = 10_000
 MAX_ATTACHMENTS_PER_ENTRY = 100
 MAX_ATTACHMENTS = 5_000
 MAX_TEXT_CHARS = 20_000
+MAX_PATH_CHARS = 1_000
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 @dataclass
@@ -63,6 +68,7 @@ def load_case(case_dir: str | os.PathLike) -> LoadResult:
     tz = zone(case_values.get("timezone") or "UTC") if case_values is not None else ZoneInfo("UTC")
     entries = reader.read_entries(tz)
     _check_references(entries, problems)
+    _check_theme_name(case_values, reader.case_locs, problems)
     if case_values is None or any(p.is_error for p in problems):
         return LoadResult(None, sort_problems(problems))
     case = _make_case(root, case_values, entries, reader.case_locs)
@@ -81,9 +87,9 @@ class _Reader:
     # -- files -----------------------------------------------------------------
     def _load(self, rel: str) -> YNode | None | bool:
         try:
-            data = (self.root / rel).read_bytes()
-        except OSError as exc:
-            self.problems.append(error(Loc(rel), f"cannot read file: {exc.strerror}"))
+            data = read_case_file(self.root, rel)
+        except CaseFileError as exc:
+            self.problems.append(error(Loc(rel), str(exc), exc.hint))
             return False
         try:
             return load_yaml_bytes(data, rel)
@@ -111,6 +117,12 @@ class _Reader:
         return self.mapping(node, F.CASE_FIELDS, "", self.case_locs)
 
     def read_entries(self, tz: ZoneInfo) -> list[Entry]:
+        if not is_inside(self.root, self.root / ENTRIES_DIR):
+            self.problems.append(
+                error(Loc(ENTRIES_DIR), "entries/ is a link that points outside the case folder",
+                      "entries must live inside the case folder")
+            )
+            return []
         files = entry_files(self.root)
         if len(files) > MAX_ENTRIES:
             self.problems.append(
@@ -276,41 +288,46 @@ class _Reader:
         return result
 
     def safe_path(self, raw: str, loc: Loc) -> str | None:
-        """A path inside the case folder that exists, or None with the problem recorded."""
-        text = raw.strip().replace("\\", "/")
-        if not text:
-            self.problems.append(error(loc, "empty attachment path"))
+        """A path to a regular file inside the case folder, or None with the problem recorded."""
+        problem = _attachment_problem(self.root, raw)
+        if problem is not None:
+            message, hint = problem
+            self.problems.append(error(loc, message, hint))
             return None
-        if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "://" in text:
-            self.problems.append(
-                error(loc, f"attachment path {raw!r} must be relative to the case folder",
-                      "copy the file into the case folder, e.g. screenshots/")
-            )
-            return None
-        pure = PurePosixPath(text)
-        if ".." in pure.parts:
-            self.problems.append(
-                error(loc, f"attachment path {raw!r} uses `..`; evidence must be inside the case folder")
-            )
-            return None
-        full = self.root / pure
-        try:
-            real = full.resolve(strict=False)
-            root_real = self.root.resolve()
-        except (OSError, RuntimeError):
-            self.problems.append(error(loc, f"attachment path {raw!r} cannot be resolved"))
-            return None
-        if real != root_real and root_real not in real.parents:
-            self.problems.append(
-                error(loc, f"attachment {raw!r} is a link that points outside the case folder")
-            )
-            return None
-        if not full.is_file():
-            hint = _similar_file(self.root, pure)
-            what = "is a folder, not a file" if full.is_dir() else "does not exist"
-            self.problems.append(error(loc, f"attachment {text!r} {what}", hint))
-            return None
-        return pure.as_posix()
+        return PurePosixPath(raw.strip().replace("\\", "/")).as_posix()
+
+
+def _attachment_problem(root: Path, raw: str) -> tuple[str, str] | None:
+    """Why `raw` cannot be used as an attachment path, or None when it can."""
+    text = raw.strip().replace("\\", "/")
+    shown = short_repr(raw)
+    if not text:
+        return "empty attachment path", ""
+    if "\x00" in text:
+        return f"attachment path {shown} contains a NUL character", ""
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "://" in text:
+        return (f"attachment path {shown} must be relative to the case folder",
+                "copy the file into the case folder, e.g. screenshots/")
+    pure = PurePosixPath(text)
+    if ".." in pure.parts:
+        return f"attachment path {shown} uses `..`; evidence must be inside the case folder", ""
+    if len(text) > MAX_PATH_CHARS:
+        return f"attachment path {shown} is {len(text):,} characters long", "use a shorter name"
+    full = root / pure
+    try:
+        if not is_inside(root, full):
+            return f"attachment {shown} is a link that points outside the case folder", ""
+        st = full.stat()
+    except FileNotFoundError:
+        return f"attachment {shown} does not exist", _similar_file(root, pure)
+    except (OSError, RuntimeError) as exc:
+        reason = getattr(exc, "strerror", None) or "a link loop"
+        return f"attachment path {shown} cannot be resolved ({reason})", ""
+    if stat.S_ISDIR(st.st_mode):
+        return f"attachment {shown} is a folder, not a file", ""
+    if not stat.S_ISREG(st.st_mode):
+        return f"attachment {shown} is not a regular file (a device, pipe or socket)", ""
+    return None
 
 
 def _convert_scalar(text: str, spec: Field, tz: ZoneInfo):  # noqa: ANN202
@@ -377,6 +394,17 @@ def _check_references(entries: list[Entry], problems: list[Problem]) -> None:
                 )
 
 
+def _check_theme_name(values: dict | None, locs: dict[str, Loc],
+                      problems: list[Problem]) -> None:
+    """A theme is chosen by name, never by path: `theme: ../../somewhere` must not load templates."""
+    name = (values or {}).get("theme")
+    if name is not None and not THEME_NAME.match(name):
+        problems.append(error(locs.get("theme", Loc(CASE_FILE)),
+                              f"theme: {short_repr(name)} is not a theme name",
+                              "a theme is a name like `default`; to restyle one case, put "
+                              "files in its theme/ folder"))
+
+
 def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) -> Case:
     claimant, seller, order = v["claimant"], v["seller"], v["order"]
     claim = v.get("claim") or {"type": "other", "requested": "full_refund"}
@@ -422,6 +450,9 @@ def _similar_file(root: Path, pure: PurePosixPath) -> str:
     folder = root / pure.parent
     if not folder.is_dir():
         return f"there is no folder {pure.parent.as_posix()!r}" if str(pure.parent) != "." else ""
-    names = [p.name for p in folder.iterdir() if p.is_file()]
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return ""
     close = difflib.get_close_matches(pure.name, names, n=1, cutoff=0.6)
     return f"did you mean {(pure.parent / close[0]).as_posix()!r}?" if close else ""

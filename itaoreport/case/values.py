@@ -11,6 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from itaoreport.case.model import Moment
 
 
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+"""Dates outside these years are typing mistakes (and would overflow time-zone arithmetic)."""
+
+
 class BadValue(ValueError):
     """The scalar cannot be read as the field's kind; the message says why."""
 
@@ -25,6 +30,7 @@ _MOMENT = re.compile(
     r"(?:[Tt ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?"
     r"\s*(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?)?$"
 )
+_AMOUNT = re.compile(r"^\d{1,15}(?:\.\d{1,6})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
@@ -33,6 +39,9 @@ def check_date(y: int, m: int, d: int, text: str) -> date:
     """A calendar date, or BadValue that says why it is impossible."""
     if not 1 <= m <= 12:
         raise BadValue(f"impossible date {text!r}: there is no month {m}")
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        raise BadValue(f"date {text!r} is out of range",
+                       f"years from {MIN_YEAR} to {MAX_YEAR} are accepted")
     days = calendar.monthrange(y, m)[1]
     if not 1 <= d <= days:
         month = calendar.month_name[m]
@@ -93,13 +102,13 @@ def _offset(text: str, raw: str) -> timezone:
 
 def parse_decimal(text: str) -> Decimal:
     cleaned = text.strip().replace(",", "") if text.count(",") and "." in text else text.strip()
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise BadValue(f"{text!r} is not an amount", "write a number like 59.90") from None
-    if not value.is_finite() or value < 0:
+    if not _AMOUNT.match(cleaned):
+        # also refuses 1e999999999, NaN, Infinity and negative numbers
         raise BadValue(f"{text!r} is not an amount", "write a positive number like 59.90")
-    return value
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:  # pragma: no cover - the pattern only lets plain numbers through
+        raise BadValue(f"{text!r} is not an amount", "write a number like 59.90") from None
 
 
 def parse_currency(text: str) -> str:

@@ -2,6 +2,11 @@
 
 Look-up order: the case's own `theme/` folder, then the chosen theme, then the
 default theme, so a case overrides single files by name.
+
+A case folder may come from someone else, and its `theme/` folder holds
+templates: they run in Jinja's sandbox (no access to Python internals, so no
+code runs on the machine building the report), and every theme file must really
+be inside its own folder (links out of it are refused).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
+from jinja2.loaders import split_template_path
 
 from itaoreport.errors import ItaoError
 
@@ -31,7 +38,11 @@ def theme_search_path(case_root: Path, theme: str) -> list[Path]:
     path: list[Path] = []
     override = case_root / "theme"
     if override.is_dir():
+        if not _inside(override, case_root):
+            raise ThemeError("the case's theme/ folder is a link that points outside the case folder")
         path.append(override)
+    if Path(theme).name != theme or theme.startswith("."):
+        raise ThemeError(f"theme {theme[:80]!r} is not a theme name")
     if theme != DEFAULT_THEME:
         chosen = builtin / theme
         if not chosen.is_dir():
@@ -42,10 +53,42 @@ def theme_search_path(case_root: Path, theme: str) -> list[Path]:
     return path
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """True if `path`, links followed, is `folder` or inside it."""
+    try:
+        real, root = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return real == root or root in real.parents
+
+
+def _find(search_path: list[Path], pieces: list[str]) -> Path | None:
+    """The first file found on the search path, refusing one that links out of its folder."""
+    for folder in search_path:
+        candidate = folder.joinpath(*pieces)
+        if candidate.is_file():
+            if not _inside(candidate, folder):
+                raise ThemeError(f"theme file {candidate} is a link that points outside {folder}")
+            return candidate
+    return None
+
+
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader that refuses template files linking out of their theme folder."""
+
+    def __init__(self, search_path: list[Path]):
+        super().__init__([str(p) for p in search_path])
+        self.folders = list(search_path)
+
+    def get_source(self, environment: jinja2.Environment, template: str):  # noqa: ANN201
+        _find(self.folders, split_template_path(template))
+        return super().get_source(environment, template)
+
+
 def make_environment(search_path: list[Path]) -> jinja2.Environment:
-    """A sandbox-free but autoescaping environment; user text is only ever data."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+    """A sandboxed, autoescaping environment; user text is only ever data."""
+    env = jinja2.sandbox.SandboxedEnvironment(
+        loader=ConfinedLoader(search_path),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -57,10 +100,9 @@ def make_environment(search_path: list[Path]) -> jinja2.Environment:
 
 def read_theme_file(search_path: list[Path], name: str) -> str:
     """The text of the first `name` found on the search path."""
-    for folder in search_path:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
+    found = _find(search_path, [name])
+    if found is not None:
+        return found.read_text(encoding="utf-8")
     raise ThemeError(
         f"theme file {name!r} not found; searched: " + ", ".join(str(p) for p in search_path)
     )
@@ -74,5 +116,7 @@ def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
         raise ThemeError(f"template {exc.name!r} not found; searched: {searched}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ThemeError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
+    except jinja2.sandbox.SecurityError as exc:
+        raise ThemeError(f"template {name!r} tried something themes may not do: {exc}") from None
     except jinja2.UndefinedError as exc:
         raise ThemeError(f"template {name!r} uses something the report does not have: {exc}") from None
