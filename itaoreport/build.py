@@ -79,7 +79,8 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildRes
     say(f"{len(analysed.case.entries)} entries, {len(analysed.evidence.exhibits)} exhibits")
     out_dir = options.out or analysed.case.root / OUTPUT_DIR
     check_output_dir(analysed.case.root, out_dir,
-                     [a for a in analysed.evidence.attachments] + ["case.yaml"])
+                     [*analysed.evidence.attachments, "case.yaml",
+                      *(e.path for e in analysed.case.entries)])
     files = render_files(analysed, options, timings, say)
     t = time.perf_counter()
     written = write_outputs(out_dir, files)

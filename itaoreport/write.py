@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -48,7 +49,8 @@ def write_outputs(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
             if rel.is_absolute() or ".." in rel.parts:
                 raise OutputError(f"refusing to write outside the output folder: {name}")
             target = out_dir.joinpath(*rel.parts)
-            if target.is_file() and target.read_bytes() == files[name]:
+            _check_no_link_out(out_dir, target)
+            if _same_content(target, files[name]):
                 written.append(target)
                 continue
             write_atomic(target, files[name])
@@ -58,10 +60,42 @@ def write_outputs(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     return written
 
 
+def _same_content(target: Path, data: bytes) -> bool:
+    """True if `target` is a regular file (not a link) already holding exactly `data`."""
+    try:
+        st = target.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        return False
+    return target.read_bytes() == data
+
+
+def _check_no_link_out(out_dir: Path, target: Path) -> None:
+    """Refuse to write through a folder link (e.g. build/assets) that leads out of `out_dir`."""
+    parent = target.parent
+    while parent != out_dir and not parent.exists():
+        parent = parent.parent
+    root = out_dir.resolve()
+    real = parent.resolve()
+    if real != root and root not in real.parents:
+        raise OutputError(f"refusing to write {target}: {parent} is a link that points outside "
+                          f"the output folder {out_dir}")
+
+
 def check_output_dir(case_root: Path, out_dir: Path, evidence_paths: list[str]) -> None:
-    """Refuse an output folder that is the case folder, or that holds evidence or entries."""
+    """Refuse an output folder that is the case folder, or that holds evidence or entries.
+
+    A folder inside the case (such as the default build/) must also really be
+    inside it: a case may ship `build` as a link to somewhere else.
+    """
     root = case_root.resolve()
     out = out_dir.resolve()
+    lexical = Path(os.path.abspath(out_dir))
+    lexical_root = Path(os.path.abspath(case_root))
+    if lexical_root in lexical.parents and out != root and root not in out.parents:
+        raise OutputError(f"the output folder {out_dir} is a link that points outside the case "
+                          "folder; delete the link or choose another folder with -o")
     if out == root:
         raise OutputError("the output folder cannot be the case folder itself; use e.g. -o build")
     if out in root.parents:
