@@ -36,6 +36,8 @@ def open_image(path: Path) -> Decoded:
         if path.stat().st_size == 0:
             raise ImageError("the file is empty (0 bytes)")
         with warnings.catch_warnings():
+            # Pillow warns about damaged metadata it skips; the image is still usable
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 fmt = (im.format or "").upper()
@@ -69,4 +71,6 @@ def open_image(path: Path) -> Decoded:
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
             MemoryError, struct.error) as exc:
         raise ImageError(f"the image is corrupt or truncated ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - decoders of hostile bytes raise many kinds
+        raise ImageError(f"the image could not be decoded ({type(exc).__name__}: {exc})") from None
 
