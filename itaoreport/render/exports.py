@@ -72,13 +72,25 @@ def report_json_text(report: dict) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """Text a spreadsheet shows as text: a leading =, +, -, @ would start a formula."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 def log_csv_text(rows: list[LogRow]) -> str:
-    """UTF-8 with a byte-order mark so spreadsheet programs pick the right encoding."""
+    """UTF-8 with a byte-order mark so spreadsheet programs pick the right encoding.
+
+    Cells that a spreadsheet would run as a formula (`=HYPERLINK(...)` in a
+    summary) get a leading apostrophe, the spreadsheets' own "this is text" mark.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(LOG_COLUMNS)
     for row in rows:
-        writer.writerow(row.cells())
+        writer.writerow([spreadsheet_safe(cell) for cell in row.cells()])
     return "\ufeff" + buf.getvalue()
 
 
