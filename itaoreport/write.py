@@ -14,8 +14,8 @@ class OutputError(ItaoError):
     """The output folder cannot be used or written."""
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it into place."""
+def _stage(path: Path, data: bytes) -> str:
+    """Write `data` to a new temporary file beside `path`, synced to disk; return its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -24,12 +24,26 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        _discard(tmp)
+        raise
+    return tmp
+
+
+def _discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it into place."""
+    tmp = _stage(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
 
 
@@ -40,8 +54,14 @@ def _umask() -> int:
 
 
 def write_outputs(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
-    """Write every file (relative posix name -> bytes); each one appears whole or not at all."""
-    written = []
+    """Write every file (relative posix name -> bytes) as one set.
+
+    Every new file is first written completely beside its target; only when all
+    of them are on disk are they renamed over the previous ones. A failure while
+    writing (disk full, permissions) therefore leaves the last report as it was.
+    """
+    staged: list[tuple[str, Path]] = []
+    written: list[Path] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in sorted(files):
@@ -53,11 +73,17 @@ def write_outputs(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
             if _same_content(target, files[name]):
                 written.append(target)
                 continue
-            write_atomic(target, files[name])
+            staged.append((_stage(target, files[name]), target))
+        for tmp, target in staged:
+            os.replace(tmp, target)
             written.append(target)
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
-    return written
+    finally:
+        for tmp, _target in staged:
+            if os.path.lexists(tmp):
+                _discard(tmp)
+    return sorted(written)
 
 
 def _same_content(target: Path, data: bytes) -> bool:

@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 MAX_PIXELS = 60_000_000
 """Refuse images with more pixels than this, from the header, before decoding."""
@@ -32,6 +32,17 @@ class Decoded:
 
 def open_image(path: Path) -> Decoded:
     """Decode an image fully and apply its EXIF orientation; raise ImageError on any problem."""
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported, after
+    # which truncated files decode silently with grey fill. Evidence must be whole.
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        return _decode(path)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def _decode(path: Path) -> Decoded:
     try:
         if path.stat().st_size == 0:
             raise ImageError("the file is empty (0 bytes)")

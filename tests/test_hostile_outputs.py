@@ -1,0 +1,211 @@
+"""Nothing lost: evidence never changes, a failed build keeps the last good report.
+
+Also: output folders that would mix the report with evidence are refused, a
+case cannot redirect writes through links, and an unexpected internal error
+ends in a short message with a hint to report it (exit 1, no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ENTRY_YAML, png_bytes, write_case
+from hostile_support import assert_clean_failure, digest_tree, run_cli
+
+from itaoreport.cli import main
+from itaoreport.errors import BuildFailed
+
+FAST = "html,json,txt,csv"
+LONG_RUNNING = {"watch", "serve"}
+"""Commands that run until interrupted; they call the same build() checked here."""
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX links")
+
+
+def case_files(case: Path) -> dict[str, str]:
+    """Hashes of every file of the case outside its build/ output."""
+    return {name: digest for name, digest in digest_tree(case).items()
+            if not name.startswith("build/")}
+
+
+def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
+    """Every command a user can run on a case, with the options that write something."""
+    return [
+        ["validate", str(case)],
+        ["validate", "--strict", str(case)],
+        ["build", str(case)],
+        ["build", str(case), "--format", FAST, "-o", str(tmp_path / "elsewhere")],
+        ["init", str(case)],  # refuses to overwrite an existing case
+    ]
+
+
+def test_every_command_is_covered_here():
+    """A new command must be added to invocations() (or LONG_RUNNING) before it ships."""
+    covered = {"validate", "build", "init"} | LONG_RUNNING
+    assert set(main.commands) <= covered, set(main.commands) - covered
+
+
+def test_no_command_changes_any_evidence_file(sample_copy: Path, tmp_path: Path):
+    before = case_files(sample_copy)
+    stats = {p: p.stat().st_mtime_ns for p in sample_copy.rglob("*") if p.is_file()}
+    for args in invocations(sample_copy, tmp_path):
+        result = run_cli(*args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert case_files(sample_copy) == before, args
+    assert {p: p.stat().st_mtime_ns for p in stats} == stats
+    new = set(case_files(sample_copy)) - set(before)
+    assert not new, f"commands created files in the case outside build/: {new}"
+
+
+def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    assert run_cli("build", sample_copy).exit_code == 0
+    good = digest_tree(sample_copy / "build")
+    assert "report.pdf" in good
+    entry = next((sample_copy / "entries").glob("*seller*"))
+    entry.write_text(entry.read_text(encoding="utf-8").replace("Please wait.", "Wait!"),
+                     encoding="utf-8")
+
+    def failing_pdf(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise BuildFailed("PDF rendering failed: simulated")
+
+    from itaoreport.render import pdf
+
+    monkeypatch.setattr(pdf, "html_to_pdf", failing_pdf)
+    assert_clean_failure(run_cli("build", sample_copy), "PDF rendering failed: simulated")
+    assert digest_tree(sample_copy / "build") == good
+    assert not [p for p in (sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_crash_during_pdf_is_an_internal_error_and_keeps_the_report(
+        sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    assert run_cli("build", sample_copy, "--format", "html,pdf").exit_code == 0
+    good = digest_tree(sample_copy / "build")
+
+    def crashing_pdf(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("simulated crash in the renderer")
+
+    from itaoreport.render import pdf
+
+    monkeypatch.setattr(pdf, "html_to_pdf", crashing_pdf)
+    monkeypatch.delenv("ITAOREPORT_DEBUG", raising=False)
+    result = run_cli("build", sample_copy, "--format", "html,pdf")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "internal error: RuntimeError: simulated crash in the renderer" in result.output
+    assert "this is a bug in itaoreport; please report it" in result.output
+    assert "Traceback" not in result.output
+    assert digest_tree(sample_copy / "build") == good
+
+
+@pytest.mark.parametrize("stage", ["itaoreport.build.gather_evidence",
+                                   "itaoreport.case.validate.load_case"])
+def test_unexpected_exception_in_a_stage_is_reported_briefly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str):
+    case = write_case(tmp_path / "case")
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(stage, boom)
+    monkeypatch.delenv("ITAOREPORT_DEBUG", raising=False)
+    command = "validate" if stage.endswith("load_case") else "build"
+    result = run_cli(command, case)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-2:] == [
+        "internal error: RuntimeError: boom",
+        "this is a bug in itaoreport; please report it with the command you ran "
+        "(set ITAOREPORT_DEBUG=1 to see the traceback)",
+    ]
+    monkeypatch.setenv("ITAOREPORT_DEBUG", "1")
+    assert "Traceback" in run_cli(command, case).output
+    assert not (case / "build").exists()
+
+
+def test_failure_while_writing_keeps_the_whole_previous_set(
+        sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    assert run_cli("build", sample_copy, "--format", FAST).exit_code == 0
+    good = digest_tree(sample_copy / "build")
+    (sample_copy / "case.yaml").write_text(
+        (sample_copy / "case.yaml").read_text(encoding="utf-8").replace("Alex", "Alexa"),
+        encoding="utf-8")
+    from itaoreport import write
+
+    real_stage, calls = write._stage, []
+
+    def disk_full_on_second(path: Path, data: bytes) -> str:
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(write, "_stage", disk_full_on_second)
+    assert_clean_failure(run_cli("build", sample_copy, "--format", FAST),
+                         "No space left on device")
+    assert len(calls) == 2  # the first new file was already complete on disk
+    assert digest_tree(sample_copy / "build") == good
+    assert not [p for p in (sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_broken_image_after_a_good_build_keeps_the_report(tmp_path: Path):
+    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + "attachments: [s/x.png]\n"},
+                      files={"s/x.png": png_bytes()})
+    assert run_cli("build", case, "--format", FAST).exit_code == 0
+    good = digest_tree(case / "build")
+    (case / "s" / "x.png").write_bytes(png_bytes()[:50])
+    assert_clean_failure(run_cli("build", case, "--format", FAST),
+                         "entries/a.yaml:5:15: error: attachment 's/x.png'")
+    assert digest_tree(case / "build") == good
+
+
+# -- where a report may be written ---------------------------------------------------------
+
+@pytest.mark.parametrize("out, message", [
+    (".", "cannot be the case folder itself"),
+    ("s", "contains evidence (s/x.png)"),
+    ("entries", "contains evidence (entries/a.yaml)"),
+    ("..", "contains the case folder"),
+])
+def test_output_folder_mixing_report_and_evidence_is_refused(tmp_path: Path, out: str,
+                                                             message: str):
+    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + "attachments: [s/x.png]\n"},
+                      files={"s/x.png": png_bytes()})
+    before = digest_tree(tmp_path)
+    assert_clean_failure(run_cli("build", case, "-o", case / out, "--format", FAST), message)
+    assert digest_tree(tmp_path) == before
+
+
+@posix_only
+def test_build_folder_linking_out_of_the_case_is_refused(tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "report.html").write_text("the user's own file", encoding="utf-8")
+    case = write_case(tmp_path / "case")
+    (case / "build").symlink_to(victim)
+    assert_clean_failure(run_cli("build", case, "--format", FAST),
+                         "is a link that points outside the case folder")
+    assert (victim / "report.html").read_text(encoding="utf-8") == "the user's own file"
+    assert sorted(p.name for p in victim.iterdir()) == ["report.html"]
+
+
+@posix_only
+def test_links_inside_the_output_folder_are_not_written_through(tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep", encoding="utf-8")
+    secret = tmp_path / "secret.json"
+    secret.write_text("{}", encoding="utf-8")
+    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + "attachments: [s/x.png]\n"},
+                      files={"s/x.png": png_bytes()})
+    (case / "build").mkdir()
+    (case / "build" / "assets").symlink_to(victim)
+    assert_clean_failure(run_cli("build", case, "--format", "html"),
+                         "is a link that points outside the output folder")
+    assert sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
+
+    (case / "build" / "assets").unlink()
+    (case / "build" / "report.json").symlink_to(secret)
+    assert run_cli("build", case, "--format", FAST).exit_code == 0
+    assert secret.read_text(encoding="utf-8") == "{}"  # the link was replaced, not followed
+    assert not os.path.islink(case / "build" / "report.json")
