@@ -27,9 +27,16 @@ from hostile_support import (
     run_subprocess,
 )
 
-from itaoreport.case.validate import MAX_ATTACHMENTS_PER_ENTRY, MAX_ENTRIES
+from itaoreport.case.validate import (
+    MAX_ATTACHMENTS,
+    MAX_ATTACHMENTS_PER_ENTRY,
+    MAX_ENTRIES,
+    MAX_PATH_CHARS,
+    MAX_TEXT_CHARS,
+)
 from itaoreport.case.yamlload import MAX_DEPTH, MAX_NODES, MAX_YAML_BYTES
 from itaoreport.evidence.images import MAX_PIXELS
+from itaoreport.render.pdf import MAX_DATA_URL_CHARS
 
 CORPUS = sorted((HOSTILE / "entries").glob("*.yaml"))
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX links and pipes")
@@ -273,3 +280,27 @@ def test_encodings_and_line_endings(tmp_path: Path, encode, ok: bool):  # noqa: 
         assert '"quote": "café – 好"' in report and '"channel": "Email"' in report
     else:
         assert_clean_failure(result, "entries/a.yaml:1:1: error: file is not UTF-8 text")
+
+
+def test_too_many_attachments_in_the_case(tmp_path: Path):
+    per_entry = [f"s/{i}.png" for i in range(MAX_ATTACHMENTS_PER_ENTRY)]
+    count = MAX_ATTACHMENTS // MAX_ATTACHMENTS_PER_ENTRY + 1
+    case = write_case(tmp_path / "case", entries={
+        f"e{i:03d}.yaml": attach(*per_entry) for i in range(count)},
+        files={name: b"evidence" for name in per_entry})
+    assert_clean_failure(run_cli("validate", case),
+                         f"entries: error: {count * MAX_ATTACHMENTS_PER_ENTRY:,} attachments; "
+                         f"the limit is {MAX_ATTACHMENTS:,}")
+
+
+def test_docs_limits_page_states_the_real_limits():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text(
+        encoding="utf-8")
+    for name, value in [("MAX_YAML_BYTES", MAX_YAML_BYTES), ("MAX_NODES", MAX_NODES),
+                        ("MAX_DEPTH", MAX_DEPTH), ("MAX_ENTRIES", MAX_ENTRIES),
+                        ("MAX_ATTACHMENTS_PER_ENTRY", MAX_ATTACHMENTS_PER_ENTRY),
+                        ("MAX_ATTACHMENTS", MAX_ATTACHMENTS), ("MAX_PIXELS", MAX_PIXELS),
+                        ("MAX_TEXT_CHARS", MAX_TEXT_CHARS), ("MAX_PATH_CHARS", MAX_PATH_CHARS),
+                        ("MAX_DATA_URL_CHARS", MAX_DATA_URL_CHARS)]:
+        row = next(line for line in page.splitlines() if f"`{name}`" in line)
+        assert f"| {value:,} " in row, (name, value, row)
