@@ -8,6 +8,7 @@ ends in a short message with a hint to report it (exit 1, no traceback).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,33 +32,54 @@ def case_files(case: Path) -> dict[str, str]:
             if not name.startswith("build/")}
 
 
+GENERATED = (".schema/",)
+"""Case files that commands own and may refresh (JSON Schemas for editors), never evidence."""
+
+
 def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
     """Every command a user can run on a case, with the options that write something."""
+    log = tmp_path / "log.csv"
+    log.write_text("Timestamp,Communication Channel,Sender,Summary / Key Quote\n"
+                   "2023-11-03 10:00,Email,me,Asked for a refund again.\n"
+                   "2023-10-26 14:30,Email,me,Asked for tracking.\n", encoding="utf-8")
     return [
         ["validate", str(case)],
         ["validate", "--strict", str(case)],
         ["build", str(case)],
         ["build", str(case), "--format", FAST, "-o", str(tmp_path / "elsewhere")],
-        ["init", str(case)],  # refuses to overwrite an existing case
+        ["init", str(case)],
+        ["schema"],
+        ["new", str(case), "--at", "2023-10-27 09:15"],  # the same minute as an existing entry
+        ["import", str(log), str(case)],
+        ["import", str(log), str(case)],  # a second time: nothing new
     ]
 
 
 def test_every_command_is_covered_here():
     """A new command must be added to invocations() (or LONG_RUNNING) before it ships."""
-    covered = {"validate", "build", "init"} | LONG_RUNNING
+    covered = {"validate", "build", "init", "schema", "new", "import"} | LONG_RUNNING
     assert set(main.commands) <= covered, set(main.commands) - covered
 
 
 def test_no_command_changes_any_evidence_file(sample_copy: Path, tmp_path: Path):
-    before = case_files(sample_copy)
-    stats = {p: p.stat().st_mtime_ns for p in sample_copy.rglob("*") if p.is_file()}
+    """Commands may add files (new, import) and refresh generated ones, never change evidence."""
+    def evidence() -> dict[str, str]:
+        return {name: digest for name, digest in case_files(sample_copy).items()
+                if not name.startswith(GENERATED)}
+
+    before = evidence()
+    stats = {p: p.stat().st_mtime_ns for p in sample_copy.rglob("*")
+             if p.is_file() and not p.relative_to(sample_copy).as_posix().startswith(
+                 ("build/", *GENERATED))}
     for args in invocations(sample_copy, tmp_path):
         result = run_cli(*args)
         assert result.exit_code in (0, 1), (args, result.output)
-        assert case_files(sample_copy) == before, args
+        assert isinstance(result.exception, (SystemExit, type(None))), (args, result.exception)
+        now = evidence()
+        assert {name: now.get(name) for name in before} == before, args
     assert {p: p.stat().st_mtime_ns for p in stats} == stats
-    new = set(case_files(sample_copy)) - set(before)
-    assert not new, f"commands created files in the case outside build/: {new}"
+    added = set(evidence()) - set(before)
+    assert all(name.startswith("entries/") for name in added), added
 
 
 def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
@@ -174,6 +196,25 @@ def test_output_folder_mixing_report_and_evidence_is_refused(tmp_path: Path, out
     before = digest_tree(tmp_path)
     assert_clean_failure(run_cli("build", case, "-o", case / out, "--format", FAST), message)
     assert digest_tree(tmp_path) == before
+
+
+@posix_only
+def test_generated_schema_files_are_not_written_through_links(tmp_path: Path):
+    victim = tmp_path / "victim.json"
+    victim.write_text("the user's own file", encoding="utf-8")
+    case = write_case(tmp_path / "case")
+    (case / ".schema").mkdir()
+    for name in ("case.schema.json", "entry.schema.json"):
+        (case / ".schema" / name).symlink_to(victim)
+    assert run_cli("new", case, "--at", "2023-10-27 09:15").exit_code == 0
+    assert victim.read_text(encoding="utf-8") == "the user's own file"
+    assert not (case / ".schema" / "case.schema.json").is_symlink()
+
+    shutil.rmtree(case / ".schema")
+    (case / ".schema").symlink_to(tmp_path)
+    assert_clean_failure(run_cli("new", case, "--at", "2023-10-27 09:16"),
+                         ".schema is a link that points outside the case folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case", "victim.json"]
 
 
 @posix_only

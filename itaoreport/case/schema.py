@@ -86,19 +86,28 @@ def modeline(rel_path: str, kind: str) -> str:
 
 
 def write_schema_files(case_dir: Path) -> list[str]:
-    """Write or refresh the case's schema files; returns those that changed (relative paths)."""
+    """Write or refresh the case's schema files; returns those that changed (relative paths).
+
+    A case may come from someone else: the files are replaced, never written
+    through a link, and a `.schema` folder linking out of the case is refused.
+    """
+    from itaoreport.case.safety import is_inside
+    from itaoreport.write import OutputError, write_atomic
+
     changed = []
     for kind in KINDS:
         rel = schema_file(kind)
         target = case_dir / rel
         text = schema_text(kind)
+        if target.parent.exists() and not is_inside(case_dir, target.parent):
+            raise OutputError(f"{case_dir / SCHEMA_DIR} is a link that points outside the case "
+                              "folder; delete it and run the command again")
         try:
-            if target.read_text(encoding="utf-8") == text:
+            if not target.is_symlink() and target.read_text(encoding="utf-8") == text:
                 continue
         except (OSError, UnicodeDecodeError):
             pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_atomic(target, text.encode("utf-8"))
         changed.append(rel)
     return changed
 

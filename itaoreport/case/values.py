@@ -30,7 +30,8 @@ _MOMENT = re.compile(
     r"(?:[Tt ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?"
     r"\s*(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?)?$"
 )
-_AMOUNT = re.compile(r"^\d{1,15}(?:\.\d{1,6})?$")
+_AMOUNT = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
+MAX_AMOUNT_CHARS = 32
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
@@ -102,7 +103,7 @@ def _offset(text: str, raw: str) -> timezone:
 
 def parse_decimal(text: str) -> Decimal:
     cleaned = text.strip().replace(",", "") if text.count(",") and "." in text else text.strip()
-    if not _AMOUNT.match(cleaned):
+    if len(cleaned) > MAX_AMOUNT_CHARS or not _AMOUNT.match(cleaned):
         # also refuses 1e999999999, NaN, Infinity and negative numbers
         raise BadValue(f"{text!r} is not an amount", "write a positive number like 59.90")
     try:
