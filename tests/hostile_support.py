@@ -43,7 +43,8 @@ def run_subprocess(*args: object, timeout: float = HANG_GUARD_SECONDS,
     env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
     env.pop("ITAOREPORT_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "itaoreport", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env,
+                          check=False)
 
 
 def assert_clean_subprocess_failure(proc: subprocess.CompletedProcess, *expected: str) -> None:

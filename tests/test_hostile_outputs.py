@@ -23,6 +23,7 @@ FAST = "html,json,txt,csv"
 LONG_RUNNING = {"watch", "serve"}
 """Commands that run until interrupted; they call the same build() checked here."""
 
+WITH_SHOT = ENTRY_YAML + "attachments: [s/x.png]\n"
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX links")
 
 
@@ -90,7 +91,7 @@ def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: p
     entry.write_text(entry.read_text(encoding="utf-8").replace("Please wait.", "Wait!"),
                      encoding="utf-8")
 
-    def failing_pdf(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def failing_pdf(*args, **kwargs):
         raise BuildFailed("PDF rendering failed: simulated")
 
     from itaoreport.render import pdf
@@ -106,7 +107,7 @@ def test_crash_during_pdf_is_an_internal_error_and_keeps_the_report(
     assert run_cli("build", sample_copy, "--format", "html,pdf").exit_code == 0
     good = digest_tree(sample_copy / "build")
 
-    def crashing_pdf(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def crashing_pdf(*args, **kwargs):
         raise RuntimeError("simulated crash in the renderer")
 
     from itaoreport.render import pdf
@@ -127,7 +128,7 @@ def test_unexpected_exception_in_a_stage_is_reported_briefly(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str):
     case = write_case(tmp_path / "case")
 
-    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(stage, boom)
@@ -137,8 +138,8 @@ def test_unexpected_exception_in_a_stage_is_reported_briefly(
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert result.output.splitlines()[-2:] == [
         "internal error: RuntimeError: boom",
-        "this is a bug in itaoreport; please report it with the command you ran "
-        "(set ITAOREPORT_DEBUG=1 to see the traceback)",
+        ("this is a bug in itaoreport; please report it with the command you ran "
+         "(set ITAOREPORT_DEBUG=1 to see the traceback)"),
     ]
     monkeypatch.setenv("ITAOREPORT_DEBUG", "1")
     assert "Traceback" in run_cli(command, case).output
@@ -171,7 +172,7 @@ def test_failure_while_writing_keeps_the_whole_previous_set(
 
 
 def test_broken_image_after_a_good_build_keeps_the_report(tmp_path: Path):
-    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + "attachments: [s/x.png]\n"},
+    case = write_case(tmp_path / "case", entries={"a.yaml": WITH_SHOT},
                       files={"s/x.png": png_bytes()})
     assert run_cli("build", case, "--format", FAST).exit_code == 0
     good = digest_tree(case / "build")
@@ -191,7 +192,7 @@ def test_broken_image_after_a_good_build_keeps_the_report(tmp_path: Path):
 ])
 def test_output_folder_mixing_report_and_evidence_is_refused(tmp_path: Path, out: str,
                                                              message: str):
-    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + "attachments: [s/x.png]\n"},
+    case = write_case(tmp_path / "case", entries={"a.yaml": WITH_SHOT},
                       files={"s/x.png": png_bytes()})
     before = digest_tree(tmp_path)
     assert_clean_failure(run_cli("build", case, "-o", case / out, "--format", FAST), message)
@@ -237,7 +238,7 @@ def test_links_inside_the_output_folder_are_not_written_through(tmp_path: Path):
     (victim / "keep.txt").write_text("keep", encoding="utf-8")
     secret = tmp_path / "secret.json"
     secret.write_text("{}", encoding="utf-8")
-    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + "attachments: [s/x.png]\n"},
+    case = write_case(tmp_path / "case", entries={"a.yaml": WITH_SHOT},
                       files={"s/x.png": png_bytes()})
     (case / "build").mkdir()
     (case / "build" / "assets").symlink_to(victim)

@@ -42,7 +42,7 @@ dump_styles = st.sampled_from([
 ])
 
 
-def check_problem(problem, path: str) -> None:  # noqa: ANN001 - a Problem
+def check_problem(problem, path: str) -> None:
     assert problem.loc.path == path
     assert problem.loc.line >= 1 and problem.loc.col >= 1, problem.format()
     assert problem.severity == "error" and problem.message
@@ -133,7 +133,7 @@ def entry_documents() -> st.SearchStrategy[dict]:
     return st.dictionaries(st.sampled_from(names), field_values, max_size=len(names))
 
 
-def load_case_with(entries: dict[str, bytes], case_yaml: bytes | None = None):  # noqa: ANN201
+def load_case_with(entries: dict[str, bytes], case_yaml: bytes | None = None):
     with tempfile.TemporaryDirectory() as tmp:
         root = write_case(Path(tmp), entries={})
         (root / "entries").mkdir()
@@ -144,7 +144,7 @@ def load_case_with(entries: dict[str, bytes], case_yaml: bytes | None = None):  
         return load_case(root)
 
 
-def assert_located(result, files: set[str]) -> None:  # noqa: ANN001 - a LoadResult
+def assert_located(result, files: set[str]) -> None:
     for problem in result.problems:
         assert problem.loc.path in files | {"entries"}, problem.format()
         if problem.loc.path.endswith(".yaml"):
@@ -172,7 +172,7 @@ def test_random_case_files_never_raise_and_every_problem_has_a_line(case: dict):
 @PROPERTY
 @given(st.lists(st.tuples(st.integers(0, 200), st.binary(max_size=3)), min_size=1, max_size=4))
 def test_mutated_valid_files_never_raise(edits: list[tuple[int, bytes]]):
-    """Random byte edits of a valid entry and case.yaml: a located error or a case, never a crash."""
+    """Random byte edits of a valid entry and case.yaml: located errors or a case, no crash."""
     entry, case = bytearray(ENTRY_YAML.encode()), bytearray(CASE_YAML.encode())
     for position, replacement in edits:
         target = entry if position % 2 else case

@@ -69,7 +69,7 @@ def test_only_http_https_and_mailto_links_are_clickable(injection_build: Path):
     for shown in ("javascript:alert(1)", "JaVaScRiPt:alert(2)", "file:///etc/passwd",
                   "vbscript:msgbox(1)", "javascript:alert(document.cookie)"):
         assert shown in page  # shown as text
-    assert not re.search(r"(src|href)=\"(javascript|file|data|vbscript):", page, re.I)
+    assert not re.search(r"(src|href)=\"(javascript|file|data|vbscript):", page, re.IGNORECASE)
 
 
 def test_injected_text_is_literal_in_the_pdf_and_no_action_runs(injection_build: Path):
@@ -130,11 +130,11 @@ def test_data_url_in_user_text_never_reaches_the_renderer(tmp_path: Path,
 
     real = pdf._confined_fetcher
 
-    def spying(assets):  # noqa: ANN001, ANN202
+    def spying(assets):
         fetcher = real(assets)
         original = fetcher.fetch
 
-        def fetch(url, headers=None):  # noqa: ANN001, ANN202
+        def fetch(url, headers=None):
             asked.append(url[:100])
             return original(url, headers)
 
@@ -149,7 +149,7 @@ def test_data_url_in_user_text_never_reaches_the_renderer(tmp_path: Path,
 # -- the fetcher itself ---------------------------------------------------------------------
 
 @pytest.fixture
-def fetcher():  # noqa: ANN201
+def fetcher():
     pytest.importorskip("weasyprint")
     return _confined_fetcher({"assets/a.png": (b"PNG", "image/png")})
 
@@ -161,19 +161,19 @@ def fetcher():  # noqa: ANN201
     BASE_URL.replace("https", "http") + "assets/a.png", "javascript:alert(1)",
     "gopher://example.invalid/", "//example.invalid/x.png",
 ])
-def test_fetcher_refuses_everything_but_prepared_assets(fetcher, url: str):  # noqa: ANN001
+def test_fetcher_refuses_everything_but_prepared_assets(fetcher, url: str):
     with pytest.raises(ValueError, match="refused"):
         fetcher.fetch(url)
 
 
-def test_fetcher_serves_prepared_assets_and_small_data_urls(fetcher):  # noqa: ANN001
+def test_fetcher_serves_prepared_assets_and_small_data_urls(fetcher):
     assert fetcher.fetch(BASE_URL + "assets/a.png").read() == b"PNG"
     response = fetcher.fetch("data:image/svg+xml;base64," + base64.b64encode(b"<svg/>").decode())
     assert response.read() == b"<svg/>" and response.content_type == "image/svg+xml"
     assert fetcher.fetch("data:,a%20b").read() == b"a b"
 
 
-def test_fetcher_refuses_data_urls_over_the_cap(fetcher):  # noqa: ANN001
+def test_fetcher_refuses_data_urls_over_the_cap(fetcher):
     payload = "A" * MAX_DATA_URL_CHARS
     with pytest.raises(ValueError, match="refused a data: URL of 1,000,0"):
         fetcher.fetch("data:image/png;base64," + payload)
@@ -182,7 +182,7 @@ def test_fetcher_refuses_data_urls_over_the_cap(fetcher):  # noqa: ANN001
 
 
 def test_renderer_leaves_out_what_the_fetcher_refuses(tmp_path: Path):
-    """Trusted theme CSS pointing at a local file or a huge data: URL: the PDF is built without it."""
+    """Theme CSS pointing at a local file or a huge data: URL: the PDF is built without it."""
     pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra")
     secret = tmp_path / "secret.png"
     secret.write_bytes(png_bytes(50, 50, "red"))

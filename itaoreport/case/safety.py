@@ -44,7 +44,7 @@ def is_inside(root: Path, path: Path) -> bool:
 
 
 def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES) -> bytes:
-    """The bytes of case file `rel`; raise CaseFileError if it is not a safe, small, regular file."""
+    """The bytes of case file `rel`; CaseFileError unless it is a safe, small, regular file."""
     full = root / rel
     try:
         if not is_inside(root, full):

@@ -14,6 +14,7 @@ from itaoreport.case import fields as F
 from itaoreport.case.fields import Field
 from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
 from itaoreport.case.model import Attachment, Case, Claim, Entry, Order, Party, Promise
+from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
 from itaoreport.case.values import (
     BadValue,
     parse_currency,
@@ -24,7 +25,6 @@ from itaoreport.case.values import (
     parse_timezone,
     zone,
 )
-from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
 from itaoreport.case.yamlload import YamlProblem, YMap, YNode, YScalar, YSeq, load_yaml_bytes
 from itaoreport.errors import Loc, Problem, error, sort_problems, warning
 
@@ -396,7 +396,7 @@ def _check_references(entries: list[Entry], problems: list[Problem]) -> None:
 
 def _check_theme_name(values: dict | None, locs: dict[str, Loc],
                       problems: list[Problem]) -> None:
-    """A theme is chosen by name, never by path: `theme: ../../somewhere` must not load templates."""
+    """A theme is chosen by name, never by path: `theme: ../elsewhere` must not load templates."""
     name = (values or {}).get("theme")
     if name is not None and not THEME_NAME.match(name):
         problems.append(error(locs.get("theme", Loc(CASE_FILE)),

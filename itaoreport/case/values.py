@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itaoreport.case.model import Moment
 
-
 MIN_YEAR = 1900
 MAX_YEAR = 2200
 """Dates outside these years are typing mistakes (and would overflow time-zone arithmetic)."""

@@ -2,9 +2,10 @@
 
 Files are read as PyYAML parser events (never composed or constructed into
 Python objects by PyYAML) and turned, without recursion, into a small tree of
-located values: every mapping key and every scalar keeps its line and column. Scalars stay *strings* here; the
-validator converts them according to the field they belong to, so `yes`, `0123`
-or `10:30` in a text field are read as the text the user typed.
+located values: every mapping key and every scalar keeps its line and column.
+Scalars stay *strings* here; the validator converts them according to the
+field they belong to, so `yes`, `0123` or `10:30` in a text field are read as
+the text the user typed.
 
 Refused on purpose: custom and Python tags, aliases and anchors (no alias
 bombs), merge keys, duplicate keys, more than one document, files over
@@ -86,7 +87,7 @@ class YamlProblem(Exception):
         self.problem = problem
 
 
-def _loc(path: str, mark) -> Loc:  # noqa: ANN001 - a PyYAML Mark or None
+def _loc(path: str, mark) -> Loc:  # noqa: ANN001 - a PyYAML Mark (C or Python) or None
     """A 1-based location from a 0-based PyYAML mark."""
     if mark is None:
         return Loc(path, 1, 1)
@@ -159,7 +160,7 @@ class _Builder:
         self.path = path
         self.count = 0
 
-    def build(self, loader) -> YNode | None:  # noqa: ANN001 - a PyYAML loader
+    def build(self, loader: _Loader) -> YNode | None:
         loader.get_event()  # StreamStart
         if loader.check_event(yaml.StreamEndEvent):
             return None
@@ -175,7 +176,7 @@ class _Builder:
             )
         return root
 
-    def _document(self, loader) -> YNode:  # noqa: ANN001
+    def _document(self, loader: _Loader) -> YNode:
         stack: list[_Open] = []
         while True:
             event = loader.get_event()
@@ -197,7 +198,7 @@ class _Builder:
                 return node
             self._add(stack[-1], node)
 
-    def _check(self, event, loc: Loc, stack: list[_Open]) -> None:  # noqa: ANN001
+    def _check(self, event: yaml.Event, loc: Loc, stack: list[_Open]) -> None:
         if isinstance(event, yaml.AliasEvent):
             raise YamlProblem(
                 error(loc, "YAML anchors and aliases (&name / *name) are not allowed",

@@ -19,7 +19,7 @@ BASE_URL = "https://report.itaoreport.invalid/"
 """Relative URLs in the report resolve under this base; the fetcher serves them from memory."""
 
 MAX_DATA_URL_CHARS = 1_000_000
-"""Longest data: URL the fetcher decodes (theme CSS may inline small images); longer ones are refused."""
+"""Longest data: URL the fetcher decodes (theme CSS may inline small images); longer: refused."""
 
 
 def decode_data_url(url: str) -> tuple[bytes, str]:

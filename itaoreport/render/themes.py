@@ -11,6 +11,7 @@ be inside its own folder (links out of it are refused).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -39,7 +40,7 @@ def theme_search_path(case_root: Path, theme: str) -> list[Path]:
     override = case_root / "theme"
     if override.is_dir():
         if not _inside(override, case_root):
-            raise ThemeError("the case's theme/ folder is a link that points outside the case folder")
+            raise ThemeError("the case's theme/ folder is a link that points outside the case")
         path.append(override)
     if Path(theme).name != theme or theme.startswith("."):
         raise ThemeError(f"theme {theme[:80]!r} is not a theme name")
@@ -80,7 +81,8 @@ class ConfinedLoader(jinja2.FileSystemLoader):
         super().__init__([str(p) for p in search_path])
         self.folders = list(search_path)
 
-    def get_source(self, environment: jinja2.Environment, template: str):  # noqa: ANN201
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
         _find(self.folders, split_template_path(template))
         return super().get_source(environment, template)
 
