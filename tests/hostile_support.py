@@ -55,6 +55,13 @@ def assert_clean_subprocess_failure(proc: subprocess.CompletedProcess, *expected
         assert text in proc.stderr, f"{text!r} not in:\n{proc.stderr[-2000:]}"
 
 
+def file_outside(tmp_path: Path, name: str, text: str) -> Path:
+    """A file beside the case folder (never inside it) that no command may read or change."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def digest_tree(root: Path) -> dict[str, str]:
     """SHA-256 of every file under root (links followed), by relative path."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -22,6 +22,7 @@ from hostile_support import (
     assert_clean_failure,
     assert_clean_subprocess_failure,
     expectation,
+    file_outside,
     png_header_only,
     run_cli,
     run_subprocess,
@@ -170,11 +171,9 @@ def test_theme_is_a_name_not_a_path(tmp_path: Path):
 
 @posix_only
 def test_case_theme_cannot_link_out_or_run_code(tmp_path: Path):
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOP-SECRET", encoding="utf-8")
     case = write_case(tmp_path / "case")
     (case / "theme").mkdir()
-    (case / "theme" / "style.css").symlink_to(secret)
+    (case / "theme" / "style.css").symlink_to(file_outside(tmp_path, "secret.txt", "TOP-SECRET"))
     result = assert_clean_failure(run_cli("build", case, "--format", "html"),
                                   "style.css is a link that points outside")
     assert "TOP-SECRET" not in result

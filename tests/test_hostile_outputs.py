@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ENTRY_YAML, png_bytes, write_case
-from hostile_support import assert_clean_failure, digest_tree, run_cli
+from hostile_support import assert_clean_failure, digest_tree, file_outside, run_cli
 
 from itaoreport.cli import main
 from itaoreport.errors import BuildFailed
@@ -201,8 +201,7 @@ def test_output_folder_mixing_report_and_evidence_is_refused(tmp_path: Path, out
 
 @posix_only
 def test_generated_schema_files_are_not_written_through_links(tmp_path: Path):
-    victim = tmp_path / "victim.json"
-    victim.write_text("the user's own file", encoding="utf-8")
+    victim = file_outside(tmp_path, "victim.json", "the user's own file")
     case = write_case(tmp_path / "case")
     (case / ".schema").mkdir()
     for name in ("case.schema.json", "entry.schema.json"):
@@ -236,8 +235,7 @@ def test_links_inside_the_output_folder_are_not_written_through(tmp_path: Path):
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "keep.txt").write_text("keep", encoding="utf-8")
-    secret = tmp_path / "secret.json"
-    secret.write_text("{}", encoding="utf-8")
+    secret = file_outside(tmp_path, "secret.json", "{}")
     case = write_case(tmp_path / "case", entries={"a.yaml": WITH_SHOT},
                       files={"s/x.png": png_bytes()})
     (case / "build").mkdir()
