@@ -98,7 +98,8 @@ def test_the_whole_case_costs_one_git_log(repo, monkeypatch):
 
     monkeypatch.setattr(provenance.subprocess, "run", counting_run)
     git_provenance(repo, FILES * 50)
-    assert len(calls) == 3 and sum("log" in call for call in calls) == 1
+    # config (filter drivers to disable, see provenance._filter_overrides), rev-parse, log, status
+    assert len(calls) == 4 and sum("log" in call for call in calls) == 1
 
 
 def test_outside_a_repository_there_is_no_provenance(tmp_path):

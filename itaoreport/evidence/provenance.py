@@ -1,6 +1,7 @@
 """When each case file was first recorded in git, and whether it changed since.
 
-Three git calls for the whole case, however many files it has: `rev-parse`
+Four git calls for the whole case, however many files it has: `config` (which
+filter drivers to switch off, see `_SAFE_CONFIG`), `rev-parse`
 (is this a repository, where is the case in it), one `git log` over the case
 folder, one `git status` for uncommitted changes. Commit dates are whatever the
 committer's machine said; the report words them that way.
@@ -14,6 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GIT_TIMEOUT = 60
+
+# A case folder may come from someone else, with its own .git/config. Settings
+# there can make read-only git commands run programs (core.fsmonitor on status,
+# clean filters named in .gitattributes, gpg for log.showSignature, transports
+# for lazy fetches). Options given with -c win over the repository's, and git
+# passes them on to the git processes it starts itself.
+_SAFE_CONFIG = (
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "log.showSignature=false",
+    "diff.external=",
+    "protocol.allow=never",
+    "safe.bareRepository=explicit",
+    "submodule.recurse=false",
+)
+_FILTER_KEYS = ("clean", "smudge", "process")
+MAX_FILTER_DRIVERS = 100
+"""A repository naming more filter drivers than this gets no provenance at all."""
 _COMMIT, _DATE = "\x01", "\x02"
 
 
@@ -53,18 +72,21 @@ def git_provenance(case_dir: Path, rel_paths: list[str]) -> dict[str, Provenance
 
 
 def _provenance(case_dir: Path, rel_paths: list[str]) -> dict[str, Provenance] | None:
+    overrides = _filter_overrides(case_dir)
+    if overrides is None:
+        return None
     probe = _git(case_dir, "rev-parse", "--is-inside-work-tree", "--show-prefix",
-                 "--is-shallow-repository")
+                 "--is-shallow-repository", filters=overrides)
     if probe is None:
         return None
     lines = probe.rstrip("\n").split("\n")
     if len(lines) < 3 or lines[0] != "true" or lines[2] == "true":
         return None
     prefix = lines[1]
-    history = _history(case_dir)
+    history = _history(case_dir, overrides)
     if history is None:
         return None
-    dirty = _dirty(case_dir, prefix)
+    dirty = _dirty(case_dir, prefix, overrides)
     if dirty is None:
         return None
     result = {}
@@ -87,11 +109,11 @@ class _Record:
     """The blob in the newest commit that touched the path ("" if it was deleted there)."""
 
 
-def _history(case_dir: Path) -> dict[str, _Record] | None:
+def _history(case_dir: Path, filters: list[str]) -> dict[str, _Record] | None:
     """Every path under case_dir that git ever recorded, oldest commit first."""
     out = _git(case_dir, "log", "-z", "--reverse", f"--format={_COMMIT}%H{_DATE}%cI", "--raw",
                "--no-abbrev", "--no-renames", "--relative", "--no-show-signature", "--", ".",
-               empty_history_ok=True)
+               filters=filters, empty_history_ok=True)
     if out is None:
         return None
     records: dict[str, _Record] = {}
@@ -113,10 +135,10 @@ def _history(case_dir: Path) -> dict[str, _Record] | None:
     return {path: r for path, r in records.items() if r.blob}
 
 
-def _dirty(case_dir: Path, prefix: str) -> set[str] | None:
+def _dirty(case_dir: Path, prefix: str, filters: list[str]) -> set[str] | None:
     """Paths (relative to case_dir) that are untracked or differ from HEAD."""
     out = _git(case_dir, "status", "--porcelain=v1", "-z", "--no-renames",
-               "--untracked-files=all", "--", ".")
+               "--untracked-files=all", "--ignore-submodules=all", "--", ".", filters=filters)
     if out is None:
         return None
     dirty = set()
@@ -127,11 +149,31 @@ def _dirty(case_dir: Path, prefix: str) -> set[str] | None:
     return dirty
 
 
-def _git(cwd: Path, *args: str, empty_history_ok: bool = False) -> str | None:
+def _filter_overrides(case_dir: Path) -> list[str] | None:
+    """`-c filter.NAME.clean=` (etc.) for every filter driver the repository defines.
+
+    An empty command disables a driver, so `git status` cannot run a program named
+    in the case's own .git/config. None if the repository defines too many.
+    """
+    out = _git(case_dir, "config", "--null", "--get-regexp", r"^filter\.", filters=[])
+    names = set()
+    for item in (out or "").split("\0"):
+        key = item.partition("\n")[0]
+        name, _, setting = key[len("filter."):].rpartition(".")
+        if key.startswith("filter.") and name and setting in _FILTER_KEYS + ("required",):
+            names.add(name)
+    if len(names) > MAX_FILTER_DRIVERS:
+        return None
+    return [f"filter.{n}.{k}=" for n in sorted(names) for k in _FILTER_KEYS]
+
+
+def _git(cwd: Path, *args: str, filters: list[str], empty_history_ok: bool = False) -> str | None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_NO_LAZY_FETCH="1")
+    config = [arg for setting in (*_SAFE_CONFIG, *filters) for arg in ("-c", setting)]
     proc = subprocess.run(
-        ["git", "-c", "core.quotepath=off", "-c", "color.ui=never", "-C", str(cwd), *args],
+        ["git", "-c", "core.quotepath=off", "-c", "color.ui=never", *config, "-C", str(cwd),
+         *args],
         capture_output=True, env=env, timeout=GIT_TIMEOUT, check=False,
     )
     if proc.returncode != 0:
