@@ -29,8 +29,10 @@ from hostile_support import (
 )
 
 from itaoreport.case.validate import (
+    MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
     MAX_ATTACHMENTS_PER_ENTRY,
+    MAX_CASE_BYTES,
     MAX_ENTRIES,
     MAX_PATH_CHARS,
     MAX_TEXT_CHARS,
@@ -292,6 +294,25 @@ def test_too_many_attachments_in_the_case(tmp_path: Path):
                          f"the limit is {MAX_ATTACHMENTS:,}")
 
 
+def test_oversized_attachments_are_refused_without_reading_them(tmp_path: Path):
+    """Sparse files: huge sizes on disk in no time, refused from their size alone."""
+    case = case_with(tmp_path, ENTRY_YAML)
+    big = [f"s/big{i}.bin" for i in range(MAX_CASE_BYTES // MAX_ATTACHMENT_BYTES + 1)]
+    (case / "s").mkdir()
+    for name in [*big, "s/huge.bin"]:
+        with open(case / name, "wb") as fh:
+            fh.truncate(MAX_ATTACHMENT_BYTES + 1 if name == "s/huge.bin" else
+                        MAX_ATTACHMENT_BYTES)
+    (case / "entries" / "a.yaml").write_text(attach("s/huge.bin"), encoding="utf-8")
+    (case / "entries" / "b.yaml").write_text(attach(*big), encoding="utf-8")
+    total = len(big) * MAX_ATTACHMENT_BYTES
+    assert_clean_failure(
+        run_cli("build", case),
+        f"entries/a.yaml:6:5: error: attachment 's/huge.bin' is {MAX_ATTACHMENT_BYTES + 1:,} bytes",
+        f"entries: error: the attachments total {total:,} bytes; the limit is {MAX_CASE_BYTES:,}",
+    )
+
+
 def test_docs_limits_page_states_the_real_limits():
     page = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text(
         encoding="utf-8")
@@ -300,6 +321,8 @@ def test_docs_limits_page_states_the_real_limits():
                         ("MAX_ATTACHMENTS_PER_ENTRY", MAX_ATTACHMENTS_PER_ENTRY),
                         ("MAX_ATTACHMENTS", MAX_ATTACHMENTS), ("MAX_PIXELS", MAX_PIXELS),
                         ("MAX_TEXT_CHARS", MAX_TEXT_CHARS), ("MAX_PATH_CHARS", MAX_PATH_CHARS),
-                        ("MAX_DATA_URL_CHARS", MAX_DATA_URL_CHARS)]:
+                        ("MAX_DATA_URL_CHARS", MAX_DATA_URL_CHARS),
+                        ("MAX_ATTACHMENT_BYTES", MAX_ATTACHMENT_BYTES),
+                        ("MAX_CASE_BYTES", MAX_CASE_BYTES)]:
         row = next(line for line in page.splitlines() if f"`{name}`" in line)
         assert f"| {value:,} " in row, (name, value, row)

@@ -33,6 +33,10 @@ MAX_ATTACHMENTS_PER_ENTRY = 100
 MAX_ATTACHMENTS = 5_000
 MAX_TEXT_CHARS = 20_000
 MAX_PATH_CHARS = 1_000
+MAX_ATTACHMENT_BYTES = 500_000_000
+"""Largest single attachment: every one is read in full to hash it."""
+MAX_CASE_BYTES = 2_000_000_000
+"""Largest total size of all distinct attachments of a case."""
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -82,6 +86,8 @@ class _Reader:
         self.root = root
         self.problems = problems
         self.case_locs: dict[str, Loc] = {}
+        self.attachment_bytes: dict[str, int] = {}
+        """Size of each distinct attachment file, by path."""
         self.tz = ZoneInfo("UTC")
 
     # -- files -----------------------------------------------------------------
@@ -150,6 +156,12 @@ class _Reader:
             self.problems.append(
                 error(Loc("entries"),
                       f"{total_attachments:,} attachments; the limit is {MAX_ATTACHMENTS:,}")
+            )
+        total_bytes = sum(self.attachment_bytes.values())
+        if total_bytes > MAX_CASE_BYTES:
+            self.problems.append(
+                error(Loc("entries"), f"the attachments total {total_bytes:,} bytes; "
+                      f"the limit is {MAX_CASE_BYTES:,}", "is every file evidence of this claim?")
             )
         entries.sort(key=lambda e: (e.timestamp.instant, e.id))
         return entries
@@ -294,7 +306,9 @@ class _Reader:
             message, hint = problem
             self.problems.append(error(loc, message, hint))
             return None
-        return PurePosixPath(raw.strip().replace("\\", "/")).as_posix()
+        rel = PurePosixPath(raw.strip().replace("\\", "/")).as_posix()
+        self.attachment_bytes[rel] = (self.root / rel).stat().st_size
+        return rel
 
 
 def _attachment_problem(root: Path, raw: str) -> tuple[str, str] | None:
@@ -327,6 +341,9 @@ def _attachment_problem(root: Path, raw: str) -> tuple[str, str] | None:
         return f"attachment {shown} is a folder, not a file", ""
     if not stat.S_ISREG(st.st_mode):
         return f"attachment {shown} is not a regular file (a device, pipe or socket)", ""
+    if st.st_size > MAX_ATTACHMENT_BYTES:
+        size = f"{st.st_size:,} bytes; the limit is {MAX_ATTACHMENT_BYTES:,}"
+        return f"attachment {shown} is {size}", ""
     return None
 
 
