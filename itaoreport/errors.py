@@ -11,6 +11,7 @@ from typing import Iterable
 import click
 
 ERROR = "error"
+_SHOW_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
 WARNING = "warning"
 
 
@@ -48,7 +49,8 @@ class Problem:
         text = f"{self.loc}: {self.severity}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        # user text quoted in a message must not drive the terminal (escape sequences)
+        return text.translate(_SHOW_CONTROLS)
 
 
 def error(loc: Loc, message: str, hint: str = "") -> Problem:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import CASE_YAML, ENTRY_YAML, png_bytes, write_case
 from hostile_support import (
     HOSTILE,
@@ -38,6 +39,7 @@ from itaoreport.case.validate import (
     MAX_TEXT_CHARS,
 )
 from itaoreport.case.yamlload import MAX_DEPTH, MAX_NODES, MAX_YAML_BYTES
+from itaoreport.cli import main
 from itaoreport.evidence.images import MAX_PIXELS
 from itaoreport.render.pdf import MAX_DATA_URL_CHARS
 
@@ -71,6 +73,16 @@ def test_corpus_entry_is_refused_at_its_line(tmp_path: Path, source: Path,
         assert_clean_failure(result, f"entries/{source.name}:{line}:{col}: error: {message}")
     assert not (case / "build").exists()
     assert not (tmp_path / "itaoreport-pwned").exists()
+
+
+def test_terminal_escapes_in_input_are_shown_not_obeyed(tmp_path: Path):
+    case = case_with(tmp_path, ENTRY_YAML)
+    shutil.copy(HOSTILE / "entries" / "terminal-escape-key.yaml", case / "entries")
+    # color=True: the runner must not strip escape sequences the way a pipe would
+    result = CliRunner().invoke(main, ["validate", str(case)], color=True)
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "unknown field `\\x1b]0;owned\\x07\\x1b[2J`" in result.output
 
 
 def test_alias_bomb_fails_fast_in_a_real_process(tmp_path: Path):

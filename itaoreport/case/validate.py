@@ -38,6 +38,8 @@ MAX_ATTACHMENT_BYTES = 500_000_000
 MAX_CASE_BYTES = 2_000_000_000
 """Largest total size of all distinct attachments of a case."""
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters (only reachable through escapes like "\\0" or "\\e" in double quotes)."""
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -273,6 +275,10 @@ class _Reader:
             raise BadValue(f"expected {what}, got {_what(node)}")
         if len(node.text) > MAX_TEXT_CHARS:
             raise BadValue(f"text is {len(node.text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        control = _CONTROL.search(node.text)
+        if control:
+            raise BadValue(f"text contains the control character U+{ord(control.group()):04X}",
+                           "it cannot be shown in a report; remove the escape from the quotes")
         return node.text
 
     def attachments(self, node: YNode) -> list[Attachment]:
