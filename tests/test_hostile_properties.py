@@ -21,7 +21,7 @@ from itaoreport.case import fields as F
 from itaoreport.case.validate import load_case
 from itaoreport.case.yamlload import YamlProblem, YMap, YNode, YScalar, YSeq, load_yaml_bytes
 
-PROPERTY = settings(max_examples=150, deadline=None, derandomize=True,
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
