@@ -30,6 +30,7 @@ from itaoreport.case.files import (
     entry_files,
     read_case_mapping,
 )
+from itaoreport.case.safety import CaseFileError, read_case_file
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.values import BadValue, check_date, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
@@ -760,8 +761,8 @@ def _existing_entries(root: Path) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     for rel in entry_files(root):
         try:
-            node = load_yaml_bytes((root / rel).read_bytes(), rel)
-        except (OSError, YamlProblem):
+            node = load_yaml_bytes(read_case_file(root, rel), rel)
+        except (CaseFileError, YamlProblem):
             continue
         if not isinstance(node, YMap):
             continue

@@ -338,3 +338,19 @@ def test_docs_limits_page_states_the_real_limits():
                         ("MAX_CASE_BYTES", MAX_CASE_BYTES)]:
         row = next(line for line in page.splitlines() if f"`{name}`" in line)
         assert f"| {value:,} " in row, (name, value, row)
+
+
+@posix_only
+def test_new_and_import_do_not_block_on_a_named_pipe(tmp_path: Path):
+    """`new` and `import` read case.yaml and entry files with the same rules as validate."""
+    case = write_case(tmp_path / "case")
+    os.mkfifo(case / "entries" / "pipe.yaml")
+    (case / "case.yaml").unlink()
+    os.mkfifo(case / "case.yaml")
+    log = tmp_path / "log.csv"
+    log.write_text("Timestamp,Communication Channel,Sender,Summary / Key Quote\n"
+                   "2023-11-03 10:00,Email,me,Asked again.\n", encoding="utf-8")
+    for args in (["new", case, "--at", "2023-10-27 09:15"], ["import", log, case]):
+        proc = run_subprocess(*args)  # a blocking read would end in the hang guard's timeout
+        assert proc.returncode == 0, proc.stderr
+    assert len(list((case / "entries").glob("2023-*.yaml"))) == 2

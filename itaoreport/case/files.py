@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from itaoreport.case.safety import CaseFileError, read_case_file
 from itaoreport.case.values import BadValue, parse_timezone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
 
@@ -51,8 +52,8 @@ def read_case_mapping(root: Path) -> YMap | None:
     a full validation.
     """
     try:
-        node = load_yaml_bytes((Path(root) / CASE_FILE).read_bytes(), CASE_FILE)
-    except (OSError, YamlProblem):
+        node = load_yaml_bytes(read_case_file(Path(root), CASE_FILE), CASE_FILE)
+    except (CaseFileError, YamlProblem):
         return None
     return node if isinstance(node, YMap) else None
 
