@@ -23,7 +23,9 @@ from itaoreport.errors import CaseInvalid, Problem
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.provenance import Provenance, git_provenance
 from itaoreport.render import exports
-from itaoreport.render.context import build_context
+from itaoreport.render.context import build_context, entry_views, log_rows
+from itaoreport.render.fonts import check_glyphs
+from itaoreport.render.i18n import Translator, data_translator, load_translator
 from itaoreport.render.themes import make_environment, read_theme_file, render_template, theme_search_path
 from itaoreport.write import check_output_dir, write_outputs
 
@@ -65,6 +67,10 @@ class Analysed:
     summary: list[str]
     summary_text: str
     warnings: list[Problem]
+    search_path: list[Path]
+    """Theme folders: the case's theme/, the chosen theme, the default."""
+    tr: Translator
+    """The report's words and formats in the case's language."""
     provenance: dict[str, Provenance] | None = None
     """Git history of each entry and attachment file; None outside a git repository."""
 
@@ -104,6 +110,16 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["evidence"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    search_path = theme_search_path(case.root, case.theme)
+    tr, warnings = load_translator(search_path, case.language, case.timezone,
+                                   case.locs.get("language"))
+    if "html" in options.formats or "pdf" in options.formats:
+        warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
+    if options.strict and warnings:
+        raise CaseInvalid(loaded.problems + warnings)
+    timings["checks"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     facts = derive_facts(case)
     promises = promise_statuses(case, facts.as_of)
     sentences = summarise(case, facts, promises, evidence.first_exhibit_by_entry())
@@ -129,7 +145,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     add_provenance(report, provenance)
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
-                    summary_text, loaded.problems, provenance)
+                    summary_text, loaded.problems + warnings, search_path, tr, provenance)
 
 
 def add_provenance(report: dict, provenance: dict[str, Provenance] | None) -> None:
@@ -158,19 +174,22 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         return files
 
     t = time.perf_counter()
-    search_path = theme_search_path(case.root, case.theme)
+    search_path = analysed.search_path
     env = make_environment(search_path)
     css_screen = read_theme_file(search_path, "style.css")
     css_print = read_theme_file(search_path, "print.css")
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper}
     context = build_context(case, analysed.facts, analysed.promises, evidence,
-                            analysed.summary, css_screen, meta, analysed.provenance)
-    if "csv" in options.formats:
-        files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(context["log_rows"]).encode("utf-8")
-    if "xlsx" in options.formats:
-        files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(context["log_rows"],
-                                                             analysed.facts.as_of)
+                            analysed.summary, css_screen, meta, analysed.tr, analysed.provenance)
+    if "csv" in options.formats or "xlsx" in options.formats:
+        # log.csv and log.xlsx are data other tools read back: English words, ISO times.
+        english = data_translator(search_path, case.timezone)
+        rows = log_rows(entry_views(case, evidence, analysed.promises, english), english)
+        if "csv" in options.formats:
+            files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(rows).encode("utf-8")
+        if "xlsx" in options.formats:
+            files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(rows, analysed.facts.as_of)
     html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
     timings["html"] = time.perf_counter() - t
     assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)

@@ -1,0 +1,301 @@
+"""The report's own words and formats in the case's language.
+
+Every fixed word of the report lives in a gettext catalog, one file per
+language: `i18n/<language>.po` in a theme folder (`themes/default/i18n/en.po`,
+`zh-Hans.po`, ...). Message ids are symbolic (`order_date`, `sender.seller`,
+`summary.ordered`); English is a catalog like any other and the fallback for a
+message another catalog leaves out. Catalogs are found on the theme search
+path, so a case's `theme/i18n/zh-Hans.po` can change single messages, and
+adding a language is adding one file. Dates, numbers and money follow the
+language's CLDR conventions through Babel.
+
+User text (quotes, summaries, names) never passes through here: only the
+report's own words are translated.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import string
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import format_skeleton
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+
+from itaoreport.case.model import Moment
+from itaoreport.case.values import zone
+from itaoreport.errors import Loc, Problem, warning
+
+DEFAULT_LANGUAGE = "en"
+CATALOG_DIR = "i18n"
+CATALOG_SUFFIX = ".po"
+
+DATE_SKELETON = "date.skeleton"
+"""Catalog key: the CLDR skeleton for dates in the report (e.g. yMMMd)."""
+TIME_SKELETON = "time.skeleton"
+"""Catalog key: the CLDR skeleton for times of day (e.g. Hm)."""
+
+
+class Translator:
+    """The report's words and formats for one language; user text never goes through it."""
+
+    def __init__(self, lang: str, locale: Locale, messages: gettext.NullTranslations,
+                 keys: tuple[str, ...], timezone: str = "UTC", iso_dates: bool = False):
+        self.lang = lang
+        """BCP 47 tag for `<html lang>` and the PDF's /Lang (en, en-GB, zh-Hans)."""
+        self.locale = locale
+        """The Babel locale for dates, numbers and money."""
+        self.timezone = timezone
+        """IANA zone that times are shown in (the case timezone)."""
+        self.iso_dates = iso_dates
+        """True for data files (log.csv): dates as YYYY-MM-DD, times as YYYY-MM-DD HH:MM."""
+        self._messages = messages
+        self._keys = keys
+
+    # -- words -----------------------------------------------------------------
+    def text(self, key: str, **values: object) -> str:
+        """The message `key`, with {named} placeholders filled in."""
+        message = self._messages.gettext(key)
+        return message.format(**values) if values else message
+
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """The plural message `key` in the form the language uses for `n` ({n} is filled in)."""
+        return self._messages.ngettext(key, key, n).format(n=self.number(n), **values)
+
+    def labels(self) -> dict[str, str]:
+        """Every message of the catalog by key (the template context's `labels`)."""
+        return {key: self.text(key) for key in self._keys}
+
+    def group(self, prefix: str) -> dict[str, str]:
+        """Messages `prefix.X` by X, e.g. group("sender") == {"me": "Me (buyer)", ...}."""
+        dotted = prefix + "."
+        return {key[len(dotted):]: self.text(key) for key in self._keys if key.startswith(dotted)}
+
+    def css_content(self, key: str, **counters: str) -> str:
+        """A CSS `content` value from a message whose placeholders are CSS counters.
+
+        css_content("page_of", page="counter(page)", pages="counter(pages)") gives
+        `"Page " counter(page) " of " counter(pages)` for "Page {page} of {pages}".
+        """
+        parts = []
+        for literal, name, _spec, _conv in string.Formatter().parse(self.text(key)):
+            if literal:
+                parts.append(css_string(literal))
+            if name:
+                parts.append(counters[name])
+        return " ".join(parts) or '""'
+
+    @staticmethod
+    def direction(text: str) -> str:
+        """dir="..." for a piece of user text: see text_direction."""
+        return text_direction(text)
+
+    # -- formats ---------------------------------------------------------------
+    def date(self, day: date) -> str:
+        """A calendar day the locale's way (Oct 20, 2023; 2023年10月20日)."""
+        if self.iso_dates:
+            return day.isoformat()
+        return format_skeleton(self.text(DATE_SKELETON), day, locale=self.locale)
+
+    def moment(self, moment: Moment) -> str:
+        """A timestamp in the case timezone; a bare date stays a date.
+
+        When the writer gave another offset, the time as written follows in brackets.
+        """
+        if not moment.has_time:
+            return self.date(moment.local.date())
+        local = moment.instant.astimezone(zone(self.timezone))
+        text = self._date_time(local)
+        if moment.explicit_offset and moment.local.utcoffset() != local.utcoffset():
+            text += f" ({self._time(moment.local)} UTC{_offset(moment)})"
+        return text
+
+    def number(self, value: int | Decimal) -> str:
+        """A number with the locale's grouping and decimal signs."""
+        if self.iso_dates:
+            return str(value)
+        return format_decimal(value, locale=self.locale)
+
+    def money(self, amount: Decimal, currency: str | None) -> str:
+        """An amount with its currency the locale's way ($59.90, US$59.90), or a bare number."""
+        if currency is None:
+            return self.number(amount)
+        if self.iso_dates:
+            return f"{amount} {currency}"
+        return format_currency(amount, currency, locale=self.locale)
+
+    def _date_time(self, local: datetime) -> str:
+        if self.iso_dates:
+            return local.strftime("%Y-%m-%d %H:%M")
+        pattern = str(self.locale.datetime_formats["medium"])
+        return pattern.replace("{1}", self.date(local.date())).replace("{0}", self._time(local))
+
+    def _time(self, local: datetime) -> str:
+        if self.iso_dates:
+            return local.strftime("%H:%M")
+        return format_skeleton(self.text(TIME_SKELETON), local, locale=self.locale)
+
+
+def _offset(moment: Moment) -> str:
+    raw = moment.local.strftime("%z")
+    return f"{raw[:3]}:{raw[3:]}" if raw else ""
+
+
+def text_direction(text: str) -> str:
+    """rtl or ltr by the text's first strong character (Unicode bidi rules P2, P3); auto if none.
+
+    Browsers do this for dir="auto"; WeasyPrint does not, so the report states it.
+    """
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return "auto"
+
+
+def css_string(text: str) -> str:
+    """`text` as a CSS string literal, safe inside a <style> element."""
+    escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>&' or ord(c) < 0x20 or ord(c) == 0x7F
+                      else c for c in text)
+    return f'"{escaped}"'
+
+
+# -- finding and reading catalogs ---------------------------------------------------
+def available_languages(search_path: list[Path]) -> list[str]:
+    """The languages that have a catalog somewhere on the theme search path."""
+    found = {p.name[: -len(CATALOG_SUFFIX)] for folder in search_path
+             if (folder / CATALOG_DIR).is_dir()
+             for p in (folder / CATALOG_DIR).iterdir() if p.name.endswith(CATALOG_SUFFIX)}
+    return sorted(found)
+
+
+def resolve_language(code: str, available: list[str]) -> str | None:
+    """The catalog for a BCP 47 tag, or None.
+
+    Tried in order: the tag itself (case-insensitive), the language with its
+    likely script (zh, zh-CN -> zh-Hans), the bare language (en-GB -> en).
+    """
+    by_lower = {name.lower(): name for name in available}
+    candidates = [code]
+    parts = code.replace("_", "-").split("-")
+    likely = get_global("likely_subtags").get("_".join(parts[:2])) or \
+        get_global("likely_subtags").get(parts[0])
+    if likely:
+        script = likely.split("_")[1] if len(likely.split("_")) > 2 else None
+        if script:
+            candidates.append(f"{parts[0]}-{script}")
+    candidates.append(parts[0])
+    return next((by_lower[c.lower()] for c in candidates if c.lower() in by_lower), None)
+
+
+def catalog_files(search_path: list[Path], language: str) -> list[Path]:
+    """Every catalog file for `language` on the search path, the one that wins first."""
+    return [folder / CATALOG_DIR / f"{language}{CATALOG_SUFFIX}" for folder in search_path
+            if (folder / CATALOG_DIR / f"{language}{CATALOG_SUFFIX}").is_file()]
+
+
+@lru_cache(maxsize=64)
+def read_catalog(path: Path, mtime_ns: int) -> Catalog:
+    """A parsed .po file (cached per process by path and modification time)."""
+    with path.open("rb") as fh:
+        return read_po(fh, abort_invalid=True)
+
+
+def _catalog(path: Path) -> Catalog:
+    return read_catalog(path, path.stat().st_mtime_ns)
+
+
+def _translations(catalog: Catalog) -> Translations:
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def catalog_keys(catalog: Catalog) -> list[str]:
+    """The message ids of a catalog, without the header (a plural message by its first id)."""
+    return [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id]
+
+
+def plural_keys(catalog: Catalog) -> list[str]:
+    """The ids of the catalog's plural messages."""
+    return [m.id[0] for m in catalog if m.id and not isinstance(m.id, str)]
+
+
+def load_translator(search_path: list[Path], language: str, timezone: str = "UTC",
+                    language_loc: Loc | None = None) -> tuple[Translator, list[Problem]]:
+    """The translator for a case's `language:`; an unknown language warns and falls back to en."""
+    problems: list[Problem] = []
+    available = available_languages(search_path)
+    chosen = resolve_language(language, available)
+    if chosen is None:
+        problems.append(warning(
+            language_loc or Loc("case.yaml"),
+            f"language: no catalog for {language!r}; the report is written in English",
+            f"available: {', '.join(available)}; a language is added by adding "
+            f"theme/{CATALOG_DIR}/<language>{CATALOG_SUFFIX}",
+        ))
+        chosen, language = DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
+    return build_translator(search_path, chosen, language, timezone), problems
+
+
+def build_translator(search_path: list[Path], catalog_language: str, tag: str,
+                     timezone: str = "UTC", iso_dates: bool = False) -> Translator:
+    """A translator over the catalogs for `catalog_language`, falling back to English."""
+    files = catalog_files(search_path, catalog_language)
+    if catalog_language != DEFAULT_LANGUAGE:
+        files += catalog_files(search_path, DEFAULT_LANGUAGE)
+    chain: gettext.NullTranslations = gettext.NullTranslations()
+    keys: dict[str, None] = {}
+    plurals: set[str] = set()
+    for path in reversed(files):  # the last fallback first, then wrap the winners around it
+        catalog = _catalog(path)
+        plurals.update(plural_keys(catalog))
+        keys.update(dict.fromkeys(k for k in catalog_keys(catalog) if k not in plurals))
+        layer = _translations(catalog)
+        layer.add_fallback(chain)
+        chain = layer
+    return Translator(tag, _locale(tag, catalog_language), chain, tuple(sorted(keys)), timezone,
+                      iso_dates)
+
+
+def data_translator(search_path: list[Path], timezone: str = "UTC") -> Translator:
+    """English words with ISO dates, for data files other tools read back (log.csv)."""
+    return build_translator(search_path, DEFAULT_LANGUAGE, DEFAULT_LANGUAGE, timezone,
+                            iso_dates=True)
+
+
+def _locale(tag: str, fallback: str) -> Locale:
+    for candidate in (tag, fallback, DEFAULT_LANGUAGE):
+        try:
+            return Locale.parse(candidate, sep="-")
+        except (UnknownLocaleError, ValueError):
+            continue
+    raise AssertionError("Babel has no English locale")  # pragma: no cover
+
+
+__all__ = [
+    "Translator",
+    "available_languages",
+    "catalog_keys",
+    "css_string",
+    "data_translator",
+    "load_translator",
+    "plural_keys",
+    "read_catalog",
+    "resolve_language",
+    "text_direction",
+]
