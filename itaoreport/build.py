@@ -14,7 +14,7 @@ from typing import Callable
 
 from itaoreport import __version__
 from itaoreport.analysis.facts import Facts, derive_facts
-from itaoreport.analysis.narrative import fit_text, summarise
+from itaoreport.analysis.narrative import fit_text, join_sentences, summarise
 from itaoreport.analysis.promises import PromiseStatus, promise_statuses
 from itaoreport.case.files import OUTPUT_DIR
 from itaoreport.case.model import Case
@@ -122,14 +122,14 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     t = time.perf_counter()
     facts = derive_facts(case)
     promises = promise_statuses(case, facts.as_of)
-    sentences = summarise(case, facts, promises, evidence.first_exhibit_by_entry())
-    summary_text = fit_text(sentences, options.summary_chars)
+    sentences = summarise(case, facts, promises, evidence.first_exhibit_by_entry(), tr)
+    summary_text = fit_text(sentences, options.summary_chars, tr)
     report = {
         "format": exports.REPORT_JSON_FORMAT,
         "generator": f"itaoreport {__version__}",
         "case": exports.case_json(case),
         "facts": facts.to_json(),
-        "summary": " ".join(s.text for s in sentences),
+        "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
         "entries": [exports.entry_json(e, {a: i.exhibit for a, i in evidence.attachments.items()
                                               if i.exhibit}) for e in case.entries],

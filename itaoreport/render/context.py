@@ -127,12 +127,11 @@ def log_rows(views: list[EntryView], tr: Translator) -> list[LogRow]:
         if e.action:
             action_parts.append(e.action.strip())
         if e.promise:
-            parts = [tr.text("log_promise", text=e.promise.text.strip())]
-            if e.promise.due:
-                parts.append(tr.text("log_due", due=tr.moment(e.promise.due)))
-            if v.promise:
-                parts.append(tr.text("log_status", status=tr.text(f"status.{v.promise.status}")))
-            action_parts.append(" ".join(parts))
+            due = tr.text("log_due", due=tr.moment(e.promise.due)) if e.promise.due else ""
+            status = (tr.text("log_status", status=tr.text(f"status.{v.promise.status}"))
+                      if v.promise else "")
+            action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
+                                        status=status))
         rows.append(LogRow(e.id, v.time, e.channel, v.sender, summary, attachment,
                            "; ".join(action_parts)))
     return rows

@@ -102,11 +102,14 @@ class Translator:
         return text_direction(text)
 
     # -- formats ---------------------------------------------------------------
-    def date(self, day: date) -> str:
-        """A calendar day the locale's way (Oct 20, 2023; 2023年10月20日)."""
+    def date(self, day: date, skeleton_key: str = DATE_SKELETON) -> str:
+        """A calendar day the locale's way (Oct 20, 2023; 2023年10月20日).
+
+        skeleton_key names the catalog message holding the CLDR skeleton to use.
+        """
         if self.iso_dates:
             return day.isoformat()
-        return format_skeleton(self.text(DATE_SKELETON), day, locale=self.locale)
+        return format_skeleton(self.text(skeleton_key), day, locale=self.locale)
 
     def moment(self, moment: Moment) -> str:
         """A timestamp in the case timezone; a bare date stays a date.
