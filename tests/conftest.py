@@ -80,3 +80,96 @@ def require_shared(*parts: str) -> Path:
         pytest.skip(f"{path} is absent: ../shared is only beside the repository in CI and "
                     "on developer machines")
     return path
+
+
+# A case in many scripts: a Chinese quote, a Japanese summary, an Arabic sender name,
+# Hebrew, Cyrillic, Greek, Korean and Traditional Chinese text, and emoji.
+MULTILINGUAL_QUOTE = "快递单号明天更新，请耐心等待 🙏"
+MULTILINGUAL_CASE = """\
+title: 订单 CN-8841 未收到货
+claimant:
+  name: Alex Example
+seller:
+  name: 深圳数码专营店
+order:
+  id: CN-8841
+  date: 2023-10-20
+  item: 无线耳机（黑色）
+  amount: 399.00
+  currency: CNY
+  expected_delivery: 2023-11-01
+claim:
+  type: item_not_received
+  requested: full_refund
+as_of: 2023-11-05
+timezone: Asia/Shanghai
+"""
+MULTILINGUAL_ENTRIES = {
+    "2023-10-26-1430-asked.yaml": """\
+        timestamp: 2023-10-26 14:30
+        channel: ItaoBuy 消息
+        sender: me
+        summary: 荷物がまだ届いていません。追跡番号を教えてください。
+        quote: "Где моя посылка? Πού είναι το δέμα μου; 배송 언제 되나요?"
+        action: Asked for tracking 📦
+        """,
+    "2023-10-27-0915-promise.yaml": f"""\
+        timestamp: 2023-10-27 09:15
+        channel: ItaoBuy 消息
+        sender: seller
+        sender_name: محمد العلي
+        summary: 卖家承诺明天更新快递单号。請耐心等候。
+        quote: {MULTILINGUAL_QUOTE}
+        promise:
+          text: 快递单号明天更新
+          due: 2023-10-28 18:00
+        """,
+    "2023-10-30-1800-courier.yaml": """\
+        timestamp: 2023-10-30 18:00
+        channel: Phone
+        sender: carrier
+        sender_name: דואר ישראל
+        summary: "The courier said: החבילה לא נמצאה במערכת 😞👍🏽"
+        quote: החבילה לא נמצאה במערכת
+        """,
+}
+MULTILINGUAL_TEXTS = [
+    MULTILINGUAL_QUOTE,
+    "荷物がまだ届いていません。追跡番号を教えてください。",
+    "محمد العلي",
+    "החבילה לא נמצאה במערכת",
+    "Где моя посылка?",
+    "Πού είναι το δέμα μου;",
+    "배송 언제 되나요?",
+    "卖家承诺明天更新快递单号。請耐心等候。",
+    "😞👍🏽",
+    "📦",
+]
+"""User text of MULTILINGUAL_CASE that every output must show exactly as written."""
+
+
+def write_multilingual_case(root: Path, language: str | None = None) -> Path:
+    """MULTILINGUAL_CASE in `root`, with `language:` set when given."""
+    case_yaml = MULTILINGUAL_CASE + (f"language: {language}\n" if language else "")
+    return write_case(root, case_yaml, MULTILINGUAL_ENTRIES)
+
+
+def installed_font_families() -> str:
+    """fc-list's family names, or "" when fontconfig is absent."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return ""
+    return subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True,
+                          check=False).stdout
+
+
+def require_report_fonts() -> None:
+    """Skip unless the fonts README: Install names are there (CI installs them in .ci/run)."""
+    families = installed_font_families()
+    missing = [f for f in ("DejaVu Sans", "Noto Sans CJK SC", "Noto Color Emoji")
+               if f not in families]
+    if missing:
+        pytest.skip(f"fonts absent: {', '.join(missing)} (fontconfig/fc-list "
+                    f"{'found' if families else 'absent'}); see README: Install")

@@ -163,7 +163,8 @@ def missing_glyphs(fields: Iterator[TextField] | list[TextField],
             problems.append(warning(
                 f.loc, f"{f.name}: no installed font has a glyph for {_describe(missing)}; "
                 "it would print as an empty box",
-                "install fonts that cover it (README: Install), or check the character is meant",
+                "install a font that has it, as the README's Install section says, "
+                "or check that the character is meant",
             ))
     return problems
 
@@ -183,5 +184,5 @@ def check_glyphs(case: Case, css: str) -> list[Problem]:
         coverage = font_coverage(font_families(css))
     except FontconfigMissing as exc:
         return [warning(Loc(CASE_FILE), f"the missing-glyph check was skipped: {exc}",
-                        "install fontconfig and the fonts listed in README: Install")]
+                        "install fontconfig and the fonts the README's Install section lists")]
     return missing_glyphs(user_text(case), coverage)

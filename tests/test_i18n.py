@@ -1,0 +1,171 @@
+"""The report language: catalogs, Chinese reports with original quotes, fallbacks, formats."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import string
+import textwrap
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import (
+    CASE_YAML,
+    MULTILINGUAL_ENTRIES,
+    MULTILINGUAL_TEXTS,
+    write_case,
+    write_multilingual_case,
+)
+
+from itaoreport.build import BuildOptions, build
+from itaoreport.errors import CaseInvalid
+from itaoreport.render import i18n
+from itaoreport.render.context import LOG_COLUMNS
+from itaoreport.render.themes import builtin_themes_dir
+
+FAST = ("html", "json", "txt", "csv")
+CATALOGS = sorted(builtin_themes_dir().glob("*/i18n/*.po"))
+DEFAULT_I18N = builtin_themes_dir() / "default" / "i18n"
+
+
+def messages(path: Path) -> dict[str, object]:
+    """Message id -> msgstr (a tuple for plural messages)."""
+    catalog = i18n.read_catalog(path, path.stat().st_mtime_ns)
+    return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id}
+
+
+def placeholders(text: object) -> set[str]:
+    forms = text if isinstance(text, tuple) else (text,)
+    return {name for form in forms for _lit, name, _spec, _conv in string.Formatter().parse(form)
+            if name}
+
+
+@pytest.mark.parametrize("path", CATALOGS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_every_catalog_has_every_english_message(path: Path):
+    english = messages(DEFAULT_I18N / "en.po")
+    other = messages(path)
+    missing = sorted(set(english) - set(other))
+    assert not missing, f"{path.name} lacks {missing}"
+    empty = sorted(k for k, v in other.items() if not (all(v) if isinstance(v, tuple) else v))
+    assert not empty, f"{path.name} leaves {empty} untranslated"
+    plural_mismatch = sorted(k for k in english
+                             if isinstance(english[k], tuple) != isinstance(other[k], tuple))
+    assert not plural_mismatch, f"{path.name}: plural in one catalog only: {plural_mismatch}"
+
+
+@pytest.mark.parametrize("path", CATALOGS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_translations_use_only_placeholders_the_program_fills(path: Path):
+    english = messages(DEFAULT_I18N / "en.po")
+    wrong = {key: sorted(placeholders(text) - placeholders(english[key]))
+             for key, text in messages(path).items()
+             if key in english and placeholders(text) - placeholders(english[key])}
+    assert not wrong, f"{path.name} uses placeholders English does not have: {wrong}"
+
+
+def test_zh_hans_report_speaks_chinese_and_keeps_quotes_verbatim(tmp_path: Path):
+    case = write_multilingual_case(tmp_path / "zh", language="zh-Hans")
+    result = build(case, BuildOptions(formats=FAST))
+    out = case / "build"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-Hans">' in page
+    for heading in ("索赔摘要", "承诺与期限", "沟通记录", "时间线", "证据附录"):
+        assert f">{heading}</h2>" in page, heading
+    for column in ("时间", "渠道", "发送方", "摘要 / 关键引述", "附件", "行动 / 承诺"):
+        assert f">{column}</th>" in page, column
+    assert "2023年10月20日" in page  # order date on the cover
+    summary = (out / "summary.txt").read_text(encoding="utf-8")
+    assert summary.startswith("我于2023年10月20日向深圳数码专营店订购了无线耳机（黑色）")
+    assert "2023年10月27日，深圳数码专营店承诺：“快递单号明天更新”，期限为2023年10月28日；" in summary
+    assert "现已逾期4天" in summary and summary.strip().endswith("我要求全额退款，金额为¥399.00。")
+    assert result.report["summary"] == summary.strip()
+    for text in MULTILINGUAL_TEXTS:
+        assert html.escape(text, quote=False) in page, text
+    entries = {e["id"]: e for e in result.report["entries"]}
+    for name, source in MULTILINGUAL_ENTRIES.items():
+        written = yaml.safe_load(textwrap.dedent(source))
+        assert entries[name[:-5]]["quote"] == written["quote"]
+        assert entries[name[:-5]]["summary"] == written["summary"]
+    rows = list(csv.reader(io.StringIO((out / "log.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[0] == LOG_COLUMNS  # log.csv stays English for importers
+    assert rows[2][2] == "Seller “محمد العلي”" and rows[2][1] == "ItaoBuy 消息"
+
+
+def test_english_and_chinese_reports_show_the_same_user_text(tmp_path: Path):
+    reports = {}
+    for language in ("en", "zh-Hans"):
+        case = write_multilingual_case(tmp_path / language, language=language)
+        reports[language] = build(case, BuildOptions(formats=("json",))).report
+    assert reports["en"]["entries"] == reports["zh-Hans"]["entries"]
+    assert reports["en"]["summary"].startswith("I ordered 无线耳机（黑色） from 深圳数码专营店 on Oct 20")
+
+
+def test_unknown_language_warns_at_its_line_and_falls_back_to_english(tmp_path: Path):
+    write_case(tmp_path, CASE_YAML + "language: xx-Klingon\n")
+    result = build(tmp_path, BuildOptions(formats=("html", "json")))
+    [problem] = [p for p in result.warnings if "language" in p.message]
+    assert problem.format().startswith("case.yaml:15:1: warning: language: no catalog for "
+                                       "'xx-Klingon'; the report is written in English")
+    page = (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and ">Communication log</h2>" in page
+    with pytest.raises(CaseInvalid):
+        build(tmp_path, BuildOptions(formats=("json",), strict=True))
+
+
+def test_a_case_theme_can_change_one_message(tmp_path: Path):
+    write_case(tmp_path, CASE_YAML + "language: zh-Hans\n", files={
+        "theme/i18n/zh-Hans.po": 'msgid "log"\nmsgstr "往来记录"\n'.encode()})
+    build(tmp_path, BuildOptions(formats=("html",)))
+    page = (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    assert ">往来记录</h2>" in page and ">时间线</h2>" in page
+
+
+def test_adding_a_language_is_adding_one_catalog(tmp_path: Path):
+    german = 'msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "log"\nmsgstr "Kommunikationsprotokoll"\n'
+    write_case(tmp_path, CASE_YAML + "language: de\n",
+               files={"theme/i18n/de.po": german.encode()})
+    result = build(tmp_path, BuildOptions(formats=("html", "json")))
+    assert not [p for p in result.warnings if "language" in p.message]
+    page = (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="de">' in page and ">Kommunikationsprotokoll</h2>" in page
+    assert ">Timeline</h2>" in page  # not translated yet: English
+    assert "20. Okt. 2023" in page  # the order date, in CLDR's German format
+
+
+@pytest.mark.parametrize(("tag", "catalog"), [
+    ("zh-Hans", "zh-Hans"), ("zh", "zh-Hans"), ("zh-CN", "zh-Hans"), ("ZH-hans", "zh-Hans"),
+    ("en-GB", "en"), ("zh-TW", None), ("fr", None),
+])
+def test_language_tags_resolve_to_catalogs(tag: str, catalog: str | None):
+    assert i18n.resolve_language(tag, ["en", "zh-Hans"]) == catalog
+
+
+def test_formats_follow_the_locale():
+    path = [builtin_themes_dir() / "default"]
+    british, _ = i18n.load_translator(path, "en-GB")
+    chinese, _ = i18n.load_translator(path, "zh-Hans")
+    assert british.date(date(2023, 10, 27)) == "27 Oct 2023"
+    assert chinese.date(date(2023, 10, 27)) == "2023年10月27日"
+    assert british.money(Decimal("1234.5"), "EUR") == "€1,234.50"
+    assert chinese.plural("summary.days", 3) == "3天"
+    assert british.plural("summary.days", 1) == "1 day"
+
+
+def test_page_footer_is_a_safe_css_string():
+    path = [builtin_themes_dir() / "default"]
+    chinese, _ = i18n.load_translator(path, "zh-Hans")
+    content = chinese.css_content("page_of", page="counter(page)", pages="counter(pages)")
+    assert content == '"第 " counter(page) " 页，共 " counter(pages) " 页"'
+    hostile = i18n.css_string('</style><script>"x"')
+    assert "<" not in hostile and hostile.count('"') == 2
+
+
+@pytest.mark.parametrize(("text", "direction"), [
+    ("החבילה לא נמצאה", "rtl"), ("محمد", "rtl"), ("The courier said: החבילה", "ltr"),
+    ("“123” 🙏", "auto"), ("快递单号", "ltr"),
+])
+def test_text_direction_follows_the_first_strong_character(text: str, direction: str):
+    assert i18n.text_direction(text) == direction
