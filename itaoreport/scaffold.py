@@ -30,6 +30,7 @@ claim:
   requested: full_refund        # full_refund | partial_refund | replacement | return_and_refund | other
 # as_of: 2023-11-05             # optional: the day the report speaks from
 timezone: UTC                   # IANA zone for times without an offset, e.g. Europe/Berlin
+language: en                    # the report's own words and date formats: en | zh-Hans
 statement: |                    # optional: your own words, shown first
   Write two or three sentences about what happened, in your own words.
 """
