@@ -127,7 +127,10 @@ def log_rows(views: list[EntryView], tr: Translator) -> list[LogRow]:
         if e.action:
             action_parts.append(e.action.strip())
         if e.promise:
-            due = tr.text("log_due", due=tr.moment(e.promise.due)) if e.promise.due else ""
+            # Data files (log.csv, log.xlsx) keep the due time as written, for import to read back.
+            when = (e.promise.due.text if tr.iso_dates else tr.moment(e.promise.due)
+                    ) if e.promise.due else ""
+            due = tr.text("log_due", due=when) if when else ""
             status = (tr.text("log_status", status=tr.text(f"status.{v.promise.status}"))
                       if v.promise else "")
             action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
