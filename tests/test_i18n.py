@@ -25,7 +25,7 @@ from itaoreport.build import BuildOptions, build
 from itaoreport.errors import CaseInvalid
 from itaoreport.render import i18n
 from itaoreport.render.context import LOG_COLUMNS
-from itaoreport.render.themes import builtin_themes_dir
+from itaoreport.render.themes import ThemeError, builtin_themes_dir
 
 FAST = ("html", "json", "txt", "csv")
 CATALOGS = sorted(builtin_themes_dir().glob("*/i18n/*.po"))
@@ -169,3 +169,43 @@ def test_page_footer_is_a_safe_css_string():
 ])
 def test_text_direction_follows_the_first_strong_character(text: str, direction: str):
     assert i18n.text_direction(text) == direction
+
+
+def test_a_case_catalog_can_only_place_the_values_it_is_given(tmp_path: Path):
+    hostile = textwrap.dedent("""\
+        msgid "tz_note"
+        msgstr "{timezone.__class__.__mro__}"
+
+        msgid "page_of"
+        msgstr "{page} {secret}"
+
+        msgid "summary.request"
+        msgstr "{remedy[0]}{amount!r}"
+
+        msgid "log"
+        msgstr "往来 {记录"
+        """)
+    write_case(tmp_path, CASE_YAML + "language: zh-Hans\n",
+               files={"theme/i18n/zh-Hans.po": hostile.encode()})
+    result = build(tmp_path, BuildOptions(formats=("html", "txt")))
+    page = (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    assert "Times are shown in Europe/Berlin." in page  # the built-in English instead
+    assert "__mro__" not in page and "secret" not in page
+    assert '"Page " counter(page) " of " counter(pages)' in page
+    assert ">往来 {记录</h2>" in page  # without placeholders a message is only text
+    assert (tmp_path / "build" / "summary.txt").read_text(encoding="utf-8").strip().endswith(
+        "I request 全额退款.")  # this one message in English, its value still Chinese
+    assert result.out_dir == tmp_path / "build"
+
+
+def test_a_broken_or_escaping_case_catalog_is_a_clear_error(tmp_path: Path):
+    write_case(tmp_path, CASE_YAML + "language: zh-Hans\n",
+               files={"theme/i18n/zh-Hans.po": b'msgid "log"\nmsgstr "x\nmsgid'})
+    with pytest.raises(ThemeError, match="is not a valid .po file"):
+        build(tmp_path, BuildOptions(formats=("json",)))
+    outside = tmp_path.parent / "outside.po"
+    outside.write_bytes(b'msgid "log"\nmsgstr "x"\n')
+    (tmp_path / "theme" / "i18n" / "zh-Hans.po").unlink()
+    (tmp_path / "theme" / "i18n" / "zh-Hans.po").symlink_to(outside)
+    with pytest.raises(ThemeError, match="link that points outside"):
+        build(tmp_path, BuildOptions(formats=("json",)))

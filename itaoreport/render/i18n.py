@@ -29,17 +29,21 @@ from babel.core import get_global
 from babel.dates import format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
 from itaoreport.case.model import Moment
+from itaoreport.case.safety import is_inside
 from itaoreport.case.values import zone
 from itaoreport.errors import Loc, Problem, warning
+from itaoreport.render.themes import ThemeError
 
 DEFAULT_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
 CATALOG_SUFFIX = ".po"
+MAX_CATALOG_BYTES = 1_000_000
+"""A catalog is a few hundred messages; anything much bigger is not one."""
 
 DATE_SKELETON = "date.skeleton"
 """Catalog key: the CLDR skeleton for dates in the report (e.g. yMMMd)."""
@@ -51,7 +55,8 @@ class Translator:
     """The report's words and formats for one language; user text never goes through it."""
 
     def __init__(self, lang: str, locale: Locale, messages: gettext.NullTranslations,
-                 keys: tuple[str, ...], timezone: str = "UTC", iso_dates: bool = False):
+                 keys: tuple[str, ...], timezone: str = "UTC", iso_dates: bool = False,
+                 reference: gettext.NullTranslations | None = None):
         self.lang = lang
         """BCP 47 tag for `<html lang>` and the PDF's /Lang (en, en-GB, zh-Hans)."""
         self.locale = locale
@@ -62,16 +67,31 @@ class Translator:
         """True for data files (log.csv): dates as YYYY-MM-DD, times as YYYY-MM-DD HH:MM."""
         self._messages = messages
         self._keys = keys
+        self._reference = reference or messages
+        """The built-in English catalog: used when a message cannot be filled in."""
 
     # -- words -----------------------------------------------------------------
     def text(self, key: str, **values: object) -> str:
-        """The message `key`, with {named} placeholders filled in."""
+        """The message `key`, with {named} placeholders filled in.
+
+        A translation that asks for something else than the named values (a catalog
+        from a case's theme/ is untrusted) gives way to the built-in English message.
+        """
         message = self._messages.gettext(key)
-        return message.format(**values) if values else message
+        if not values:
+            return message
+        filled = fill(message, values)
+        if filled is None:
+            filled = fill(self._reference.gettext(key), values)
+        return message if filled is None else filled
 
     def plural(self, key: str, n: int, **values: object) -> str:
         """The plural message `key` in the form the language uses for `n` ({n} is filled in)."""
-        return self._messages.ngettext(key, key, n).format(n=self.number(n), **values)
+        values = {"n": self.number(n), **values}
+        filled = fill(self._messages.ngettext(key, key, n), values)
+        if filled is None:
+            filled = fill(self._reference.ngettext(key, key, n), values)
+        return key if filled is None else filled
 
     def labels(self) -> dict[str, str]:
         """Every message of the catalog by key (the template context's `labels`)."""
@@ -88,13 +108,13 @@ class Translator:
         css_content("page_of", page="counter(page)", pages="counter(pages)") gives
         `"Page " counter(page) " of " counter(pages)` for "Page {page} of {pages}".
         """
-        parts = []
-        for literal, name, _spec, _conv in string.Formatter().parse(self.text(key)):
-            if literal:
-                parts.append(css_string(literal))
-            if name:
-                parts.append(counters[name])
-        return " ".join(parts) or '""'
+        for message in (self.text(key), self._reference.gettext(key)):
+            parts = _parse(message)
+            if parts is not None and all(name in counters for _lit, name in parts if name):
+                return " ".join(p for literal, name in parts
+                                for p in ((css_string(literal) if literal else ""),
+                                          counters.get(name or "", "")) if p) or '""'
+        return '""'
 
     @staticmethod
     def direction(text: str) -> str:
@@ -155,6 +175,31 @@ def _offset(moment: Moment) -> str:
     return f"{raw[:3]}:{raw[3:]}" if raw else ""
 
 
+def _parse(message: str) -> list[tuple[str, str | None]] | None:
+    """(literal, placeholder name) pairs; None unless every placeholder is a plain {name}."""
+    try:
+        pieces = list(string.Formatter().parse(message))
+    except ValueError:  # unbalanced braces
+        return None
+    if any(name is not None and (spec or conv or not name.isidentifier())
+           for _lit, name, spec, conv in pieces):
+        return None
+    return [(literal, name) for literal, name, _spec, _conv in pieces]
+
+
+def fill(message: str, values: dict[str, object]) -> str | None:
+    """`message` with its {name} placeholders replaced by `values`, or None if it asks for more.
+
+    Unlike str.format, no attribute or index look-ups and no format specs: a
+    catalog can only place the values it is given.
+    """
+    parts = _parse(message)
+    if parts is None or any(name is not None and name not in values for _lit, name in parts):
+        return None
+    return "".join(literal + (str(values[name]) if name is not None else "")
+                   for literal, name in parts)
+
+
 def text_direction(text: str) -> str:
     """rtl or ltr by the text's first strong character (Unicode bidi rules P2, P3); auto if none.
 
@@ -205,16 +250,37 @@ def resolve_language(code: str, available: list[str]) -> str | None:
 
 
 def catalog_files(search_path: list[Path], language: str) -> list[Path]:
-    """Every catalog file for `language` on the search path, the one that wins first."""
-    return [folder / CATALOG_DIR / f"{language}{CATALOG_SUFFIX}" for folder in search_path
-            if (folder / CATALOG_DIR / f"{language}{CATALOG_SUFFIX}").is_file()]
+    """Every catalog file for `language` on the search path, the one that wins first.
+
+    Raises ThemeError for a catalog that links out of its theme folder.
+    """
+    found = []
+    for folder in search_path:
+        path = folder / CATALOG_DIR / f"{language}{CATALOG_SUFFIX}"
+        if path.is_file():
+            try:
+                inside = is_inside(folder, path)
+            except (OSError, RuntimeError, ValueError):
+                inside = False
+            if not inside:
+                raise ThemeError(f"catalog {path} is a link that points outside {folder}")
+            found.append(path)
+    return found
 
 
 @lru_cache(maxsize=64)
 def read_catalog(path: Path, mtime_ns: int) -> Catalog:
-    """A parsed .po file (cached per process by path and modification time)."""
-    with path.open("rb") as fh:
-        return read_po(fh, abort_invalid=True)
+    """A parsed .po file (cached per process by path and modification time).
+
+    Raises ThemeError for a catalog that is too big or not a valid .po file.
+    """
+    if path.stat().st_size > MAX_CATALOG_BYTES:
+        raise ThemeError(f"catalog {path} is over {MAX_CATALOG_BYTES:,} bytes")
+    try:
+        with path.open("rb") as fh:
+            return read_po(fh, abort_invalid=True)
+    except (PoFileError, UnicodeDecodeError, ValueError) as exc:
+        raise ThemeError(f"catalog {path} is not a valid .po file: {exc}") from None
 
 
 def _catalog(path: Path) -> Catalog:
@@ -264,6 +330,7 @@ def build_translator(search_path: list[Path], catalog_language: str, tag: str,
     chain: gettext.NullTranslations = gettext.NullTranslations()
     keys: dict[str, None] = {}
     plurals: set[str] = set()
+    reference: gettext.NullTranslations | None = None
     for path in reversed(files):  # the last fallback first, then wrap the winners around it
         catalog = _catalog(path)
         plurals.update(plural_keys(catalog))
@@ -271,8 +338,9 @@ def build_translator(search_path: list[Path], catalog_language: str, tag: str,
         layer = _translations(catalog)
         layer.add_fallback(chain)
         chain = layer
+        reference = reference or layer  # the built-in default theme's en.po: last on the path
     return Translator(tag, _locale(tag, catalog_language), chain, tuple(sorted(keys)), timezone,
-                      iso_dates)
+                      iso_dates, reference)
 
 
 def data_translator(search_path: list[Path], timezone: str = "UTC") -> Translator:
