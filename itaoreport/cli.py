@@ -122,6 +122,46 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
                f"in {result.timings.get('total', 0):.1f}s")
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON.")
+def dedupe(paths: tuple[str, ...], as_json: bool) -> None:
+    """Find copies of the same screenshot among files and folders.
+
+    True copies (same file, same pixels, or re-encoded/resized and verified pixel by
+    pixel) are grouped; look-alikes that differ in any readable detail are listed as
+    kept separate. Exit 1 if a file cannot be read.
+    """
+    import json
+
+    from itaoreport.evidence.dedupe_files import dedupe_paths
+
+    outcome = dedupe_paths(list(paths))
+    if as_json:
+        click.echo(json.dumps(outcome.result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_dedupe(outcome)
+    for path, reason in outcome.unreadable:
+        click.echo(f"{path}: error: {reason}", err=True)
+    if outcome.unreadable:
+        sys.exit(1)
+
+
+def _print_dedupe(outcome) -> None:  # noqa: ANN001
+    result = outcome.result
+    copies = sum(len(g.duplicates) for g in result.groups)
+    click.echo(f"{outcome.images} images: {len(result.groups)} with copies ({copies} copies), "
+               f"{len(result.kept_separate)} similar pairs kept separate")
+    for g in result.groups:
+        click.echo(f"keep {g.keep}")
+        for m in g.duplicates:
+            click.echo(f"  copy {m.path}  ({m.stage}, score {m.score})")
+    if result.kept_separate:
+        click.echo("similar but kept separate (they differ in detail):")
+        for n in result.kept_separate:
+            click.echo(f"  {n.a}  ≠  {n.b}  (score {n.score})")
+
+
 @main.command("import")
 @click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("case_dir", type=click.Path(file_okay=False, path_type=Path))

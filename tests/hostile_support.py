@@ -63,9 +63,13 @@ def file_outside(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def digest_tree(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under root (links followed), by relative path."""
+    """SHA-256 of every file under root (links followed), by relative path.
+
+    The analysis cache (.itaoreport/) is not evidence and may change; it is left out.
+    """
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and ".itaoreport" not in p.relative_to(root).parts}
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -12,14 +12,20 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+
+from itaoreport.case.files import CACHE_DIR
 from itaoreport.case.model import Case
 from itaoreport.errors import Problem, error
+from itaoreport.evidence.cache import ImageCache
+from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, analyse_decoded, find_duplicates
 from itaoreport.evidence.images import Decoded, ImageError, open_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
 RENDITION_WIDTH = 800
 """Widest rendition in pixels: screenshots are drawn about 80 mm wide, so this is ~250 dpi."""
 RENDITION_QUALITY = 85
+RENDITION_KEY = f"w{RENDITION_WIDTH}q{RENDITION_QUALITY}"
 
 
 @dataclass
@@ -116,10 +122,13 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def gather_evidence(case: Case) -> Evidence:
-    """Hash and decode every attachment once; problems name the file and the entry using it."""
+def gather_evidence(case: Case, cache: ImageCache | None = None) -> Evidence:
+    """Hash every attachment, analyse each image once (or take it from the cache), group
+    copies and number exhibits; problems name the file and the entry using it."""
+    if cache is None:
+        cache = ImageCache(cache_folder(case.root))
     infos: dict[str, AttachmentInfo] = {}
-    decoded: dict[str, Decoded] = {}
+    images = _Images(case.root, cache)
     problems: list[Problem] = []
     for entry in case.entries:
         for att in entry.attachments:
@@ -136,38 +145,93 @@ def gather_evidence(case: Case) -> Evidence:
             info = AttachmentInfo(att.path, sha, size, _looks_like_image(att.path), used_by=[entry.id])
             if info.is_image:
                 try:
-                    image = open_image(full)
+                    facts = images.analyse(att.path, sha, size)
                 except ImageError as exc:
                     problems.append(error(att.loc, f"attachment {att.path!r}: {exc}"))
                     continue
-                decoded[att.path] = image
-                info.width, info.height, info.format = image.width, image.height, image.format
+                info.width, info.height, info.format = facts.width, facts.height, facts.format
             infos[att.path] = info
     if problems:
         return Evidence(infos, [], problems=problems)
-    exhibits = _number_exhibits(case, infos)
+    result = find_duplicates(images.facts, images.grays.__getitem__, verdicts=cache)
+    exhibits = _number_exhibits(case, infos, result)
     for x in exhibits:
-        if x.path in decoded:
-            x.rendition = make_rendition(decoded[x.path], infos[x.path].sha256)
-    return Evidence(infos, exhibits)
+        if infos[x.path].is_image:
+            x.rendition = images.rendition(x.path, infos[x.path].sha256)
+    kept_separate = [{"a": n.a, "b": n.b, "score": n.score} for n in result.kept_separate]
+    return Evidence(infos, exhibits, kept_separate=kept_separate)
+
+
+def cache_folder(root: Path) -> Path | None:
+    """The case's analysis cache, or None where .itaoreport is a link (never written through)."""
+    folder = root / CACHE_DIR
+    if folder.is_symlink() or (folder / "cache").is_symlink():
+        return None
+    return folder / "cache"
+
+
+class _Images:
+    """Each image decoded at most once per build, and not at all when the cache has it."""
+
+    def __init__(self, root: Path, cache: ImageCache):
+        self.root = root
+        self.cache = cache
+        self.facts: dict[str, ImageFacts] = {}
+        self.grays: dict[str, np.ndarray] = {}
+        self.decoded: dict[str, Decoded] = {}
+
+    def analyse(self, path: str, sha: str, size: int) -> ImageFacts:
+        hit = self.cache.get(sha)
+        if hit is not None:
+            facts, gray = hit
+        else:
+            image = self.decode(path)
+            facts, gray = analyse_decoded(image.image, sha, size, image.format, image.lossless)
+            self.cache.put(facts, gray)
+        self.facts[path], self.grays[path] = facts, gray
+        return facts
+
+    def decode(self, path: str) -> Decoded:
+        if path not in self.decoded:
+            self.decoded[path] = open_image(self.root / path)
+            self.cache.stats["decodes"] += 1
+        return self.decoded[path]
+
+    def rendition(self, path: str, sha: str) -> Rendition:
+        cached = self.cache.rendition(sha, RENDITION_KEY)
+        if cached is not None:
+            return Rendition(*cached)
+        made = make_rendition(self.decode(path), sha)
+        self.cache.put_rendition(sha, RENDITION_KEY, (made.name, made.data, made.media_type,
+                                                      made.width, made.height))
+        return made
 
 
 def _looks_like_image(path: str) -> bool:
     return PurePosixPath(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def _number_exhibits(case: Case, infos: dict[str, AttachmentInfo]) -> list[Exhibit]:
-    """Group identical files (same SHA-256) and number groups in order of first use."""
+def _number_exhibits(case: Case, infos: dict[str, AttachmentInfo],
+                     result: DedupeResult) -> list[Exhibit]:
+    """Map every file to the file it is shown as; number exhibits in order of first use."""
+    match_of = {m.path: m for g in result.groups for m in g.duplicates}
     kept_by_sha: dict[str, str] = {}
     for path in sorted(infos, key=lambda p: _keep_rank(infos[p])):
-        kept_by_sha.setdefault(infos[path].sha256, path)
+        if not infos[path].is_image:
+            kept_by_sha.setdefault(infos[path].sha256, path)
     exhibits: dict[str, Exhibit] = {}
     for entry in case.entries:
         for att in entry.attachments:
             info = infos[att.path]
-            kept = kept_by_sha[info.sha256]
-            if kept != att.path:
-                info.duplicate_of, info.stage, info.score = kept, "exact", 0.0
+            if info.is_image:
+                kept = result.keep_of.get(att.path, att.path)
+                if kept != att.path:
+                    match = match_of[att.path]
+                    info.duplicate_of, info.stage, info.score = kept, match.stage, match.score
+            else:
+                kept = kept_by_sha[info.sha256]
+                if kept != att.path:
+                    info.duplicate_of, info.stage, info.score = kept, "exact", 0.0
             if kept not in exhibits:
                 exhibits[kept] = Exhibit(f"E{len(exhibits) + 1}", kept, [], [])
             x = exhibits[kept]
@@ -203,7 +267,7 @@ def make_rendition(image: Decoded, sha256: str) -> Rendition:
     return Rendition(f"assets/{sha256[:16]}.{ext}", buf.getvalue(), media, im.width, im.height)
 
 
-def _lanczos():  # noqa: ANN202
+def _lanczos():
     from PIL import Image
 
     return Image.Resampling.LANCZOS

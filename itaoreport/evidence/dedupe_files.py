@@ -1,0 +1,64 @@
+"""`itaoreport dedupe PATH...`: the duplicate detector on loose files and folders."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from itaoreport.evidence.cache import ImageCache
+from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, analyse_decoded, find_duplicates
+from itaoreport.evidence.exhibits import IMAGE_SUFFIXES, sha256_file
+from itaoreport.evidence.images import ImageError, open_image
+
+
+@dataclass
+class FilesResult:
+    result: DedupeResult
+    images: int
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) for files that could not be read as images."""
+
+
+def collect_images(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Image files named directly or found in folders (sorted), and paths that do not exist."""
+    found: list[str] = []
+    missing: list[tuple[str, str]] = []
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            for folder, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in IMAGE_SUFFIXES and not name.startswith("."):
+                        found.append(os.path.join(folder, name))
+        elif p.is_file():
+            found.append(given)
+        else:
+            missing.append((given, "no such file or folder"))
+    return list(dict.fromkeys(found)), missing
+
+
+def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult:
+    """Analyse every image once (cached by content when cache_dir is given) and group copies."""
+    files, unreadable = collect_images(paths)
+    cache = ImageCache(cache_dir)
+    facts: dict[str, ImageFacts] = {}
+    grays = {}
+    for path in files:
+        try:
+            sha, size = sha256_file(Path(path))
+            hit = cache.get(sha)
+            if hit is None:
+                decoded = open_image(Path(path))
+                hit = analyse_decoded(decoded.image, sha, size, decoded.format, decoded.lossless)
+                cache.put(*hit)
+        except ImageError as exc:
+            unreadable.append((path, str(exc)))
+            continue
+        except OSError as exc:
+            unreadable.append((path, exc.strerror or str(exc)))
+            continue
+        facts[path], grays[path] = hit
+    return FilesResult(find_duplicates(facts, grays.__getitem__, verdicts=cache), len(facts),
+                       unreadable)

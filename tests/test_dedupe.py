@@ -1,0 +1,180 @@
+"""Duplicate screenshots: true copies merge, anything a reviewer could read apart stays apart."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from chatshots import CONVERSATION, chat, encode
+from click.testing import CliRunner
+from conftest import ENTRY_YAML, write_case
+from PIL import Image, PngImagePlugin
+
+from itaoreport.case.validate import load_case
+from itaoreport.cli import main
+from itaoreport.evidence import dedupe
+from itaoreport.evidence.cache import ImageCache
+from itaoreport.evidence.dedupe import analyse_decoded, candidate_pairs, find_duplicates
+from itaoreport.evidence.exhibits import gather_evidence
+
+ORIGINAL = chat(CONVERSATION)
+
+
+def rgba_with_metadata(im: Image.Image) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "Screenshot app")
+    info.add_text("Comment", "exported from the phone gallery")
+    return encode(im.convert("RGBA"), "PNG", pnginfo=info)
+
+
+COPIES = {
+    "jpeg-q70": lambda im: encode(im, "JPEG", quality=70),
+    "jpeg-q92": lambda im: encode(im, "JPEG", quality=92),
+    "webp-lossless": lambda im: encode(im, "WEBP", lossless=True),
+    "webp-lossy": lambda im: encode(im, "WEBP", quality=80),
+    "rgba-metadata": rgba_with_metadata,
+    "half-bicubic": lambda im: encode(im.resize((im.width // 2, im.height // 2),
+                                                Image.Resampling.BICUBIC), "PNG"),
+    "60pct-jpeg-q60": lambda im: encode(im.resize((int(im.width * 0.6), int(im.height * 0.6)),
+                                                  Image.Resampling.LANCZOS), "JPEG", quality=60),
+}
+
+
+def changed(index: int, text: str | None = None, time: str | None = None) -> list:
+    messages = list(CONVERSATION)
+    mine, old_text, old_time = messages[index]
+    messages[index] = (mine, text or old_text, time or old_time)
+    return messages
+
+
+NEAR_MISSES = {
+    "one-character": chat(changed(2, text="Tracking: LP004512345679CN")),
+    "missing-last-message": chat(CONVERSATION[:-1]),
+    "read-receipt-tick": chat(CONVERSATION, ticks="\u2713"),
+    "clock-one-minute": chat(CONVERSATION, clock="14:33"),
+    "one-bubble-time": chat(changed(3, time="11:21")),
+    "scrolled-one-message": chat(CONVERSATION[1:] + [(True, "Any news?", "13:00")]),
+}
+
+
+def analyse(data: bytes, name: str):
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    fmt = image.format
+    lossless = fmt in ("PNG",) or (fmt == "WEBP" and image.info.get("lossless", False))
+    return analyse_decoded(image, name, len(data), fmt, bool(lossless))
+
+
+def group_of(items: dict[str, bytes]) -> dict[str, str]:
+    analysed = {k: analyse(v, k) for k, v in items.items()}
+    result = find_duplicates({k: f for k, (f, _) in analysed.items()},
+                             lambda k: analysed[k][1])
+    return result.keep_of
+
+
+@pytest.mark.parametrize("kind", sorted(COPIES))
+def test_true_copy_is_merged_with_the_original(kind: str):
+    keep_of = group_of({"original.png": encode(ORIGINAL, "PNG"),
+                        f"copy-{kind}": COPIES[kind](ORIGINAL)})
+    assert keep_of[f"copy-{kind}"] == keep_of["original.png"]
+
+
+@pytest.mark.parametrize("kind", sorted(NEAR_MISSES))
+def test_near_miss_is_kept_separate_even_when_re_encoded(kind: str):
+    near = NEAR_MISSES[kind]
+    items = {"original.png": encode(ORIGINAL, "PNG"),
+             f"{kind}.png": encode(near, "PNG"),
+             f"{kind}.jpg": encode(near, "JPEG", quality=85)}
+    keep_of = group_of(items)
+    assert keep_of[f"{kind}.png"] == f"{kind}.png"
+    assert keep_of[f"{kind}.jpg"] != "original.png"
+
+
+def test_no_chaining_through_an_intermediate_copy():
+    # b is a copy of a, c of b; c must only join if it verifies against the kept image itself
+    a = encode(ORIGINAL, "PNG")
+    b = COPIES["60pct-jpeg-q60"](ORIGINAL)
+    c = encode(Image.open(io.BytesIO(b)).resize((200, 433)), "JPEG", quality=50)
+    keep_of = group_of({"a.png": a, "b.jpg": b, "c.jpg": c})
+    assert keep_of["b.jpg"] == "a.png"
+    assert keep_of["c.jpg"] in ("a.png", "c.jpg")
+
+
+def test_kept_image_is_the_largest_lossless_one():
+    items = {"z-small.png": COPIES["half-bicubic"](ORIGINAL),
+             "b-full.jpg": COPIES["jpeg-q92"](ORIGINAL),
+             "m-full.png": encode(ORIGINAL, "PNG")}
+    keep_of = group_of(items)
+    assert set(keep_of.values()) == {"m-full.png"}
+
+
+def test_candidate_search_is_vectorised_over_all_pairs():
+    hashes = [0, 0b1, 0xFFFF, 0] + [0xFFFFFFFFFFFFFFFF]
+    pairs = candidate_pairs(hashes, [0.5] * 4 + [0.5], max_distance=1)
+    assert pairs == {(0, 1), (0, 3), (1, 3)}
+    assert candidate_pairs([0, 0], [0.5, 0.75]) == set()  # different framing
+
+
+def test_dedupe_command_json_shape(tmp_path: Path):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    (folder / "original.png").write_bytes(encode(ORIGINAL, "PNG"))
+    (folder / "copy.jpg").write_bytes(COPIES["jpeg-q70"](ORIGINAL))
+    (folder / "same.png").write_bytes(encode(ORIGINAL, "PNG"))
+    (folder / "clock.png").write_bytes(encode(NEAR_MISSES["clock-one-minute"], "PNG"))
+    result = CliRunner().invoke(main, ["dedupe", "--json", str(folder)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"groups", "kept_separate"}
+    [group] = data["groups"]
+    assert group["keep"] in (str(folder / "original.png"), str(folder / "same.png"))
+    stages = {Path(d["path"]).name: d["stage"] for d in group["duplicates"]}
+    assert stages["copy.jpg"] == "verified"
+    assert "exact" in stages.values()
+    assert all(isinstance(d["score"], (int, float)) for d in group["duplicates"])
+    assert any(str(folder / "clock.png") in (p["a"], p["b"]) for p in data["kept_separate"])
+
+
+def test_dedupe_command_reports_unreadable_images(tmp_path: Path):
+    (tmp_path / "broken.png").write_bytes(encode(ORIGINAL, "PNG")[:200])
+    result = CliRunner().invoke(main, ["dedupe", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "broken.png: error:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_second_build_decodes_nothing(tmp_path: Path):
+    entry = ENTRY_YAML + "attachments: [s/a.png, s/b.jpg]\n"
+    case_dir = write_case(tmp_path, entries={"a.yaml": entry},
+                          files={"s/a.png": encode(ORIGINAL, "PNG"),
+                                 "s/b.jpg": COPIES["jpeg-q70"](ORIGINAL)})
+    case = load_case(case_dir).case
+    first = ImageCache(case_dir / ".itaoreport" / "cache")
+    evidence = gather_evidence(case, first)
+    assert first.stats["decodes"] == 2
+    assert evidence.attachments["s/b.jpg"].duplicate_of == "s/a.png"
+    second = ImageCache(case_dir / ".itaoreport" / "cache")
+    again = gather_evidence(case, second)
+    assert second.stats["decodes"] == 0 and second.stats["hits"] == 2
+    assert again.attachments["s/b.jpg"].duplicate_of == "s/a.png"
+    assert [x.rendition.data for x in again.exhibits] == [x.rendition.data for x in evidence.exhibits]
+
+
+def test_corrupt_cache_entry_is_recomputed(tmp_path: Path):
+    entry = ENTRY_YAML + "attachments: [s/a.png]\n"
+    case_dir = write_case(tmp_path, entries={"a.yaml": entry},
+                          files={"s/a.png": encode(ORIGINAL, "PNG")})
+    case = load_case(case_dir).case
+    gather_evidence(case)
+    for meta in (case_dir / ".itaoreport").rglob("*.json"):
+        meta.write_text("{not json")
+    cache = ImageCache(case_dir / ".itaoreport" / "cache")
+    evidence = gather_evidence(case, cache)
+    assert cache.stats["decodes"] == 1
+    assert evidence.exhibits[0].rendition is not None
+
+
+def test_thresholds_are_documented_constants():
+    assert dedupe.NOISE_RATIO * dedupe.NOISE_FLOOR < dedupe.PEAK_CAP
