@@ -53,12 +53,14 @@ def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
         ["new", str(case), "--at", "2023-10-27 09:15"],  # the same minute as an existing entry
         ["import", str(log), str(case)],
         ["import", str(log), str(case)],  # a second time: nothing new
+        ["dedupe", str(case / "screenshots")],
+        ["dedupe", "--json", str(case)],
     ]
 
 
 def test_every_command_is_covered_here():
     """A new command must be added to invocations() (or LONG_RUNNING) before it ships."""
-    covered = {"validate", "build", "init", "schema", "new", "import"} | LONG_RUNNING
+    covered = {"validate", "build", "init", "schema", "new", "import", "dedupe"} | LONG_RUNNING
     assert set(main.commands) <= covered, set(main.commands) - covered
 
 
