@@ -84,7 +84,7 @@ def test_key_facts_are_shown_in_the_report(tmp_path: Path):
                "c.yaml": entry("2023-10-30 18:00")}
     html = run_case(tmp_path, entries, formats=("html",))["_html"]
     assert "Key facts" in html
-    assert "Oct 26, 2023, Oct 30, 2023" in html
+    assert "Oct 26, 2023; Oct 30, 2023" in html
     assert "reply after 18 h 45 min" in html
     assert "Unanswered messages" in html and 'href="#entry-c"' in html
 

@@ -87,7 +87,8 @@ class _Writer:
     def refs(self, entries: list[Entry]) -> str:
         labels = list(dict.fromkeys(self.exhibit_of[e.id] for e in entries
                                     if e.id in self.exhibit_of))
-        return self.tr.text("summary.refs", labels=", ".join(labels)) if labels else ""
+        separator = self.tr.text("summary.list_separator")
+        return self.tr.text("summary.refs", labels=separator.join(labels)) if labels else ""
 
     def party(self, entry: Entry) -> str:
         """Who made a promise: the seller's or platform's name, else a word or the name given."""
