@@ -13,9 +13,15 @@ from pathlib import Path
 from typing import Callable
 
 from itaoreport import __version__
+from itaoreport.analysis.approvals import Approvals, requirement_approvals
 from itaoreport.analysis.facts import Facts, derive_facts
 from itaoreport.analysis.narrative import fit_text, join_sentences, summarise
-from itaoreport.analysis.promises import PromiseStatus, promise_statuses
+from itaoreport.analysis.promises import (
+    DeadlineMark,
+    PromiseStatus,
+    deadline_marks,
+    promise_statuses,
+)
 from itaoreport.case.files import OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
@@ -73,6 +79,8 @@ class Analysed:
     """The report's words and formats in the case's language."""
     provenance: dict[str, Provenance] | None = None
     """Git history of each entry and attachment file; None outside a git repository."""
+    approvals: Approvals = field(default_factory=Approvals)
+    marks: list[DeadlineMark] = field(default_factory=list)
 
 
 def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildResult:
@@ -122,15 +130,18 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     t = time.perf_counter()
     facts = derive_facts(case)
     promises = promise_statuses(case, facts.as_of)
-    sentences = summarise(case, facts, promises, evidence.first_exhibit_by_entry(), tr)
+    approvals = requirement_approvals(case)
+    marks = deadline_marks(case, promises, facts.as_of)
+    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals)
     summary_text = fit_text(sentences, options.summary_chars, tr)
     report = {
         "format": exports.REPORT_JSON_FORMAT,
         "generator": f"itaoreport {__version__}",
         "case": exports.case_json(case),
-        "facts": facts.to_json(),
+        "facts": {**facts.to_json(), "deadlines_passed": [m.to_json() for m in marks]},
         "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
+        "approvals": approvals.to_json(),
         "entries": [exports.entry_json(e, {a: i.exhibit for a, i in evidence.attachments.items()
                                               if i.exhibit}) for e in case.entries],
         "attachments": [evidence.attachments[p].to_json() for p in sorted(evidence.attachments)],
@@ -145,7 +156,19 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     add_provenance(report, provenance)
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
-                    summary_text, loaded.problems + warnings, search_path, tr, provenance)
+                    summary_text, loaded.problems + warnings, search_path, tr, provenance,
+                    approvals, marks)
+
+
+def own_exhibits(case: Case, evidence: Evidence) -> dict[str, str]:
+    """Entry id -> the exhibit of its own first attachment (not an earlier copy it repeats)."""
+    labels = {}
+    for entry in case.entries:
+        found = [x.exhibit for a in entry.attachments
+                 if (x := evidence.attachments.get(a.path)) is not None and x.exhibit]
+        if found:
+            labels[entry.id] = found[0]
+    return labels
 
 
 def add_provenance(report: dict, provenance: dict[str, Provenance] | None) -> None:
@@ -181,7 +204,8 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper}
     context = build_context(case, analysed.facts, analysed.promises, evidence,
-                            analysed.summary, css_screen, meta, analysed.tr, analysed.provenance)
+                            analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
+                            approvals=analysed.approvals, marks=analysed.marks)
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)

@@ -100,7 +100,7 @@ def test_english_and_chinese_reports_show_the_same_user_text(tmp_path: Path):
         case = write_multilingual_case(tmp_path / language, language=language)
         reports[language] = build(case, BuildOptions(formats=("json",))).report
     assert reports["en"]["entries"] == reports["zh-Hans"]["entries"]
-    assert reports["en"]["summary"].startswith("I ordered 无线耳机（黑色） from 深圳数码专营店 on Oct 20")
+    assert reports["en"]["summary"].startswith("I ordered “无线耳机（黑色）” from 深圳数码专营店 on Oct 20")
 
 
 def test_unknown_language_warns_at_its_line_and_falls_back_to_english(tmp_path: Path):

@@ -1,11 +1,42 @@
-"""Promise status, by the rule in CASE_FORMAT.md."""
+"""Promise status by the rule in the case format, and the points where deadlines passed.
+
+The rule: `kept` if a later entry `fulfils` the promise on or before `due`;
+`broken` if `due` is before `as_of` and nothing kept it (a late fulfilment is still
+`broken`, shown as "kept late"); otherwise `pending`. A `status` written in the
+entry wins and is marked as stated by the claimant. A due date without a time
+means the end of that day in the case timezone; everything is compared by real
+instant, so entries written with another offset and daylight-saving changes are
+placed where they really happened.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from itaoreport.analysis.facts import DELIVERY_CLAIMS, case_day, end_of_day, start_of_day
 from itaoreport.case.model import Case, Entry, Moment
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The instant a deadline passes."""
+
+    at: datetime
+    """UTC: the due time itself, or the midnight that ends a due date without a time."""
+    inclusive: bool
+    """True when something at exactly `at` is still on time (a due time, not a due day)."""
+
+    def missed_by(self, instant: datetime) -> bool:
+        """Whether `instant` is after the deadline."""
+        return instant > self.at if self.inclusive else instant >= self.at
+
+
+def deadline_of(due: Moment, tz_name: str) -> Deadline:
+    """A due time is the instant written; a bare due date lasts to the end of that local day."""
+    if due.has_time:
+        return Deadline(due.instant, True)
+    return Deadline(end_of_day(due.day(), tz_name), False)
 
 
 @dataclass
@@ -16,11 +47,16 @@ class PromiseStatus:
     text: str
     due: Moment | None
     status: str
-    """kept | broken | pending"""
+    """kept | broken | pending: as stated by the claimant if they stated it, else derived."""
     kept_by: Entry | None
+    """The entry that fulfilled it: the first on time, else the first late one."""
     kept_late: bool
+    """Fulfilled, but only after the deadline."""
     stated: bool
     """True when the claimant gave the status explicitly in the entry."""
+    derived_status: str = "pending"
+    """What the evidence alone shows, whatever the claimant stated."""
+    deadline: Deadline | None = None
 
     def to_json(self) -> dict:
         return {
@@ -28,7 +64,9 @@ class PromiseStatus:
             "text": self.text,
             "made": self.entry.timestamp.iso(),
             "due": self.due.iso() if self.due else None,
+            "deadline_utc": self.deadline.at.isoformat() if self.deadline else None,
             "status": self.status,
+            "derived_status": self.derived_status,
             "kept_by": self.kept_by.id if self.kept_by else None,
             "kept_late": self.kept_late,
             "stated_by_claimant": self.stated,
@@ -41,35 +79,78 @@ def promise_statuses(case: Case, as_of: date) -> list[PromiseStatus]:
     for entry in case.entries:
         if entry.fulfils:
             fulfilments.setdefault(entry.fulfils, []).append(entry)
+    as_of_start = start_of_day(as_of, case.timezone)
     return [
-        _status(entry, fulfilments.get(entry.id, []), as_of)
+        _status(case, entry, fulfilments.get(entry.id, []), as_of_start)
         for entry in case.entries
         if entry.promise is not None
     ]
 
 
-def _status(entry: Entry, fulfilled_by: list[Entry], as_of: date) -> PromiseStatus:
+def _status(case: Case, entry: Entry, fulfilled_by: list[Entry],
+            as_of_start: datetime) -> PromiseStatus:
     promise = entry.promise
     assert promise is not None
-    later = [f for f in fulfilled_by if f.timestamp.instant >= entry.timestamp.instant]
-    on_time = [f for f in later if promise.due is None or _on_or_before(f.timestamp, promise.due)]
+    deadline = deadline_of(promise.due, case.timezone) if promise.due else None
+    later = [f for f in fulfilled_by if _not_before(case, f, entry)]
+    on_time = [f for f in later if deadline is None or not deadline.missed_by(f.timestamp.instant)]
     kept_by = on_time[0] if on_time else (later[0] if later else None)
     kept_late = bool(later) and not on_time
     if on_time:
-        status = "kept"
-    elif promise.due is not None and promise.due.day() < as_of:
-        status = "broken"
-    elif kept_late:
-        status = "broken"
+        derived = "kept"
+    elif kept_late or (deadline is not None and deadline.missed_by(as_of_start)):
+        derived = "broken"
     else:
-        status = "pending"
-    if promise.status:
-        status = promise.status
-    return PromiseStatus(entry, promise.text, promise.due, status, kept_by, kept_late,
-                         stated=promise.status is not None)
+        derived = "pending"
+    return PromiseStatus(entry, promise.text, promise.due, promise.status or derived, kept_by,
+                         kept_late, stated=promise.status is not None, derived_status=derived,
+                         deadline=deadline)
 
 
-def _on_or_before(moment: Moment, due: Moment) -> bool:
-    if not due.has_time:
-        return moment.day() <= due.day()
-    return moment.instant <= due.instant
+def _not_before(case: Case, later: Entry, earlier: Entry) -> bool:
+    """Whether `later` happened at or after `earlier` (by day when either has no time)."""
+    if later.timestamp.has_time and earlier.timestamp.has_time:
+        return later.timestamp.instant >= earlier.timestamp.instant
+    return case_day(case, later) >= case_day(case, earlier)
+
+
+@dataclass(frozen=True)
+class DeadlineMark:
+    """A point in the timeline where a deadline passed without being met."""
+
+    deadline: Deadline
+    promise: PromiseStatus | None
+    """The broken promise, or None for the order's expected delivery date."""
+    day: date | None = None
+    """The expected delivery day (for the order's delivery deadline)."""
+    before: str | None = None
+    """Id of the first entry after the deadline; None when it passed after the last entry."""
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "promise" if self.promise else "expected_delivery",
+            "entry": self.promise.entry.id if self.promise else None,
+            "at_utc": self.deadline.at.isoformat(),
+            "before_entry": self.before,
+        }
+
+
+def deadline_marks(case: Case, promises: list[PromiseStatus], as_of: date) -> list[DeadlineMark]:
+    """Deadlines that had passed unmet by the as-of day, in time order, placed between entries."""
+    as_of_start = start_of_day(as_of, case.timezone)
+    marks: list[DeadlineMark] = []
+    for p in promises:
+        if p.deadline is not None and p.status == "broken" and p.deadline.missed_by(as_of_start):
+            marks.append(DeadlineMark(p.deadline, p))
+    expected = case.order.expected_delivery
+    if expected is not None and case.claim.type in DELIVERY_CLAIMS:
+        delivery = Deadline(end_of_day(expected, case.timezone), False)
+        if delivery.missed_by(as_of_start):
+            marks.append(DeadlineMark(delivery, None, expected))
+    marks.sort(key=lambda m: m.deadline.at)
+    return [_place(m, case.entries) for m in marks]
+
+
+def _place(mark: DeadlineMark, entries: list[Entry]) -> DeadlineMark:
+    after = next((e for e in entries if mark.deadline.missed_by(e.timestamp.instant)), None)
+    return DeadlineMark(mark.deadline, mark.promise, mark.day, after.id if after else None)

@@ -21,14 +21,24 @@ Keys (all always present):
     meta         {"generator", "fingerprint", "as_of", "paper"}
     provenance   list[ProvenanceRow] for every entry and attachment file, or None when
                  the case is not in a git repository (the section is then omitted)
+    approvals    Approvals (analysis/approvals.py); false when the case has no requirements
+    marks_before dict[entry id, list[DeadlineMark]]: deadlines that passed just before that entry
+    marks_after  list[DeadlineMark]: deadlines that passed after the last entry
+    when         when(moment, offset=False) -> str: fmt.moment, with the UTC offset when asked
+    duration     duration(minutes) -> str: an elapsed time in words
+    promise_times promise_times(PromiseStatus) -> (made, due): offsets shown if they differ
+    delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
+    status_icons dict[status, str]: a symbol per promise status, so status reads without colour
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from itaoreport.analysis.facts import Facts
-from itaoreport.analysis.promises import PromiseStatus
+from itaoreport.analysis.approvals import Approvals
+from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
+from itaoreport.analysis.narrative import format_duration
+from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
 from itaoreport.case.model import Case, Entry
 from itaoreport.evidence.exhibits import Evidence, Exhibit
 from itaoreport.evidence.provenance import Provenance
@@ -38,6 +48,8 @@ LOG_COLUMNS = ["Timestamp", "Channel", "Sender", "Summary / Key Quote", "Attachm
                "Action / Promise"]
 """The header of log.csv: a data contract in English in every report language (importers match
 it); the HTML and PDF log table take their column names from the catalog (col_*)."""
+STATUS_ICONS = {"kept": "\u2713", "broken": "\u2717", "pending": "\u25cb"}
+"""Shown beside each status, so it reads without colour."""
 
 
 @dataclass
@@ -171,6 +183,15 @@ def _provenance_row(path: str, p: Provenance) -> ProvenanceRow:
                          p.modified_after, p.uncommitted)
 
 
+def promise_times(promise: PromiseStatus, tr: Translator) -> tuple[str, str]:
+    """Made and due in the case timezone, with offsets when a clock change lies between them."""
+    made, due = promise.entry.timestamp, promise.due
+    if due is None:
+        return tr.moment(made), "\u2014"
+    differ = made.has_time and due.has_time and tr.utc_offset(made) != tr.utc_offset(due)
+    return tr.moment(made, differ), tr.moment(due, differ)
+
+
 def appendix_order(evidence: Evidence) -> list:
     order = {x.label: i for i, x in enumerate(evidence.exhibits)}
     return sorted(evidence.attachments.values(),
@@ -180,9 +201,15 @@ def appendix_order(evidence: Evidence) -> list:
 
 def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evidence: Evidence,
                   summary: list[str], css: str, meta: dict, tr: Translator,
-                  provenance: dict[str, Provenance] | None = None) -> dict:
+                  provenance: dict[str, Provenance] | None = None,
+                  approvals: Approvals | None = None,
+                  marks: list[DeadlineMark] | None = None) -> dict:
     """The template context (keys in the module docstring) in the language of `tr`."""
     views = entry_views(case, evidence, promises, tr)
+    marks_before: dict[str, list[DeadlineMark]] = {}
+    for mark in marks or []:
+        if mark.before is not None:
+            marks_before.setdefault(mark.before, []).append(mark)
     return {
         "case": case,
         "facts": facts,
@@ -204,4 +231,12 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "css": css,
         "meta": meta,
         "provenance": provenance_rows(case, evidence, provenance),
+        "approvals": approvals or Approvals(),
+        "marks_before": marks_before,
+        "marks_after": [m for m in marks or [] if m.before is None],
+        "when": tr.moment,
+        "duration": lambda minutes: format_duration(minutes, tr),
+        "promise_times": lambda promise: promise_times(promise, tr),
+        "delivery_claim": case.claim.type in DELIVERY_CLAIMS,
+        "status_icons": STATUS_ICONS,
     }

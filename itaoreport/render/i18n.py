@@ -19,7 +19,7 @@ import gettext
 import io
 import string
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -131,18 +131,26 @@ class Translator:
             return day.isoformat()
         return format_skeleton(self.text(skeleton_key), day, locale=self.locale)
 
-    def moment(self, moment: Moment) -> str:
+    def moment(self, moment: Moment, offset: bool = False) -> str:
         """A timestamp in the case timezone; a bare date stays a date.
 
         When the writer gave another offset, the time as written follows in brackets.
+        The case timezone's UTC offset follows where it matters: when asked (`offset`),
+        and in the hour the clocks go back, when the same wall-clock time happens twice.
         """
         if not moment.has_time:
             return self.date(moment.local.date())
         local = moment.instant.astimezone(zone(self.timezone))
         text = self._date_time(local)
         if moment.explicit_offset and moment.local.utcoffset() != local.utcoffset():
-            text += f" ({self._time(moment.local)} UTC{_offset(moment)})"
+            text += f" ({self._time(moment.local)} UTC{_offset(moment.local)})"
+        elif (offset or _ambiguous(local)) and not self.iso_dates:
+            text += f" (UTC{_offset(local)})"
         return text
+
+    def utc_offset(self, moment: Moment) -> timedelta | None:
+        """The case timezone's UTC offset at that moment."""
+        return moment.instant.astimezone(zone(self.timezone)).utcoffset()
 
     def number(self, value: int | Decimal) -> str:
         """A number with the locale's grouping and decimal signs."""
@@ -170,9 +178,14 @@ class Translator:
         return format_skeleton(self.text(TIME_SKELETON), local, locale=self.locale)
 
 
-def _offset(moment: Moment) -> str:
-    raw = moment.local.strftime("%z")
+def _offset(local: datetime) -> str:
+    raw = local.strftime("%z")
     return f"{raw[:3]}:{raw[3:]}" if raw else ""
+
+
+def _ambiguous(local: datetime) -> bool:
+    """The wall-clock time occurs twice in its zone (daylight saving ends)."""
+    return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
 
 
 def _parse(message: str) -> list[tuple[str, str | None]] | None:
