@@ -44,6 +44,8 @@ class BuildOptions:
     """Treat warnings as errors."""
     summary_chars: int = DEFAULT_SUMMARY_CHARS
     progress: Callable[[str], None] | None = None
+    writer: Callable[[Path, dict[str, bytes]], list[Path]] | None = None
+    """Writes the outputs; default write_outputs (watch wraps it so stopping never cuts a write)."""
 
 
 @dataclass
@@ -53,6 +55,8 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     report: dict = field(default_factory=dict)
+    analysed: Analysed | None = None
+    """What was gathered, so a later pass can render more formats (watch renders the PDF last)."""
 
 
 @dataclass
@@ -89,10 +93,10 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildRes
                       *(e.path for e in analysed.case.entries)])
     files = render_files(analysed, options, timings, say)
     t = time.perf_counter()
-    written = write_outputs(out_dir, files)
+    written = (options.writer or write_outputs)(out_dir, files)
     timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
-    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report)
+    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report, analysed)
 
 
 def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float]) -> Analysed:
