@@ -22,7 +22,7 @@ from watchdog.observers.api import BaseObserver
 
 from itaoreport.build import Analysed, BuildOptions, build, render_files
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR, is_editor_litter
-from itaoreport.errors import CaseInvalid, ItaoError, Problem, count_line
+from itaoreport.errors import CaseInvalid, ItaoError, Problem
 from itaoreport.write import write_outputs
 
 FAST_FORMATS = ("html", "json", "txt", "csv")
@@ -77,10 +77,10 @@ class Outcome:
     def line(self) -> str:
         """The one line the terminal shows for this rebuild."""
         if self.ok:
-            result = f"ok ({self.entries} entries, {self.exhibits} exhibits"
-            result += f", {count_line(self.warnings).split(', ')[1]})" if self.warnings else ")"
+            warned = f", {_count(len(self.warnings), 'warning')}" if self.warnings else ""
+            result = f"ok ({self.entries} entries, {self.exhibits} exhibits{warned})"
         elif self.errors:
-            result = f"{count_line(self.errors).split(',')[0]}; the last good report is kept"
+            result = f"{_count(len(self.errors), 'error')}; the last good report is kept"
         else:
             result = f"failed: {self.failure}; the last good report is kept"
         return f"{describe_changes(self.changed)} · {self.seconds:.2f}s · {result}"
@@ -92,6 +92,10 @@ class Outcome:
     def banner(self) -> list[str]:
         """What the preview page shows while the case cannot be built (empty when it can)."""
         return [p.format() for p in self.errors] or ([self.failure] if self.failure else [])
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def describe_changes(changed: list[str]) -> str:
