@@ -20,6 +20,7 @@ from itaoreport.case.files import OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
 from itaoreport.errors import CaseInvalid, Problem
+from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.provenance import Provenance, git_provenance
 from itaoreport.render import exports
@@ -44,6 +45,8 @@ class BuildOptions:
     """Treat warnings as errors."""
     summary_chars: int = DEFAULT_SUMMARY_CHARS
     progress: Callable[[str], None] | None = None
+    image_cache: ImageCache | None = None
+    """Image analysis cache; default: the case's own (watch keeps one in memory between builds)."""
     writer: Callable[[Path, dict[str, bytes]], list[Path]] | None = None
     """Writes the outputs; default write_outputs (watch wraps it so stopping never cuts a write)."""
 
@@ -108,7 +111,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    evidence = gather_evidence(case)
+    evidence = gather_evidence(case, options.image_cache)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     timings["evidence"] = time.perf_counter() - t

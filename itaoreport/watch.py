@@ -2,7 +2,7 @@
 
 A watchdog observer turns file events into case-file names (editor litter and
 outputs filtered out); a builder thread waits for a quiet moment (one build per
-save), calls build() (unchanged images come from the case's content-hash cache), and reports
+save), calls build() with an image cache kept in memory for the whole run, and reports
 one line per rebuild. A PdfWorker renders report.pdf afterwards, one at a time;
 a newer good build supersedes a PDF still rendering, whose result is dropped.
 """
@@ -23,6 +23,8 @@ from watchdog.observers.api import BaseObserver
 from itaoreport.build import Analysed, BuildOptions, build, render_files
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR, is_editor_litter
 from itaoreport.errors import CaseInvalid, ItaoError, Problem
+from itaoreport.evidence.exhibits import cache_folder
+from itaoreport.evidence.memo import MemoCache
 from itaoreport.write import write_outputs
 
 FAST_FORMATS = ("html", "json", "txt", "csv")
@@ -238,6 +240,7 @@ class Watcher:
         self.options = options or WatchOptions()
         self.out_dir = self.options.out.resolve() if self.options.out else self.root / OUTPUT_DIR
         self.polling = self.options.poll
+        self.image_cache = MemoCache(cache_folder(self.root))
         self._say, self._publish = say, publish
         self._observer_factory = observer_factory
         self._cond = threading.Condition()
@@ -341,7 +344,7 @@ class Watcher:
         started = time.perf_counter()
         outcome = Outcome(self.generation + 1, changed)
         options = BuildOptions(out=self.out_dir, formats=FAST_FORMATS, strict=self.options.strict,
-                               writer=self._write)
+                               image_cache=self.image_cache, writer=self._write)
         try:
             result = build(self.root, options)
         except _Stopped:

@@ -175,3 +175,22 @@ def test_ctrl_c_exits_0_without_traceback_or_temp_files(tmp_path: Path):
     assert proc.returncode == 0, err
     assert "Traceback" not in err and out.rstrip().endswith("stopped")
     assert not [p for p in case.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_rebuild_after_an_entry_edit_does_not_decode_screenshots_again(tmp_path: Path):
+    from conftest import png_bytes
+
+    entry = ENTRY_YAML + "attachments:\n  - screenshots/s.png\n"
+    case = write_case(tmp_path / "case", entries={"a.yaml": entry},
+                      files={"screenshots/s.png": png_bytes(text="hello")})
+    w = Watcher(case, WatchOptions(pdf=False, debounce=0.05), say=lambda m: None)
+    w.start()
+    try:
+        gen = w.wait_for_build(0, WAIT).generation
+        assert w.image_cache.stats["decodes"] == 1
+        (case / "entries" / "a.yaml").write_text(entry.replace("Asked", "Asked kindly"))
+        outcome = w.wait_for_build(gen, WAIT)
+        assert outcome.ok and outcome.exhibits == 1 and "Asked kindly" in html(w)
+        assert w.image_cache.stats["decodes"] == 1
+    finally:
+        w.stop()
