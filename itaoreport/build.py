@@ -26,6 +26,7 @@ from itaoreport.case.files import OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
 from itaoreport.errors import CaseInvalid, Problem
+from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.provenance import Provenance, git_provenance
 from itaoreport.render import exports
@@ -50,6 +51,10 @@ class BuildOptions:
     """Treat warnings as errors."""
     summary_chars: int = DEFAULT_SUMMARY_CHARS
     progress: Callable[[str], None] | None = None
+    image_cache: ImageCache | None = None
+    """Image analysis cache; default: the case's own (watch keeps one in memory between builds)."""
+    writer: Callable[[Path, dict[str, bytes]], list[Path]] | None = None
+    """Writes the outputs; default write_outputs (watch wraps it so stopping never cuts a write)."""
 
 
 @dataclass
@@ -59,6 +64,8 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     report: dict = field(default_factory=dict)
+    analysed: Analysed | None = None
+    """What was gathered, so a later pass can render more formats (watch renders the PDF last)."""
 
 
 @dataclass
@@ -97,10 +104,10 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildRes
                       *(e.path for e in analysed.case.entries)])
     files = render_files(analysed, options, timings, say)
     t = time.perf_counter()
-    written = write_outputs(out_dir, files)
+    written = (options.writer or write_outputs)(out_dir, files)
     timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
-    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report)
+    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report, analysed)
 
 
 def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float]) -> Analysed:
@@ -112,7 +119,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    evidence = gather_evidence(case)
+    evidence = gather_evidence(case, options.image_cache)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     timings["evidence"] = time.perf_counter() - t

@@ -221,6 +221,33 @@ def new(case_dir: Path, at_text: str | None) -> None:
     click.echo(new_entry(case_dir, at, tz))
 
 
+@main.command()
+@case_dir_argument
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: CASE_DIR/build).")
+@click.option("--serve", is_flag=True,
+              help="Also show the report at http://127.0.0.1:PORT/, reloading after each rebuild.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Preview port; the next free one if it is busy.")
+@click.option("--no-pdf", is_flag=True, help="Skip report.pdf (faster).")
+@click.option("--poll", is_flag=True,
+              help="Check for changes every second instead of using change notifications "
+                   "(network folders, WSL's /mnt/c).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def watch(case_dir: Path, out: Path | None, serve: bool, port: int, no_pdf: bool, poll: bool,
+          strict: bool) -> None:
+    """Build, then rebuild on every saved change until Ctrl-C."""
+    import time
+
+    from itaoreport.watch import WatchOptions, run_watch
+
+    def say(message: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {message}")
+
+    run_watch(case_dir, WatchOptions(out=out, pdf=not no_pdf, strict=strict, poll=poll), say,
+              serve=serve, port=port)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 
