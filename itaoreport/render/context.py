@@ -18,9 +18,10 @@ Keys (all always present):
     page_content str: CSS `content` value for the PDF page footer ("Page N of M"), safe in <style>
     lang         the report language (BCP 47), for <html lang> and the PDF's /Lang
     css          str: the theme's stylesheets, inlined
-    meta         {"generator", "fingerprint", "as_of", "paper"}
+    meta         {"generator", "fingerprint", "as_of", "paper", "modified"}
     provenance   list[ProvenanceRow] for every entry and attachment file, or None when
                  the case is not in a git repository (the section is then omitted)
+    print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
 """
 
 from __future__ import annotations
