@@ -20,36 +20,36 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from casegen import make_large_case
 
-from itaoreport.build import BuildOptions, analyse_case, build
+from itaoreport.build import BuildOptions, build
 from itaoreport.errors import BuildFailed
 from itaoreport.render.profiles import PROFILES, resolve_profile
 
 
-def baseline(case: Path) -> tuple[int, float]:
-    """WeasyPrint alone: the print HTML with screen renditions, no fitting."""
-    from itaoreport.render.context import build_context
-    from itaoreport.render.pdf import html_to_pdf
-    from itaoreport.render.themes import (
-        make_environment,
-        read_theme_file,
-        render_template,
-        theme_search_path,
-    )
+def baseline(case: Path, work: Path) -> tuple[int, float]:
+    """WeasyPrint alone: the same print HTML, with the 800 px screen renditions, no fitting."""
+    from itaoreport.render import fit
+    from itaoreport.render.pdf import render_document, write_document
 
-    analysed = analyse_case(case, BuildOptions(), {})
-    search = theme_search_path(case, analysed.case.theme)
-    css = read_theme_file(search, "style.css") + read_theme_file(search, "print.css")
-    meta = {"generator": "baseline", "fingerprint": "0" * 64, "as_of": "2024-03-15",
-            "paper": "A4", "modified": "2024-03-15"}
-    context = build_context(analysed.case, analysed.facts, analysed.promises,
-                            analysed.evidence, analysed.summary, css, meta)
-    html = render_template(make_environment(search), "report.html.j2",
-                           {**context, "medium": "print"})
-    assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)
-              for x in analysed.evidence.exhibits if x.rendition}
-    t = time.perf_counter()
-    pdf = html_to_pdf(html, assets)
-    return len(pdf), time.perf_counter() - t
+    measured: list[tuple[int, float]] = []
+
+    def weasyprint_alone(job, profile, embed_originals=None, say=None):
+        assets = dict(job.assets)
+        for image in job.images:
+            name = next(n for n in job.assets if n.startswith(f"assets/{image.sha256[:16]}."))
+            assets[fit.image_url(image.label)] = job.assets[name]
+        t = time.perf_counter()
+        pdf = write_document(render_document(job.html_for(fit.LAYOUTS[0]), assets),
+                             job.attachments, job.when)
+        measured.append((len(pdf), time.perf_counter() - t))
+        return fit.FitResult(pdf, fit.LAYOUTS[0], fit.QUALITY_STEPS[0], 0, False)
+
+    real = fit.fit_pdf
+    fit.fit_pdf = weasyprint_alone
+    try:
+        build(case, BuildOptions(out=work / "baseline", formats=("pdf",)))
+    finally:
+        fit.fit_pdf = real
+    return measured[0]
 
 
 def main() -> None:
@@ -66,7 +66,7 @@ def main() -> None:
     t = time.perf_counter()
     build(case, BuildOptions(out=work / "cold", formats=("pdf",)))
     print(f"cold build (generic, empty cache): {time.perf_counter() - t:.1f} s")
-    base_size, base_time = baseline(case)
+    base_size, base_time = baseline(case, work)
     print(f"{'profile':<11} {'bytes':>11} {'pages':>5} {'layout':<9} {'step':<12} "
           f"{'renders':>7} {'seconds':>7} {'vs baseline':>11}")
     print(f"{'baseline':<11} {base_size:>11,} {'':>5} {'':<9} {'800px q85':<12} {1:>7} "
