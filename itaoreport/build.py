@@ -7,10 +7,13 @@ touched at the end, so a failed build leaves the last good report as it was.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from itaoreport import __version__
 from itaoreport.analysis.approvals import Approvals, requirement_approvals
@@ -25,16 +28,24 @@ from itaoreport.analysis.promises import (
 from itaoreport.case.files import OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
-from itaoreport.errors import CaseInvalid, Problem
+from itaoreport.errors import BuildFailed, CaseInvalid, Problem
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
+from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, entry_views, log_rows
+from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, image_url
 from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
+from itaoreport.render.pdf import Assets, PdfAttachment
+from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from itaoreport.render.themes import make_environment, read_theme_file, render_template, theme_search_path
 from itaoreport.write import check_output_dir, write_outputs
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 FORMATS = ("html", "pdf", "json", "txt", "csv", "xlsx")
 OUTPUT_NAMES = {"html": "report.html", "pdf": "report.pdf", "json": "report.json",
@@ -55,6 +66,10 @@ class BuildOptions:
     """Image analysis cache; default: the case's own (watch keeps one in memory between builds)."""
     writer: Callable[[Path, dict[str, bytes]], list[Path]] | None = None
     """Writes the outputs; default write_outputs (watch wraps it so stopping never cuts a write)."""
+    profile: Profile = field(default_factory=lambda: PROFILES[DEFAULT_PROFILE])
+    """The upload limits report.pdf must fit (render/profiles.py)."""
+    embed_originals: bool | None = None
+    """Embed the original evidence files in the PDF; None: the profile's default."""
 
 
 @dataclass
@@ -66,6 +81,8 @@ class BuildResult:
     report: dict = field(default_factory=dict)
     analysed: Analysed | None = None
     """What was gathered, so a later pass can render more formats (watch renders the PDF last)."""
+    pdf: FitResult | None = None
+    """How report.pdf was fitted (layout, image step, pages), when one was made."""
 
 
 @dataclass
@@ -102,12 +119,23 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildRes
     check_output_dir(analysed.case.root, out_dir,
                      [*analysed.evidence.attachments, "case.yaml",
                       *(e.path for e in analysed.case.entries)])
-    files = render_files(analysed, options, timings, say)
+    analysed.report["case_dir"] = case_dir_from(out_dir, analysed.case.root)
+    fitted: list[FitResult] = []
+    files = render_files(analysed, options, timings, say, fitted)
     t = time.perf_counter()
     written = (options.writer or write_outputs)(out_dir, files)
     timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
-    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report, analysed)
+    return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report,
+                       fitted[0] if fitted else None, analysed)
+
+
+def case_dir_from(out_dir: Path, case_root: Path) -> str:
+    """The case folder relative to the output folder (posix), for `itaoreport verify`."""
+    try:
+        return Path(os.path.relpath(case_root.resolve(), out_dir.resolve())).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return case_root.resolve().as_posix()
 
 
 def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float]) -> Analysed:
@@ -189,7 +217,8 @@ def add_provenance(report: dict, provenance: dict[str, Provenance] | None) -> No
 
 
 def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, float],
-                 say: Callable[[str], None]) -> dict[str, bytes]:
+                 say: Callable[[str], None], fitted: list[FitResult] | None = None
+                 ) -> dict[str, bytes]:
     """Every output as bytes, keyed by its name inside the output folder."""
     case, evidence = analysed.case, analysed.evidence
     files: dict[str, bytes] = {}
@@ -209,7 +238,8 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     css_screen = read_theme_file(search_path, "style.css")
     css_print = read_theme_file(search_path, "print.css")
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
-            "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper}
+            "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper,
+            "modified": document_dates(analysed.facts.as_of)[1].isoformat()}
     context = build_context(case, analysed.facts, analysed.promises, evidence,
                             analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
                             approvals=analysed.approvals, marks=analysed.marks)
@@ -230,16 +260,58 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         for name, (data, _media) in assets.items():
             files[name] = data
     if "pdf" in options.formats:
-        from itaoreport.render.pdf import html_to_pdf
+        from itaoreport.render.fit import fit_pdf
 
-        say("rendering PDF")
+        say(f"rendering PDF ({options.profile.name}: {options.profile.describe()})")
         t = time.perf_counter()
-        print_html = render_template(env, "report.html.j2",
-                                     {**context, "medium": "print", "css": css_screen + css_print})
-        files[OUTPUT_NAMES["pdf"]] = html_to_pdf(
-            print_html, assets,
-            attachments=[(report_json, "report.json", "Every fact of this report, with the "
-                          "SHA-256 of each evidence file")],
-        )
+
+        def html_for(layout: Layout) -> str:
+            return render_template(env, "report.html.j2", {
+                **context, "medium": "print", "css": css_screen + css_print + layout.css(),
+                "print_images": {x.label: image_url(x.label) for x in evidence.exhibits}})
+
+        job = pdf_job(analysed, html_for, assets, report_json, options.profile.grayscale)
+        result = fit_pdf(job, options.profile, options.embed_originals, say)
+        files[OUTPUT_NAMES["pdf"]] = result.pdf
+        for note in result.notes:
+            say(note)
+        if fitted is not None:
+            fitted.append(result)
         timings["pdf"] = time.perf_counter() - t
     return files
+
+
+def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Assets,
+            report_json: bytes, grayscale: bool) -> FitJob:
+    """What fitting needs: the pictures to prepare, the files to embed, the dates."""
+    case, evidence = analysed.case, analysed.evidence
+    images = [PrintImage(x.label, x.path, (info.width, info.height), info.sha256, x.entries[0],
+                         partial(_decode, case.root / x.path))
+              for x in evidence.exhibits if x.rendition
+              for info in [evidence.attachments[x.path]] if info.width and info.height]
+    manifest = PdfAttachment(report_json, "report.json", "Every fact of this report, with the "
+                             "SHA-256 of each evidence file (itaoreport verify reads it)", "Data")
+    originals = [(a.path, a.size, partial(_original, case.root, a.path, a.sha256))
+                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)]
+    return FitJob(html_for, images, assets, [manifest], originals,
+                  document_dates(analysed.facts.as_of), grayscale,
+                  cache_root_for(case.root))
+
+
+def _decode(path: Path) -> PILImage:
+    return open_image(path).image
+
+
+def _original(root: Path, path: str, sha256: str) -> PdfAttachment:
+    data = (root / path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise BuildFailed(f"{path}: the file changed during the build; build again")
+    return PdfAttachment(data, path, f"Original evidence file, SHA-256 {sha256}", "Source")
+
+
+def document_dates(as_of: date) -> tuple[date, date]:
+    """(created, modified) for the PDF: as_of, or SOURCE_DATE_EPOCH for modified when set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return as_of, datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
+    return as_of, as_of

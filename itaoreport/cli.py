@@ -16,6 +16,8 @@ from itaoreport import __version__
 from itaoreport.errors import ItaoError, count_line
 
 FORMAT_CHOICES = ("html", "pdf", "json", "txt", "csv", "xlsx")
+PROFILE_NAMES = ("generic", "visa", "mastercard", "amex", "stripe", "paypal")
+"""Kept here so --help needs no import; tests check it against render/profiles.py."""
 
 case_dir_argument = click.argument(
     "case_dir", type=click.Path(file_okay=False, path_type=Path), default=".", required=False
@@ -97,6 +99,18 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> t
     return chosen
 
 
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from itaoreport.render.profiles import ProfileError, parse_size
+
+    try:
+        parse_size(value)
+    except ProfileError as exc:
+        raise click.BadParameter(exc.format_message()) from None
+    return value
+
+
 @main.command()
 @case_dir_argument
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
@@ -106,20 +120,56 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> t
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--summary-chars", type=click.IntRange(200, 100_000), default=2000, show_default=True,
               help="Longest summary.txt, in characters.")
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="generic", show_default=True,
+              help="Fit report.pdf to a portal's upload limits (see docs/pdf-profiles.md).")
+@click.option("--max-size", metavar="SIZE", callback=_size,
+              help="Largest report.pdf, e.g. 2MB, 1.5M, 900k (overrides the profile).")
+@click.option("--max-pages", type=click.IntRange(1, 10_000), metavar="N",
+              help="Most pages in report.pdf (overrides the profile).")
+@click.option("--embed-originals/--no-embed-originals", default=None,
+              help="Embed the original evidence files in report.pdf (default: on for generic; "
+                   "otherwise only when they fit the size limit).")
 def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bool,
-          summary_chars: int) -> None:
+          summary_chars: int, profile: str, max_size: str | None, max_pages: int | None,
+          embed_originals: bool | None) -> None:
     """Validate a case and write its report (HTML, PDF, JSON, summary, CSV log)."""
     from itaoreport.build import BuildOptions
     from itaoreport.build import build as run_build
+    from itaoreport.render.profiles import resolve_profile
 
     options = BuildOptions(out=out, formats=formats, strict=strict, summary_chars=summary_chars,
-                           progress=lambda message: click.echo(f"  {message}", err=True))
+                           progress=lambda message: click.echo(f"  {message}", err=True),
+                           profile=resolve_profile(profile, max_size, max_pages),
+                           embed_originals=embed_originals)
     result = run_build(case_dir, options)
     for problem in result.warnings:
         click.echo(problem.format(), err=True)
     names = [p.name for p in result.written if p.parent == result.out_dir]
     click.echo(f"wrote {', '.join(names)} to {result.out_dir} "
                f"in {result.timings.get('total', 0):.1f}s")
+    if result.pdf:
+        fit = result.pdf
+        click.echo(f"report.pdf: {len(fit.pdf):,} bytes, {fit.pages} pages ({fit.layout.name} "
+                   f"layout, images at {fit.step.ppi} ppi, quality {fit.step.quality}"
+                   f"{', originals embedded' if fit.originals_embedded else ''})")
+
+
+@main.command()
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("case_dir", type=click.Path(file_okay=False, path_type=Path), required=False)
+def verify(pdf: Path, case_dir: Path | None) -> None:
+    """Check the evidence files against the manifest embedded in a report.pdf.
+
+    CASE_DIR defaults to the case folder recorded in the report, relative to the PDF.
+    Prints OK, or each file that changed, is missing or was added; exit 1 on any.
+    """
+    from itaoreport.verify import verify_report
+
+    outcome = verify_report(pdf, case_dir)
+    for line in outcome.lines():
+        click.echo(line, err=not outcome.ok)
+    if not outcome.ok:
+        sys.exit(1)
 
 
 @main.command()

@@ -2,93 +2,19 @@
 
     python scripts/draw_sample_screenshots.py sample_case/screenshots
 
-Needs DejaVu fonts (Debian: fonts-dejavu-core). The pictures imitate a phone
-chat app: status bar, chat header, message bubbles with times and ticks.
+Needs DejaVu fonts (Debian: fonts-dejavu-core). The drawing lives in
+tests/casegen.py, which also makes large generated cases for tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-W, H = 1080, 2340
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
-
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(str(FONT_DIR / name), size)
-
-
-def chat(path: Path, clock: str, day: str, messages: list[tuple[str, str, str]],
-         title: str = "GadgetWorld", subtitle: str = "Order IT-20231020-8841") -> None:
-    """messages: (side 'me'|'them', text, time)."""
-    im = Image.new("RGB", (W, H), "#ece5dd")
-    d = ImageDraw.Draw(im)
-    d.rectangle([0, 0, W, 80], fill="#0b3d2e")
-    d.text((40, 18), clock, font=font(40, True), fill="white")
-    d.text((W - 230, 18), "4G  87%", font=font(38), fill="white")
-    d.rectangle([0, 80, W, 260], fill="#075e54")
-    d.ellipse([40, 115, 150, 225], fill="#f4a261")
-    d.text((70, 140), title[0], font=font(60, True), fill="white")
-    d.text((180, 118), title, font=font(52, True), fill="white")
-    d.text((180, 186), subtitle, font=font(34), fill="#d8f3ec")
-    y = 300
-    d.rounded_rectangle([W // 2 - 150, y, W // 2 + 150, y + 64], 24, fill="#d4eaf4")
-    d.text((W // 2, y + 32), day, font=font(34), fill="#33475b", anchor="mm")
-    y += 110
-    body = font(44)
-    for side, text, time in messages:
-        lines = []
-        for para in text.split("\n"):
-            lines += textwrap.wrap(para, 30) or [""]
-        bw = min(880, max(int(d.textlength(line, font=body)) for line in lines) + 190)
-        bh = 62 * len(lines) + 84
-        x0 = W - 40 - bw if side == "me" else 40
-        colour = "#dcf8c6" if side == "me" else "#ffffff"
-        d.rounded_rectangle([x0, y, x0 + bw, y + bh], 28, fill=colour)
-        for i, line in enumerate(lines):
-            d.text((x0 + 34, y + 26 + 62 * i), line, font=body, fill="#111b21")
-        tick = " \u2713\u2713" if side == "me" else ""
-        d.text((x0 + bw - 30, y + bh - 22), time + tick, font=font(32), fill="#667781", anchor="rs")
-        y += bh + 36
-    d.rectangle([0, H - 170, W, H], fill="#f0f0f0")
-    d.rounded_rectangle([30, H - 140, W - 160, H - 40], 50, fill="white")
-    d.text((80, H - 90), "Message", font=font(42), fill="#8696a0", anchor="lm")
-    d.ellipse([W - 130, H - 140, W - 30, H - 40], fill="#00a884")
-    im.save(path, optimize=True)
-
-
-def order_page(path: Path) -> None:
-    im = Image.new("RGB", (W, H), "#f5f5f5")
-    d = ImageDraw.Draw(im)
-    d.rectangle([0, 0, W, 80], fill="#202020")
-    d.text((40, 18), "10:12", font=font(40, True), fill="white")
-    d.rectangle([0, 80, W, 240], fill="#ff5000")
-    d.text((50, 120), "ItaoBuy  \u00b7  Order details", font=font(54, True), fill="white")
-    rows = [
-        ("Order number", "IT-20231020-8841"),
-        ("Placed on", "2023-10-20 10:12"),
-        ("Seller", "GadgetWorld"),
-        ("Item", "Wireless earbuds, black"),
-        ("Quantity", "1"),
-        ("Paid", "USD 59.90"),
-        ("Shipping", "Standard (7-12 days)"),
-        ("Estimated delivery", "by 2023-11-01"),
-        ("Status", "Awaiting shipment"),
-    ]
-    y = 300
-    d.rounded_rectangle([30, y, W - 30, y + 130 * len(rows) + 40], 30, fill="white")
-    for label, value in rows:
-        d.text((80, y + 50), label, font=font(40), fill="#777777")
-        d.text((W - 80, y + 50), value, font=font(42, True), fill="#222222", anchor="ra")
-        y += 130
-    d.rounded_rectangle([30, y + 120, W - 30, y + 260], 70, fill="#ff5000")
-    d.text((W // 2, y + 190), "Contact seller", font=font(46, True), fill="white", anchor="mm")
-    im.save(path, optimize=True)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from casegen import chat, order_page  # noqa: E402 - the drawing code is shared with the tests
 
 
 def main(out: Path) -> None:

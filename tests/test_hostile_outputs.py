@@ -47,6 +47,7 @@ def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
         ["validate", str(case)],
         ["validate", "--strict", str(case)],
         ["build", str(case)],
+        ["verify", str(case / "build" / "report.pdf")],
         ["build", str(case), "--format", FAST, "-o", str(tmp_path / "elsewhere")],
         ["init", str(case)],
         ["schema"],
@@ -60,7 +61,8 @@ def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
 
 def test_every_command_is_covered_here():
     """A new command must be added to invocations() (or LONG_RUNNING) before it ships."""
-    covered = {"validate", "build", "init", "schema", "new", "import", "dedupe"} | LONG_RUNNING
+    covered = {"validate", "build", "init", "schema", "new", "import", "dedupe",
+               "verify"} | LONG_RUNNING
     assert set(main.commands) <= covered, set(main.commands) - covered
 
 
@@ -96,9 +98,9 @@ def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: p
     def failing_pdf(*args, **kwargs):
         raise BuildFailed("PDF rendering failed: simulated")
 
-    from itaoreport.render import pdf
+    from itaoreport.render import fit
 
-    monkeypatch.setattr(pdf, "html_to_pdf", failing_pdf)
+    monkeypatch.setattr(fit, "render_document", failing_pdf)
     assert_clean_failure(run_cli("build", sample_copy), "PDF rendering failed: simulated")
     assert digest_tree(sample_copy / "build") == good
     assert not [p for p in (sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
@@ -112,9 +114,9 @@ def test_crash_during_pdf_is_an_internal_error_and_keeps_the_report(
     def crashing_pdf(*args, **kwargs):
         raise RuntimeError("simulated crash in the renderer")
 
-    from itaoreport.render import pdf
+    from itaoreport.render import fit
 
-    monkeypatch.setattr(pdf, "html_to_pdf", crashing_pdf)
+    monkeypatch.setattr(fit, "render_document", crashing_pdf)
     monkeypatch.delenv("ITAOREPORT_DEBUG", raising=False)
     result = run_cli("build", sample_copy, "--format", "html,pdf")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)

@@ -143,7 +143,8 @@ def test_data_url_in_user_text_never_reaches_the_renderer(tmp_path: Path,
 
     monkeypatch.setattr(pdf, "_confined_fetcher", spying)
     build(case, BuildOptions(formats=("pdf",)))
-    assert asked and all(url.startswith(BASE_URL + "assets/") for url in asked), asked
+    assert asked and all(url.startswith((BASE_URL + "assets/", BASE_URL + "print/"))
+                      for url in asked), asked
 
 
 # -- the fetcher itself ---------------------------------------------------------------------

@@ -8,7 +8,6 @@ the kept file's exhibit and say how they were matched.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -20,24 +19,15 @@ from itaoreport.errors import Problem, error
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, analyse_decoded, find_duplicates
 from itaoreport.evidence.images import Decoded, ImageError, open_image
+from itaoreport.evidence.renditions import (
+    SCREEN_QUALITY,
+    SCREEN_WIDTH,
+    Rendition,
+    screen_rendition,
+)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
-RENDITION_WIDTH = 800
-"""Widest rendition in pixels: screenshots are drawn about 80 mm wide, so this is ~250 dpi."""
-RENDITION_QUALITY = 85
-RENDITION_KEY = f"w{RENDITION_WIDTH}q{RENDITION_QUALITY}"
-
-
-@dataclass
-class Rendition:
-    """An image prepared for the report (upright, scaled, re-encoded)."""
-
-    name: str
-    """Relative URL inside the output folder, e.g. assets/ab12cd34ef56.jpg."""
-    data: bytes
-    media_type: str
-    width: int
-    height: int
+RENDITION_KEY = f"w{SCREEN_WIDTH}q{SCREEN_QUALITY}"
 
 
 @dataclass
@@ -201,7 +191,7 @@ class _Images:
         cached = self.cache.rendition(sha, RENDITION_KEY)
         if cached is not None:
             return Rendition(*cached)
-        made = make_rendition(self.decode(path), sha)
+        made = screen_rendition(self.decode(path).image, sha)
         self.cache.put_rendition(sha, RENDITION_KEY, (made.name, made.data, made.media_type,
                                                       made.width, made.height))
         return made
@@ -248,26 +238,3 @@ def _keep_rank(info: AttachmentInfo) -> tuple:
     area = (info.width or 0) * (info.height or 0)
     lossless = info.format in ("PNG", "GIF", "BMP", "TIFF")
     return (-area, not lossless, info.path)
-
-
-def make_rendition(image: Decoded, sha256: str) -> Rendition:
-    """Upright, at most RENDITION_WIDTH wide, JPEG (or PNG where transparency matters)."""
-    im = image.image
-    if im.width > RENDITION_WIDTH:
-        height = max(1, round(im.height * RENDITION_WIDTH / im.width))
-        im = im.resize((RENDITION_WIDTH, height), resample=_lanczos())
-    buf = io.BytesIO()
-    if im.mode in ("RGBA", "LA"):
-        im.save(buf, format="PNG", optimize=True)
-        ext, media = "png", "image/png"
-    else:
-        im.convert("RGB" if im.mode != "L" else "L").save(
-            buf, format="JPEG", quality=RENDITION_QUALITY, optimize=True)
-        ext, media = "jpg", "image/jpeg"
-    return Rendition(f"assets/{sha256[:16]}.{ext}", buf.getvalue(), media, im.width, im.height)
-
-
-def _lanczos():
-    from PIL import Image
-
-    return Image.Resampling.LANCZOS

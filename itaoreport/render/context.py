@@ -18,7 +18,7 @@ Keys (all always present):
     page_content str: CSS `content` value for the PDF page footer ("Page N of M"), safe in <style>
     lang         the report language (BCP 47), for <html lang> and the PDF's /Lang
     css          str: the theme's stylesheets, inlined
-    meta         {"generator", "fingerprint", "as_of", "paper"}
+    meta         {"generator", "fingerprint", "as_of", "paper", "modified"}
     provenance   list[ProvenanceRow] for every entry and attachment file, or None when
                  the case is not in a git repository (the section is then omitted)
     approvals    Approvals (analysis/approvals.py); false when the case has no requirements
@@ -29,6 +29,7 @@ Keys (all always present):
     promise_times promise_times(PromiseStatus) -> (made, due): offsets shown if they differ
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
+    print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ WeasyPrint hands every URL to the fetcher, data: URLs included. The fetcher
 serves the report's prepared assets and data: URLs up to MAX_DATA_URL_CHARS;
 http(s), ftp, file: and everything else are refused (WeasyPrint then leaves
 the resource out). User text never reaches the renderer as markup or CSS.
+
+Two steps, so that fitting (render/fit.py) can lay out once and write several times:
+`render_document()` lays out the pages; `write_document()` makes the bytes.
+Every PDF is reproducible: no clock is read (dates come from the caller), the
+file identifier is derived from the content (MD5 of the objects, as PDF/A asks).
 """
 
 from __future__ import annotations
@@ -11,12 +16,24 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from itaoreport.errors import BuildFailed
 
+if TYPE_CHECKING:
+    import weasyprint
+
 BASE_URL = "https://report.itaoreport.invalid/"
 """Relative URLs in the report resolve under this base; the fetcher serves them from memory."""
+PDF_VARIANT = "pdf/a-3b"
+"""PDF/A-3b: archival, fonts embedded, and any file may be attached (report.json, originals).
+It costs only the embedded sRGB profile (~3 kB) and XMP metadata, so every profile uses it."""
+
+Assets = dict[str, tuple[bytes, str]]
+"""Relative URL -> (bytes, media type)."""
 
 MAX_DATA_URL_CHARS = 1_000_000
 """Longest data: URL the fetcher decodes (theme CSS may inline small images); longer: refused."""
@@ -40,7 +57,18 @@ def decode_data_url(url: str) -> tuple[bytes, str]:
     return unquote_to_bytes(payload), media_type
 
 
-def _confined_fetcher(assets: dict[str, tuple[bytes, str]]):  # noqa: ANN202
+@dataclass(frozen=True)
+class PdfAttachment:
+    """A file embedded in the PDF."""
+
+    data: bytes
+    name: str
+    description: str
+    relationship: str = "Supplement"
+    """PDF/A-3 AFRelationship: Data for the machine-readable report, Source for originals."""
+
+
+def _confined_fetcher(assets: Assets):
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ConfinedFetcher(URLFetcher):
@@ -61,25 +89,42 @@ def _confined_fetcher(assets: dict[str, tuple[bytes, str]]):  # noqa: ANN202
     return ConfinedFetcher()
 
 
-def html_to_pdf(html: str, assets: dict[str, tuple[bytes, str]], *,
-                attachments: list[tuple[bytes, str, str]] | None = None) -> bytes:
-    """Render HTML to PDF bytes. assets maps relative URL -> (bytes, media type).
-
-    attachments: (data, file name, description) embedded as PDF file attachments.
-    """
-    import weasyprint
-
+def _quiet() -> None:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    options: dict = {}
-    if attachments:
-        options["attachments"] = [
-            weasyprint.Attachment(string=data, base_url=BASE_URL, name=name, description=desc)
-            for data, name, desc in attachments
-        ]
+
+
+def render_document(html: str, assets: Assets) -> weasyprint.Document:
+    """Lay out the pages (the slow step); raise BuildFailed with one readable message."""
+    import weasyprint
+
+    _quiet()
     try:
-        document = weasyprint.HTML(string=html, base_url=BASE_URL,
-                                   url_fetcher=_confined_fetcher(assets))
-        return document.write_pdf(**options)
+        return weasyprint.HTML(string=html, base_url=BASE_URL,
+                               url_fetcher=_confined_fetcher(assets)
+                               ).render(pdf_variant=PDF_VARIANT)
     except Exception as exc:  # WeasyPrint raises many kinds; the user needs one message
         raise BuildFailed(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+
+
+def write_document(document: weasyprint.Document, attachments: list[PdfAttachment],
+                   when: tuple[date, date]) -> bytes:
+    """PDF bytes; `when` = (created, modified) dates for the embedded files."""
+    import weasyprint
+
+    created, modified = (datetime(d.year, d.month, d.day) for d in when)
+    files = [weasyprint.Attachment(string=a.data, base_url=BASE_URL, name=a.name,
+                                   description=a.description, created=created,
+                                   modified=modified, relationship=a.relationship)
+             for a in attachments]
+    try:
+        return document.write_pdf(attachments=files, pdf_variant=PDF_VARIANT,
+                                  pdf_identifier=True)
+    except Exception as exc:
+        raise BuildFailed(f"PDF writing failed: {type(exc).__name__}: {exc}") from exc
+
+
+def html_to_pdf(html: str, assets: Assets, *, attachments: list[PdfAttachment] | None = None,
+                when: tuple[date, date] = (date(1970, 1, 1), date(1970, 1, 1))) -> bytes:
+    """Render HTML to PDF bytes in one go (no fitting)."""
+    return write_document(render_document(html, assets), attachments or [], when)

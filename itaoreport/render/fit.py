@@ -1,0 +1,302 @@
+"""Fitting the PDF into a portal's limits without losing evidence or legibility.
+
+Two independent knobs, tried in order:
+1. Layout (pages): LAYOUTS from roomy to dense. Only the layout changes the page
+   count; the first that fits --max-pages is kept.
+2. Image steps (bytes): QUALITY_STEPS lower the print resolution and JPEG quality.
+   Pixel sizes never go below the legibility floor (evidence/renditions.py,
+   FLOOR_PX_PER_CSS_PX) and quality never below the last step's.
+
+Originals are embedded when asked, or (by default, outside `generic`) when the
+PDF still fits with them at the best image step. If nothing fits, BuildFailed
+says by how much and what would fit; no evidence is ever left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from PIL import Image
+
+from itaoreport.errors import BuildFailed
+from itaoreport.evidence.renditions import (
+    PrintSpec,
+    Rendition,
+    is_tall,
+    master_image,
+    print_pixels,
+    print_rendition,
+)
+from itaoreport.render.pdf import Assets, PdfAttachment, render_document, write_document
+from itaoreport.render.profiles import Profile, format_size
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the timeline is laid out in print, and the boxes images are drawn into."""
+
+    name: str
+    columns: int
+    """Timeline columns; each tall screenshot is drawn at most one column wide."""
+    tall_box_mm: tuple[float, float]
+    """Largest (width, height) of a phone screenshot. Widths stay >= 54 mm, so phone body
+    text (about 4 % of the screen width) prints at >= 6 pt."""
+    wide_box_mm: tuple[float, float]
+    """Largest (width, height) of a landscape screenshot: the full text width."""
+    dense: bool = False
+    """Also tighten the tables and drop the page breaks between sections."""
+
+    def box_for(self, size: tuple[int, int]) -> tuple[float, float]:
+        return self.tall_box_mm if is_tall(size) else self.wide_box_mm
+
+    def css(self) -> str:
+        """Print CSS for this layout; appended after the theme's print.css."""
+        (tw, th), (ww, wh) = self.tall_box_mm, self.wide_box_mm
+        card = {2: 48.8, 3: 32.9}[self.columns]
+        css = f"""
+/* layout {self.name} (itaoreport/render/fit.py): an entry with one phone picture is a card,
+   {self.columns} to a row, read left to right; entries with a landscape picture or several
+   pictures take a full row, their pictures side by side. Rows are never split. */
+.timeline {{ orphans: 1; widows: 1; }}
+.timeline .entry.has-picture:not(.has-wide):not(.has-pictures) {{ display: inline-block;
+  vertical-align: top; width: {card}%; box-sizing: border-box; margin: 0 0 2.5mm; }}
+.exhibit {{ display: inline-block; vertical-align: top; float: none; clear: none; width: auto;
+  max-width: 100%; margin: 1mm 2mm 1mm 0; page-break-inside: avoid; }}
+.exhibit img {{ width: auto; height: auto; max-width: {tw}mm; max-height: {th}mm; }}
+.exhibit figcaption {{ max-width: {tw}mm; }}
+.exhibit.shape-wide img, .exhibit.shape-wide figcaption {{ max-width: {ww}mm; }}
+.exhibit.shape-wide img {{ max-height: {wh}mm; }}
+"""
+        if self.dense:
+            css += """
+body { font-size: 8.5pt; line-height: 1.3; }
+.log, .appendix { page-break-before: auto; }
+.log-table { font-size: 7pt; }
+.timeline .entry { padding: 1mm 1.5mm; }
+.entry-head { font-size: 8.5pt; }
+"""
+        return css
+
+
+LAYOUTS = [
+    Layout("standard", 2, (60.0, 128.0), (180.0, 120.0)),
+    Layout("dense", 3, (54.0, 117.0), (180.0, 110.0), dense=True),
+]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One image step: print resolution at the drawn size, and JPEG quality."""
+
+    ppi: int
+    quality: int
+
+
+QUALITY_STEPS = [Step(200, 82), Step(170, 75), Step(150, 68), Step(130, 60), Step(110, 52),
+                 Step(100, 45)]
+"""Best first. Quality 45 is the lowest: below it JPEG ringing fills the counters of
+small letters (e, a, 8) in screenshot text."""
+MARGIN = 0.99
+"""Aim 1 % under a size limit: the estimate of the next step's size is not exact."""
+
+
+@dataclass
+class PrintImage:
+    """One exhibit picture to prepare for print."""
+
+    label: str
+    path: str
+    size: tuple[int, int]
+    sha256: str
+    entry: str
+    """The entry that shows it."""
+    load: Callable[[], Image.Image]
+    """Decodes the original (upright); called at most once per build."""
+    _master: Image.Image | None = field(default=None, repr=False)
+
+    def master_size(self) -> tuple[int, int]:
+        """Largest print size any layout asks for: the best step in the widest box."""
+        boxes = [layout.box_for(self.size) for layout in LAYOUTS]
+        widest = max(boxes, key=lambda box: box[0] * box[1])
+        return print_pixels(self.size, PrintSpec(widest, QUALITY_STEPS[0].ppi, 0))
+
+    def master(self) -> Image.Image:
+        if self._master is None:
+            self._master = master_image(self.load(), self.master_size())
+        return self._master
+
+
+@dataclass
+class FitJob:
+    """Everything fitting needs; html_for makes the print HTML for a layout."""
+
+    html_for: Callable[[Layout], str]
+    images: list[PrintImage]
+    assets: Assets
+    """Other files the HTML uses (screen renditions, theme files)."""
+    attachments: list[PdfAttachment]
+    """Always embedded (report.json)."""
+    originals: list[tuple[str, int, Callable[[], PdfAttachment]]]
+    """(path, size, loader) of each original evidence file."""
+    when: tuple[date, date]
+    grayscale: bool = False
+    cache_root: Path | None = None
+
+
+@dataclass
+class FitResult:
+    pdf: bytes
+    layout: Layout
+    step: Step
+    pages: int
+    originals_embedded: bool
+    notes: list[str] = field(default_factory=list)
+    renders: int = 0
+
+
+def image_url(label: str) -> str:
+    """The URL the print HTML uses for an exhibit's picture."""
+    return f"print/{label}.jpg"
+
+
+class _Fitter:
+    def __init__(self, job: FitJob, profile: Profile, say: Callable[[str], None]):
+        self.job, self.profile, self.say = job, profile, say
+        self.renders = 0
+        self._renditions: dict[tuple[str, Step, str], Rendition] = {}
+
+    def renditions(self, step: Step, layout: Layout) -> dict[str, Rendition]:
+        result = {}
+        for img in self.job.images:
+            key = (img.label, step, layout.name)
+            if key not in self._renditions:
+                spec = PrintSpec(layout.box_for(img.size), step.ppi, step.quality,
+                                 self.job.grayscale)
+                self._renditions[key] = print_rendition(img.master, img.size,
+                                                        img.master_size(), img.sha256, spec,
+                                                        self.job.cache_root)
+            result[img.label] = self._renditions[key]
+        return result
+
+    def render(self, layout: Layout, step: Step):
+        assets = dict(self.job.assets)
+        for label, r in self.renditions(step, layout).items():
+            assets[image_url(label)] = (r.data, r.media_type)
+        self.renders += 1
+        return render_document(self.job.html_for(layout), assets)
+
+    def image_bytes(self, step: Step, layout: Layout) -> int:
+        return sum(len(r.data) for r in self.renditions(step, layout).values())
+
+
+def fit_pdf(job: FitJob, profile: Profile, embed_originals: bool | None = None,
+            say: Callable[[str], None] = lambda message: None) -> FitResult:
+    """The PDF that fits `profile`, at the best layout and image step that fit."""
+    fitter = _Fitter(job, profile, say)
+    layout, document = _fit_pages(fitter)
+    pages = len(document.pages)
+    want = profile.embed_originals if embed_originals is None else embed_originals
+    originals = [load() for _, _, load in job.originals] if want else []
+    pdf = write_document(document, job.attachments + originals, job.when)
+    step = QUALITY_STEPS[0]
+    notes: list[str] = []
+    budget = profile.max_bytes
+    if budget is None or len(pdf) <= budget:
+        return FitResult(pdf, layout, step, pages, want, notes, fitter.renders)
+    if want and embed_originals is None:
+        notes.append(f"the original evidence files ({format_size(_originals_size(job))}) were "
+                     f"not embedded: with them the PDF would be {format_size(len(pdf))}, over "
+                     f"the {format_size(budget)} limit (report.json inside still holds the "
+                     "SHA-256 of every file)")
+        want, originals = False, []
+        pdf = write_document(document, job.attachments, job.when)
+        if len(pdf) <= budget:
+            return FitResult(pdf, layout, step, pages, want, notes, fitter.renders)
+    overhead = len(pdf) - fitter.image_bytes(step, layout)
+    for step in QUALITY_STEPS[1:]:
+        estimate = overhead + fitter.image_bytes(step, layout)
+        if estimate > budget * MARGIN:
+            continue
+        say(f"fitting {format_size(budget)}: images at {step.ppi} ppi, quality {step.quality}")
+        pdf = write_document(fitter.render(layout, step), job.attachments + originals, job.when)
+        if len(pdf) <= budget:
+            return FitResult(pdf, layout, step, pages, want, notes, fitter.renders)
+        overhead = len(pdf) - fitter.image_bytes(step, layout)
+    raise BuildFailed(_too_big_message(fitter, layout, overhead, budget, want))
+
+
+def _originals_size(job: FitJob) -> int:
+    return sum(size for _, size, _ in job.originals)
+
+
+def _fit_pages(fitter: _Fitter):
+    max_pages = fitter.profile.max_pages
+    document = None
+    for layout in LAYOUTS:
+        document = fitter.render(layout, QUALITY_STEPS[0])
+        if max_pages is None or len(document.pages) <= max_pages:
+            return layout, document
+        fitter.say(f"{len(document.pages)} pages in the {layout.name} layout; "
+                   f"{fitter.profile.name} allows {max_pages}")
+    raise BuildFailed(_too_many_pages_message(fitter, document, LAYOUTS[-1]))
+
+
+def anchor_pages(document) -> dict[str, int]:
+    """1-based page of every id in the document (its first page)."""
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, number)
+    return pages
+
+
+def _too_many_pages_message(fitter: _Fitter, document, layout: Layout) -> str:
+    profile, images = fitter.profile, fitter.job.images
+    total = len(document.pages)
+    over = total - (profile.max_pages or 0)
+    text = (f"report.pdf needs {total} pages even in the {layout.name} layout "
+            f"({layout.columns} screenshots across); {profile.name} allows "
+            f"{profile.max_pages} ({over} too many).")
+    where = anchor_pages(document)
+    shown = [where[f"exhibit-{img.label}"] for img in images if f"exhibit-{img.label}" in where]
+    if shown:
+        first, last = min(shown), max(shown)
+        span = last - first + 1
+        text += (f" The {len(shown)} screenshots of entries {images[0].entry} to "
+                 f"{images[-1].entry} take {span} pages ({first}-{last}).")
+        room = (profile.max_pages or 0) - (total - span)
+        per_page = len(shown) / span
+        if room > 0:
+            text += (f" {profile.max_pages} pages hold about {math.floor(room * per_page)} of "
+                     f"the {len(shown)} screenshots.")
+        else:
+            text += f" Even without screenshots the report takes {total - span} pages."
+    return text + (" Nothing was written. Use a profile without a page limit "
+                   "(visa, paypal, generic), or --max-pages if the portal accepts more.")
+
+
+def _too_big_message(fitter: _Fitter, layout: Layout, overhead: int, budget: int,
+                     with_originals: bool) -> str:
+    floor = QUALITY_STEPS[-1]
+    images = fitter.image_bytes(floor, layout)
+    total = overhead + images
+    over = total - budget
+    text = (f"report.pdf would be {format_size(total)} even with every screenshot at the "
+            f"legibility floor ({floor.ppi} pixels per inch or 0.8 pixels per screen pixel, "
+            f"JPEG quality {floor.quality}); {fitter.profile.name} allows "
+            f"{format_size(budget)} ({format_size(over)} or {over / budget:.0%} over).")
+    count = len(fitter.job.images)
+    if count:
+        average = images / count
+        text += (f" The {count} screenshots take {format_size(images)} of that; the text, "
+                 f"fonts and report.json {format_size(overhead)}")
+        text += " (with the embedded originals)." if with_originals else "."
+        fits = max(0, math.floor((budget * MARGIN - overhead) / average))
+        text += f" About {min(fits, count)} of the {count} screenshots would fit."
+    hint = (" Leave out --embed-originals," if with_originals else "")
+    return text + (f" Nothing was written.{hint} Use a profile with a larger limit, or "
+                   "--max-size if the portal accepts more.")

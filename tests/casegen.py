@@ -1,0 +1,185 @@
+"""Realistic phone-chat screenshots and generated case folders, for tests and benchmarks.
+
+The drawing functions also make the sample case's pictures
+(scripts/draw_sample_screenshots.py). Needs DejaVu fonts (Debian: fonts-dejavu-core).
+"""
+
+from __future__ import annotations
+
+import random
+import textwrap
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+W, H = 1080, 2340
+"""A full-resolution phone screenshot (1080x2340, a common 19.5:9 Android screen)."""
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans at a pixel size."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+def chat_image(clock: str, day: str, messages: list[tuple[str, str, str]],
+               title: str = "GadgetWorld", subtitle: str = "Order IT-20231020-8841",
+               photo_seed: int | None = None) -> Image.Image:
+    """A chat-app screenshot; messages are (side 'me'|'them', text, time).
+
+    photo_seed adds a noisy "product photo" bubble, like a picture sent in the chat,
+    which compresses far worse than flat UI colours.
+    """
+    im = Image.new("RGB", (W, H), "#ece5dd")
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, W, 80], fill="#0b3d2e")
+    d.text((40, 18), clock, font=font(40, True), fill="white")
+    d.text((W - 230, 18), "4G  87%", font=font(38), fill="white")
+    d.rectangle([0, 80, W, 260], fill="#075e54")
+    d.ellipse([40, 115, 150, 225], fill="#f4a261")
+    d.text((70, 140), title[0], font=font(60, True), fill="white")
+    d.text((180, 118), title, font=font(52, True), fill="white")
+    d.text((180, 186), subtitle, font=font(34), fill="#d8f3ec")
+    y = 300
+    d.rounded_rectangle([W // 2 - 150, y, W // 2 + 150, y + 64], 24, fill="#d4eaf4")
+    d.text((W // 2, y + 32), day, font=font(34), fill="#33475b", anchor="mm")
+    y += 110
+    if photo_seed is not None:
+        im.paste(_photo(photo_seed, 640, 520), (40 + 24, y + 24))
+        d.rounded_rectangle([40, y, 40 + 688, y + 620], 28, outline="#ffffff", width=24)
+        y += 660
+    body = font(44)
+    for side, text, time in messages:
+        lines: list[str] = []
+        for para in text.split("\n"):
+            lines += textwrap.wrap(para, 30) or [""]
+        bw = min(880, max(int(d.textlength(line, font=body)) for line in lines) + 190)
+        bh = 62 * len(lines) + 84
+        x0 = W - 40 - bw if side == "me" else 40
+        colour = "#dcf8c6" if side == "me" else "#ffffff"
+        d.rounded_rectangle([x0, y, x0 + bw, y + bh], 28, fill=colour)
+        for i, line in enumerate(lines):
+            d.text((x0 + 34, y + 26 + 62 * i), line, font=body, fill="#111b21")
+        tick = " \u2713\u2713" if side == "me" else ""
+        d.text((x0 + bw - 30, y + bh - 22), time + tick, font=font(32), fill="#667781",
+               anchor="rs")
+        y += bh + 36
+    d.rectangle([0, H - 170, W, H], fill="#f0f0f0")
+    d.rounded_rectangle([30, H - 140, W - 160, H - 40], 50, fill="white")
+    d.text((80, H - 90), "Message", font=font(42), fill="#8696a0", anchor="lm")
+    d.ellipse([W - 130, H - 140, W - 30, H - 40], fill="#00a884")
+    return im
+
+
+def _photo(seed: int, width: int, height: int) -> Image.Image:
+    """A photo-like picture: smooth gradient, a few shapes and sensor noise."""
+    rng = random.Random(seed)
+    base = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    tint = Image.new("RGB", (width, height), tuple(rng.randrange(60, 200) for _ in range(3)))
+    im = Image.blend(base, tint, 0.6)
+    d = ImageDraw.Draw(im)
+    for _ in range(6):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(30, 140)
+        d.ellipse([x - r, y - r, x + r, y + r],
+                  fill=tuple(rng.randrange(256) for _ in range(3)))
+    noise = Image.effect_noise((width, height), 40).convert("RGB")
+    return Image.blend(im, noise, 0.25)
+
+
+def chat(path: Path, clock: str, day: str, messages: list[tuple[str, str, str]],
+         title: str = "GadgetWorld", subtitle: str = "Order IT-20231020-8841") -> None:
+    """Draw a chat screenshot into a PNG file."""
+    chat_image(clock, day, messages, title, subtitle).save(path, optimize=True)
+
+
+def order_page(path: Path) -> None:
+    """Draw an order-details screenshot into a PNG file."""
+    im = Image.new("RGB", (W, H), "#f5f5f5")
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, W, 80], fill="#202020")
+    d.text((40, 18), "10:12", font=font(40, True), fill="white")
+    d.rectangle([0, 80, W, 240], fill="#ff5000")
+    d.text((50, 120), "ItaoBuy  \u00b7  Order details", font=font(54, True), fill="white")
+    rows = [
+        ("Order number", "IT-20231020-8841"),
+        ("Placed on", "2023-10-20 10:12"),
+        ("Seller", "GadgetWorld"),
+        ("Item", "Wireless earbuds, black"),
+        ("Quantity", "1"),
+        ("Paid", "USD 59.90"),
+        ("Shipping", "Standard (7-12 days)"),
+        ("Estimated delivery", "by 2023-11-01"),
+        ("Status", "Awaiting shipment"),
+    ]
+    y = 300
+    d.rounded_rectangle([30, y, W - 30, y + 130 * len(rows) + 40], 30, fill="white")
+    for label, value in rows:
+        d.text((80, y + 50), label, font=font(40), fill="#777777")
+        d.text((W - 80, y + 50), value, font=font(42, True), fill="#222222", anchor="ra")
+        y += 130
+    d.rounded_rectangle([30, y + 120, W - 30, y + 260], 70, fill="#ff5000")
+    d.text((W // 2, y + 190), "Contact seller", font=font(46, True), fill="white", anchor="mm")
+    im.save(path, optimize=True)
+
+
+LARGE_CASE_YAML = """\
+title: No delivery for order IT-20240105-0042
+claimant:
+  name: Sam Buyer
+seller:
+  name: GadgetWorld
+order:
+  id: IT-20240105-0042
+  date: 2024-01-05
+  expected_delivery: 2024-01-20
+  amount: 129.00
+  currency: EUR
+claim:
+  type: item_not_received
+  requested: full_refund
+as_of: 2024-03-15
+timezone: Europe/Berlin
+"""
+
+_ASKS = ["Where is my parcel? The tracking page still shows nothing.",
+         "Could you please send me a valid tracking number for order 0042?",
+         "It has been {n} days since I paid. Please ship or refund me.",
+         "Your last message said it would ship soon. Any news on day {n}?"]
+_REPLIES = ["We are checking with the warehouse, please wait {n} more days.",
+            "Tracking will update within {n} days. Thank you for your patience.",
+            "Sorry for the delay, the item ships tomorrow (ref {n}).",
+            "Our courier had a problem. New tracking coming in {n} days."]
+
+
+def make_large_case(root: Path, entries: int = 60, screenshots: int = 40) -> Path:
+    """A case with `entries` entries, the first `screenshots` each with its own distinct
+    full-resolution phone screenshot (1080x2340 PNG, a third with a photo in the chat)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.yaml").write_text(LARGE_CASE_YAML, encoding="utf-8")
+    (root / "entries").mkdir(exist_ok=True)
+    (root / "screenshots").mkdir(exist_ok=True)
+    for i in range(entries):
+        day, hour = 6 + i // 3, 9 + (i % 3) * 4
+        month, mday = (1, day) if day <= 31 else (2, day - 31)
+        stamp = f"2024-{month:02d}-{mday:02d} {hour:02d}:{(i * 7) % 60:02d}"
+        mine = i % 2 == 0
+        text = (_ASKS if mine else _REPLIES)[i % 4].format(n=i + 2)
+        lines = [f"timestamp: {stamp}", "channel: ItaoBuy Messaging",
+                 f"sender: {'me' if mine else 'seller'}",
+                 (f"summary: {'I asked' if mine else 'The seller replied'} about the order "
+                 f"(message {i + 1})."), f'quote: "{text}"']
+        if i < screenshots:
+            name = f"screenshots/{stamp[:10]}-{i + 1:02d}.png"
+            other = (_REPLIES if mine else _ASKS)[(i + 1) % 4].format(n=i + 1)
+            messages = [("them" if mine else "me", other, f"{hour - 1:02d}:10"),
+                        ("me" if mine else "them", text, stamp[11:])]
+            chat_image(stamp[11:], stamp[:10], messages, subtitle="Order IT-20240105-0042",
+                       photo_seed=i if i % 3 == 0 else None).save(root / name)
+            lines.append(f"attachments: [{name}]")
+        if not mine and i % 4 == 1:
+            lines += ["promise:", "  text: Tracking will update", f"  due: {stamp[:10]}"]
+        (root / "entries" / f"{stamp[:10]}-{i + 1:02d}.yaml").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8")
+    return root
