@@ -127,7 +127,7 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildRes
     timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
     return BuildResult(out_dir, written, analysed.warnings, timings, analysed.report,
-                       fitted[0] if fitted else None, analysed)
+                       pdf=fitted[0] if fitted else None, analysed=analysed)
 
 
 def case_dir_from(out_dir: Path, case_root: Path) -> str:
