@@ -2,64 +2,25 @@
 
     python scripts/draw_sample_screenshots.py sample_case/screenshots
 
-Needs DejaVu fonts (Debian: fonts-dejavu-core). The pictures imitate a phone
-chat app: status bar, chat header, message bubbles with times and ticks.
+Needs DejaVu fonts (Debian: fonts-dejavu-core). The chat pictures are drawn by
+benchmarks/screens.py, which the benchmark's synthetic cases share.
 """
 
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-W, H = 1080, 2340
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
-
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(str(FONT_DIR / name), size)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.screens import H, W, chat_image, font
 
 
 def chat(path: Path, clock: str, day: str, messages: list[tuple[str, str, str]],
          title: str = "GadgetWorld", subtitle: str = "Order IT-20231020-8841") -> None:
     """messages: (side 'me'|'them', text, time)."""
-    im = Image.new("RGB", (W, H), "#ece5dd")
-    d = ImageDraw.Draw(im)
-    d.rectangle([0, 0, W, 80], fill="#0b3d2e")
-    d.text((40, 18), clock, font=font(40, True), fill="white")
-    d.text((W - 230, 18), "4G  87%", font=font(38), fill="white")
-    d.rectangle([0, 80, W, 260], fill="#075e54")
-    d.ellipse([40, 115, 150, 225], fill="#f4a261")
-    d.text((70, 140), title[0], font=font(60, True), fill="white")
-    d.text((180, 118), title, font=font(52, True), fill="white")
-    d.text((180, 186), subtitle, font=font(34), fill="#d8f3ec")
-    y = 300
-    d.rounded_rectangle([W // 2 - 150, y, W // 2 + 150, y + 64], 24, fill="#d4eaf4")
-    d.text((W // 2, y + 32), day, font=font(34), fill="#33475b", anchor="mm")
-    y += 110
-    body = font(44)
-    for side, text, time in messages:
-        lines = []
-        for para in text.split("\n"):
-            lines += textwrap.wrap(para, 30) or [""]
-        bw = min(880, max(int(d.textlength(line, font=body)) for line in lines) + 190)
-        bh = 62 * len(lines) + 84
-        x0 = W - 40 - bw if side == "me" else 40
-        colour = "#dcf8c6" if side == "me" else "#ffffff"
-        d.rounded_rectangle([x0, y, x0 + bw, y + bh], 28, fill=colour)
-        for i, line in enumerate(lines):
-            d.text((x0 + 34, y + 26 + 62 * i), line, font=body, fill="#111b21")
-        tick = " \u2713\u2713" if side == "me" else ""
-        d.text((x0 + bw - 30, y + bh - 22), time + tick, font=font(32), fill="#667781", anchor="rs")
-        y += bh + 36
-    d.rectangle([0, H - 170, W, H], fill="#f0f0f0")
-    d.rounded_rectangle([30, H - 140, W - 160, H - 40], 50, fill="white")
-    d.text((80, H - 90), "Message", font=font(42), fill="#8696a0", anchor="lm")
-    d.ellipse([W - 130, H - 140, W - 30, H - 40], fill="#00a884")
-    im.save(path, optimize=True)
+    chat_image(clock, day, messages, title, subtitle).save(path, optimize=True)
 
 
 def order_page(path: Path) -> None:
