@@ -26,7 +26,13 @@ from itaoreport.render import exports
 from itaoreport.render.context import build_context, entry_views, log_rows
 from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
-from itaoreport.render.themes import make_environment, read_theme_file, render_template, theme_search_path
+from itaoreport.render.themes import (
+    make_environment,
+    read_theme_file,
+    render_template,
+    theme_search_path,
+    user_template_cache,
+)
 from itaoreport.write import check_output_dir, write_outputs
 
 FORMATS = ("html", "pdf", "json", "txt", "csv", "xlsx")
@@ -124,6 +130,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     promises = promise_statuses(case, facts.as_of)
     sentences = summarise(case, facts, promises, evidence.first_exhibit_by_entry(), tr)
     summary_text = fit_text(sentences, options.summary_chars, tr)
+    exhibit_of = {path: info.exhibit for path, info in evidence.attachments.items() if info.exhibit}
     report = {
         "format": exports.REPORT_JSON_FORMAT,
         "generator": f"itaoreport {__version__}",
@@ -131,8 +138,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "facts": facts.to_json(),
         "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
-        "entries": [exports.entry_json(e, {a: i.exhibit for a, i in evidence.attachments.items()
-                                              if i.exhibit}) for e in case.entries],
+        "entries": [exports.entry_json(e, exhibit_of) for e in case.entries],
         "attachments": [evidence.attachments[p].to_json() for p in sorted(evidence.attachments)],
         "exhibits": [x.to_json() for x in evidence.exhibits],
         "kept_separate": evidence.kept_separate,
@@ -175,7 +181,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
 
     t = time.perf_counter()
     search_path = analysed.search_path
-    env = make_environment(search_path)
+    env = make_environment(search_path, user_template_cache())
     css_screen = read_theme_file(search_path, "style.css")
     css_print = read_theme_file(search_path, "print.css")
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
