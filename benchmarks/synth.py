@@ -4,7 +4,9 @@ Generation is deterministic for a given spec and cached under benchmarks/work/,
 keyed by the spec, so repeated runs do not redraw hundreds of PNGs. Every
 distinct screenshot really differs in content (its own messages, clock, day,
 app colours and number of bubbles); copies are JPEG re-encodings of some of
-them, half also scaled down the way messaging apps do.
+them, half also scaled down the way messaging apps do. Like a real case, the
+folder is a git repository whose history adds the entries and their
+screenshots in batches (when git is installed), so builds record provenance.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump when the generated case changes, so cached cases are redrawn."""
 START = datetime(2023, 9, 1, 9, 0)
 ORDER_ID = "IT-20230828-5150"
 COMPLETE_MARK = ".complete"
+GITIGNORE = "build/\n.itaoreport/\n.complete\n"
+HISTORY_COMMITS = 10
 
 WORDS = ["order", "tracking", "parcel", "refund", "seller", "courier", "warehouse", "delivery", "label", "invoice", "photo", "address", "customs", "package", "carrier", "status", "update", "shipment", "earbuds", "charger", "cable", "box", "colour", "size", "replacement", "return", "dispute", "receipt", "payment", "voucher", "discount", "message"]
 SENTENCES = (
@@ -118,18 +123,22 @@ def ensure_case(spec: Spec, work_dir: Path, *, say=print) -> Path:
 
 
 def write_case(spec: Spec, root: Path, workers: int | None = None) -> None:
-    """Write case.yaml, entries/ and screenshots/ for spec into root."""
+    """Write case.yaml, entries/ and screenshots/ for spec into root, and its git history."""
     the_plan = plan(spec)
     (root / "case.yaml").write_text(case_yaml(spec), encoding="utf-8")
+    (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     stamps = timestamps(spec)
     ids = [entry_id(i, stamps[i]) for i in range(spec.entries)]
     promises = {i for i in range(spec.entries) if SENDERS[i % len(SENDERS)] == "seller"
                 and i % 4 == 1}
+    files_by_entry = []
     for i in range(spec.entries):
-        text = entry_yaml(spec, i, stamps[i], the_plan.attachments.get(i, []), ids, promises)
-        path = root / "entries" / stamps[i].strftime("%Y-%m") / f"{ids[i]}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        attachments = the_plan.attachments.get(i, [])
+        text = entry_yaml(spec, i, stamps[i], attachments, ids, promises)
+        rel = f"entries/{stamps[i]:%Y-%m}/{ids[i]}.yaml"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+        files_by_entry.append([rel, *attachments])
     (root / "screenshots" / "emailed").mkdir(parents=True, exist_ok=True)
     jobs = [(root / p, spec.seed, i) for i, p in enumerate(the_plan.shots)]
     workers = workers or os.cpu_count() or 1
@@ -141,6 +150,34 @@ def write_case(spec: Spec, root: Path, workers: int | None = None) -> None:
             _draw_job(job)
     for copy, original, scaled in the_plan.copies:
         reencode(root / original, root / copy, scaled)
+    commit_history(root, files_by_entry, stamps)
+
+
+def commit_history(root: Path, files_by_entry: list[list[str]], stamps: list[datetime]) -> bool:
+    """A git repository whose commits add the entries (with their files) in batches."""
+    if shutil.which("git") is None:
+        return False
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "Bench Buyer", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+           "GIT_COMMITTER_NAME": "Bench Buyer", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+
+    def git(*args: str, stdin: str | None = None) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, input=stdin, text=True, check=True,
+                       capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    size = -(-len(files_by_entry) // HISTORY_COMMITS)
+    committed: set[str] = set()
+    for start in range(0, len(files_by_entry), size):
+        batch = ["case.yaml", ".gitignore"] if start == 0 else []
+        for files in files_by_entry[start:start + size]:
+            batch += [f for f in files if f not in committed]
+        committed.update(batch)
+        git("add", "--pathspec-from-file=-", stdin="\n".join(batch) + "\n")
+        when = stamps[min(start + size, len(stamps)) - 1].strftime("%Y-%m-%dT%H:%M:%S+0200")
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when
+        git("commit", "-q", "--no-gpg-sign", "-m", f"Entries {start + 1}-{start + size}")
+    return True
 
 
 def timestamps(spec: Spec) -> list[datetime]:

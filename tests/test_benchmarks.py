@@ -5,6 +5,8 @@ Timings are judged by `python benchmarks/run.py`, never here.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,10 @@ def test_generated_case_is_valid_and_screenshots_differ(work: Path):
     copies = sorted((case / "screenshots" / "emailed").glob("*.jpg"))
     assert len(copies) == 2
     assert {Image.open(c).width for c in copies} == {1080, 720}
+    if shutil.which("git"):
+        log = subprocess.run(["git", "log", "--format=%s"], cwd=case, capture_output=True,
+                             text=True, check=True).stdout.split("\n")
+        assert log[-2] == "Entries 1-2"  # oldest first batch: entries added over time
 
 
 def test_generated_case_is_reused(work: Path):
