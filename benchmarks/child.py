@@ -33,6 +33,13 @@ def peak_rss_bytes() -> int:
     return max(own, children) * scale
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and the processes it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_build(case: Path, formats: tuple[str, ...], capture: Path | None) -> dict:
     """One build() like `itaoreport build --format FORMATS`; optionally keep what WeasyPrint got."""
     from itaoreport.build import BuildOptions, build
@@ -179,6 +186,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"unknown measurement {command!r}")
     outcome["process_seconds"] = time.perf_counter() - STARTED
     outcome["peak_rss_bytes"] = peak_rss_bytes()
+    outcome["cpu_seconds"] = cpu_seconds()
     print(json.dumps(outcome))
 
 

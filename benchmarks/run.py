@@ -118,6 +118,8 @@ def figures(runs: dict[str, dict], cli: dict[str, dict]) -> dict[str, float]:
         "warm_html_in_process_s": runs["warm_html"]["seconds"],
         "rebuild_html_s": runs["rebuild_html"]["seconds"],
         "baseline_s": runs["baseline"]["wall_seconds"],
+        "cold_full_cpu_s": runs["cold_full"]["cpu_seconds"],
+        "baseline_cpu_s": runs["baseline"]["cpu_seconds"],
         "baseline_decode_s": runs["baseline"]["decode_seconds"],
         "baseline_weasyprint_s": runs["baseline"]["weasyprint_seconds"],
         "peak_rss_bytes": max(r["peak_rss_bytes"] for r in builds),
@@ -273,6 +275,9 @@ def markdown(results: dict) -> str:
         "| --- | --- |",
         f"| warm full build (HTML + PDF, cache filled) | {f['warm_full_s']:.3f} s |",
         f"| warm HTML-only, inside the process (build() alone) | {f['warm_html_in_process_s']:.3f} s |",
+        (f"| cold full / baseline in CPU seconds (all processes; less sensitive to other load) | "
+         f"{f['cold_full_cpu_s']:.1f} s / {f['baseline_cpu_s']:.1f} s = "
+         f"{f['cold_full_cpu_s'] / f['baseline_cpu_s']:.3f} |"),
         f"| baseline: Pillow decode of every image | {f['baseline_decode_s']:.3f} s |",
         f"| baseline: WeasyPrint alone (import + render) | {f['baseline_weasyprint_s']:.3f} s |",
         (f"| PDF size (build / WeasyPrint alone) | {f['pdf_bytes'] / 1024**2:.1f} MiB / "
