@@ -41,7 +41,13 @@ from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
 from itaoreport.render.pdf import Assets, PdfAttachment
 from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
-from itaoreport.render.themes import make_environment, read_theme_file, render_template, theme_search_path
+from itaoreport.render.themes import (
+    make_environment,
+    read_theme_file,
+    render_template,
+    theme_search_path,
+    user_template_cache,
+)
 from itaoreport.write import check_output_dir, write_outputs
 
 if TYPE_CHECKING:
@@ -169,6 +175,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     marks = deadline_marks(case, promises, facts.as_of)
     sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals)
     summary_text = fit_text(sentences, options.summary_chars, tr)
+    exhibit_of = {path: info.exhibit for path, info in evidence.attachments.items() if info.exhibit}
     report = {
         "format": exports.REPORT_JSON_FORMAT,
         "generator": f"itaoreport {__version__}",
@@ -177,8 +184,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
         "approvals": approvals.to_json(),
-        "entries": [exports.entry_json(e, {a: i.exhibit for a, i in evidence.attachments.items()
-                                              if i.exhibit}) for e in case.entries],
+        "entries": [exports.entry_json(e, exhibit_of) for e in case.entries],
         "attachments": [evidence.attachments[p].to_json() for p in sorted(evidence.attachments)],
         "exhibits": [x.to_json() for x in evidence.exhibits],
         "kept_separate": evidence.kept_separate,
@@ -234,7 +240,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
 
     t = time.perf_counter()
     search_path = analysed.search_path
-    env = make_environment(search_path)
+    env = make_environment(search_path, user_template_cache())
     css_screen = read_theme_file(search_path, "style.css")
     css_print = read_theme_file(search_path, "print.css")
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,

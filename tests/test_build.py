@@ -93,3 +93,17 @@ def test_user_text_is_escaped_in_html(tmp_path: Path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }}" in html
     assert 'href="javascript:' not in html
     assert 'href="https://example.invalid/x"' in html
+
+
+def test_theme_edits_reach_the_next_build_in_the_same_process(tmp_path: Path):
+    """Watch mode builds again in one process: new and changed theme files must be used."""
+    write_case(tmp_path)
+    build(tmp_path, BuildOptions(formats=("html",)))
+    override = tmp_path / "theme" / "partials" / "summary.html.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text("<p>first override</p>\n", encoding="utf-8")
+    build(tmp_path, BuildOptions(formats=("html",)))
+    assert "first override" in (tmp_path / "build" / "report.html").read_text(encoding="utf-8")
+    override.write_text("<p>second override, longer</p>\n", encoding="utf-8")
+    build(tmp_path, BuildOptions(formats=("html",)))
+    assert "second override" in (tmp_path / "build" / "report.html").read_text(encoding="utf-8")

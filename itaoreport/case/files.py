@@ -39,9 +39,9 @@ def entry_files(root: Path) -> list[str]:
         return found
     for folder, dirs, files in os.walk(base):
         dirs[:] = sorted(d for d in dirs if not is_editor_litter(d))
-        for name in files:
-            if name.endswith(ENTRY_SUFFIXES) and not is_editor_litter(name):
-                found.append((Path(folder) / name).relative_to(root).as_posix())
+        rel = Path(folder).relative_to(root).as_posix()
+        found.extend(f"{rel}/{name}" for name in files
+                     if name.endswith(ENTRY_SUFFIXES) and not is_editor_litter(name))
     return sorted(found)
 
 

@@ -32,22 +32,24 @@ def short_repr(text: str, limit: int = SHOWN_CHARS) -> str:
     return repr(text[:limit]) + f"... ({len(text):,} characters)"
 
 
-def is_inside(root: Path, path: Path) -> bool:
+def is_inside(root: Path, path: Path, root_real: Path | None = None) -> bool:
     """True if `path`, with every link followed, is `root` or inside it.
 
+    root_real: `root` already resolved, when checking many paths in one pass.
     Raises OSError, RuntimeError (link loops on older Pythons) or ValueError (NUL
     in the path) when the path cannot be resolved at all.
     """
     real = path.resolve(strict=False)
-    root_real = root.resolve()
-    return real == root_real or root_real in real.parents
+    root_real = root_real or root.resolve()
+    return real == root_real or real.is_relative_to(root_real)
 
 
-def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES) -> bytes:
+def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
+                   root_real: Path | None = None) -> bytes:
     """The bytes of case file `rel`; CaseFileError unless it is a safe, small, regular file."""
     full = root / rel
     try:
-        if not is_inside(root, full):
+        if not is_inside(root, full, root_real):
             raise CaseFileError(f"{rel} is a link that points outside the case folder",
                                 "case files must live inside the case folder")
         # O_NONBLOCK: opening a named pipe must not wait for a writer

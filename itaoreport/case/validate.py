@@ -91,11 +91,21 @@ class _Reader:
         self.attachment_bytes: dict[str, int] = {}
         """Size of each distinct attachment file, by path."""
         self.tz = ZoneInfo("UTC")
+        self._root_real: Path | None = None
+
+    def root_real(self) -> Path | None:
+        """The case folder with links resolved, once per load (None: let each check fail)."""
+        if self._root_real is None:
+            try:
+                self._root_real = self.root.resolve()
+            except (OSError, RuntimeError, ValueError):
+                return None
+        return self._root_real
 
     # -- files -----------------------------------------------------------------
     def _load(self, rel: str) -> YNode | None | bool:
         try:
-            data = read_case_file(self.root, rel)
+            data = read_case_file(self.root, rel, root_real=self.root_real())
         except CaseFileError as exc:
             self.problems.append(error(Loc(rel), str(exc), exc.hint))
             return False
@@ -125,7 +135,7 @@ class _Reader:
         return self.mapping(node, F.CASE_FIELDS, "", self.case_locs)
 
     def read_entries(self, tz: ZoneInfo) -> list[Entry]:
-        if not is_inside(self.root, self.root / ENTRIES_DIR):
+        if not is_inside(self.root, self.root / ENTRIES_DIR, self.root_real()):
             self.problems.append(
                 error(Loc(ENTRIES_DIR), "entries/ is a link that points outside the case folder",
                       "entries must live inside the case folder")
@@ -307,7 +317,7 @@ class _Reader:
 
     def safe_path(self, raw: str, loc: Loc) -> str | None:
         """A path to a regular file inside the case folder, or None with the problem recorded."""
-        problem = _attachment_problem(self.root, raw)
+        problem = _attachment_problem(self.root, raw, self.root_real())
         if problem is not None:
             message, hint = problem
             self.problems.append(error(loc, message, hint))
@@ -317,7 +327,8 @@ class _Reader:
         return rel
 
 
-def _attachment_problem(root: Path, raw: str) -> tuple[str, str] | None:
+def _attachment_problem(root: Path, raw: str, root_real: Path | None = None
+                        ) -> tuple[str, str] | None:
     """Why `raw` cannot be used as an attachment path, or None when it can."""
     text = raw.strip().replace("\\", "/")
     shown = short_repr(raw)
@@ -335,7 +346,7 @@ def _attachment_problem(root: Path, raw: str) -> tuple[str, str] | None:
         return f"attachment path {shown} is {len(text):,} characters long", "use a shorter name"
     full = root / pure
     try:
-        if not is_inside(root, full):
+        if not is_inside(root, full, root_real):
             return f"attachment {shown} is a link that points outside the case folder", ""
         st = full.stat()
     except FileNotFoundError:

@@ -106,6 +106,7 @@ def is_clickable(link: str) -> bool:
 def entry_views(case: Case, evidence: Evidence, promises: list[PromiseStatus],
                 tr: Translator) -> list[EntryView]:
     by_entry = {p.entry.id: p for p in promises}
+    by_label = {x.label: x for x in evidence.exhibits}
     shown: set[str] = set()
     views = []
     for entry in case.entries:
@@ -114,7 +115,7 @@ def entry_views(case: Case, evidence: Evidence, promises: list[PromiseStatus],
                          safe_links=[(link, is_clickable(link)) for link in entry.links])
         for att in entry.attachments:
             info = evidence.attachments[att.path]
-            exhibit = evidence.exhibit_for(att.path)
+            exhibit = by_label.get(info.exhibit or "")
             if exhibit is None:
                 continue
             first = exhibit.label not in shown

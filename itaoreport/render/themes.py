@@ -11,6 +11,8 @@ be inside its own folder (links out of it are refused).
 
 from __future__ import annotations
 
+import os
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import jinja2
 import jinja2.sandbox
 from jinja2.loaders import split_template_path
 
+from itaoreport import __version__
 from itaoreport.errors import ItaoError
 
 DEFAULT_THEME = "default"
@@ -87,17 +90,106 @@ class ConfinedLoader(jinja2.FileSystemLoader):
         return super().get_source(environment, template)
 
 
-def make_environment(search_path: list[Path]) -> jinja2.Environment:
-    """A sandboxed, autoescaping environment; user text is only ever data."""
-    env = jinja2.sandbox.SandboxedEnvironment(
-        loader=ConfinedLoader(search_path),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+_ENVIRONMENTS: dict[tuple, jinja2.Environment] = {}
+"""Environments by search path and the template files on it, so a process that builds
+again (watch mode) parses each template once; Jinja re-reads a template whose file changed."""
+
+
+def make_environment(search_path: list[Path], bytecode_dir: Path | None = None) -> jinja2.Environment:
+    """A sandboxed, autoescaping environment; user text is only ever data.
+
+    bytecode_dir: where compiled templates are kept between processes (a cache;
+    entries are checked against the template source, so a stale one is never
+    used). It must be the user's own folder, never one inside a case: compiled
+    templates are Python code, and a case may come from someone else.
+    """
+    key = (_template_files(search_path), str(bytecode_dir))
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        env = _Sandbox(
+            loader=ConfinedLoader(search_path),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            bytecode_cache=_bytecode_cache(bytecode_dir),
+        )
+        _ENVIRONMENTS[key] = env
     return env
+
+
+def _template_files(search_path: list[Path]) -> tuple:
+    """Every template on the search path: a file added to an override folder changes the key."""
+    found = []
+    for folder in search_path:
+        found.append(str(folder))
+        if folder.is_dir():
+            found.extend(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.j2")))
+    return tuple(found)
+
+
+_INTERNAL_TYPES = (types.FunctionType, types.MethodType, type, types.CodeType,
+                   types.TracebackType, types.FrameType, types.GeneratorType,
+                   types.CoroutineType, types.AsyncGeneratorType)
+"""The types whose public-looking attributes Jinja's sandbox may still refuse (see
+jinja2.sandbox.is_internal_attribute); every other type only hides `_` names."""
+
+
+class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
+    """Jinja's sandbox with the same rules, decided once per type instead of per access.
+
+    A report reads a few hundred thousand attributes; the stock check costs more
+    than the rest of the rendering. For an object that is not one of
+    _INTERNAL_TYPES (and does not pretend otherwise through `__class__`), the
+    stock rule reduces to "names starting with `_` are refused".
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_types: dict[type, bool] = {}
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if attr.startswith("_"):
+            return False
+        kind = type(obj)
+        plain = self._plain_types.get(kind)
+        if plain is None:
+            plain = self._plain_types[kind] = not issubclass(kind, _INTERNAL_TYPES)
+        if plain and obj.__class__ is kind:
+            return True
+        return super().is_safe_attribute(obj, attr, value)
+
+
+def user_template_cache() -> Path | None:
+    """The user's cache folder for compiled templates: $XDG_CACHE_HOME or ~/.cache."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder at all
+            return None
+    return Path(base) / "itaoreport" / f"templates-{__version__}-sandboxed"
+
+
+def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only case folder still builds, only without the cache
+    return _QuietBytecodeCache(str(folder))
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """A cache that cannot be written only makes the next build slower, never fails this one."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def read_theme_file(search_path: list[Path], name: str) -> str:

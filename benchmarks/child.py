@@ -1,0 +1,194 @@
+"""One measurement in a fresh process; prints one JSON object on its last line.
+
+    python -m benchmarks.child build CASE FORMATS [--capture DIR]
+    python -m benchmarks.child rebuild CASE
+    python -m benchmarks.child baseline CAPTURE_DIR IMAGE...
+    python -m benchmarks.child imports ARG...      (itaoreport ARG...; which heavy modules loaded)
+
+run.py starts this once per measurement so imports, caches in memory and peak
+memory are those of a real command-line run. Times are in seconds, measured in
+here around the work itself; run.py adds the process's wall time.
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import json
+import resource
+import sys
+from pathlib import Path
+
+CAPTURED_HTML = "print.html"
+CAPTURED_ASSETS = "assets.json"
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process and any process it waited for (Linux: KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    scale = 1 if sys.platform == "darwin" else 1024
+    return max(own, children) * scale
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and the processes it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_build(case: Path, formats: tuple[str, ...], capture: Path | None) -> dict:
+    """One build() like `itaoreport build --format FORMATS`; optionally keep what WeasyPrint got."""
+    from itaoreport.build import BuildOptions, build
+
+    recorder = _PdfInputRecorder() if capture else None
+    t = time.perf_counter()
+    result = build(case, BuildOptions(formats=formats))
+    seconds = time.perf_counter() - t
+    pdf = result.out_dir / "report.pdf"
+    if recorder:
+        recorder.save(capture)
+    return {"seconds": seconds, "timings": result.timings,
+            "pdf_bytes": pdf.stat().st_size if "pdf" in formats else None,
+            "html_bytes": (result.out_dir / "report.html").stat().st_size
+            if "html" in formats else None}
+
+
+def run_rebuild(case: Path) -> dict:
+    """The HTML rebuild after one entry is edited, in the process that already built once."""
+    from itaoreport.build import BuildOptions, build
+
+    options = BuildOptions(formats=("html",))
+    build(case, options)
+    entry = sorted((case / "entries").rglob("*.yaml"))[len(list((case / "entries").rglob("*.yaml"))) // 2]
+    original = entry.read_bytes()
+    try:
+        entry.write_bytes(original.replace(b"summary: \"", b"summary: \"Edited. ", 1))
+        t = time.perf_counter()
+        result = build(case, options)
+        seconds = time.perf_counter() - t
+    finally:
+        entry.write_bytes(original)
+    return {"seconds": seconds, "timings": result.timings, "mode": "second build() in-process",
+            "edited": entry.relative_to(case).as_posix()}
+
+
+class _PdfInputRecorder:
+    """Wraps weasyprint.HTML to keep the last HTML string and every file it fetched."""
+
+    def __init__(self) -> None:
+        import weasyprint
+
+        self.html: str | None = None
+        self.fetched: dict[str, tuple[bytes, str]] = {}
+        self.base_url: str | None = None
+        recorder, original = self, weasyprint.HTML
+
+        class RecordingHTML(original):  # type: ignore[misc, valid-type]
+            def __init__(self, *args, string=None, base_url=None, url_fetcher=None, **kwargs):
+                recorder.html, recorder.base_url = string, base_url
+                if url_fetcher is not None:
+                    url_fetcher = recorder.wrap(url_fetcher)
+                super().__init__(*args, string=string, base_url=base_url,
+                                 url_fetcher=url_fetcher, **kwargs)
+
+        weasyprint.HTML = RecordingHTML
+
+    def wrap(self, fetcher):
+        fetch = fetcher.fetch
+
+        def recording_fetch(url, headers=None):
+            response = fetch(url, headers)
+            body = response.read() if hasattr(response, "read") else response
+            media = response.headers.get("Content-Type", "") if hasattr(response, "headers") else ""
+            self.fetched[url] = (body, media)
+            from weasyprint.urls import URLFetcherResponse
+
+            return URLFetcherResponse(url, body, {"Content-Type": media})
+
+        fetcher.fetch = recording_fetch
+        return fetcher
+
+    def save(self, folder: Path) -> None:
+        if self.html is None:
+            raise SystemExit("the build did not call weasyprint.HTML; nothing to compare against")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / CAPTURED_HTML).write_text(self.html, encoding="utf-8")
+        index = {}
+        for i, (url, (body, media)) in enumerate(sorted(self.fetched.items())):
+            name = f"asset-{i:05d}"
+            (folder / name).write_bytes(body)
+            index[url] = [name, media]
+        (folder / CAPTURED_ASSETS).write_text(
+            json.dumps({"base_url": self.base_url, "assets": index}), encoding="utf-8")
+
+
+def run_baseline(capture: Path, images: list[Path]) -> dict:
+    """The unavoidable work: decode every image once with Pillow, WeasyPrint on the same HTML."""
+    t = time.perf_counter()
+    from PIL import Image
+
+    for path in images:
+        with Image.open(path) as im:
+            im.load()
+    decode = time.perf_counter() - t
+
+    t = time.perf_counter()
+    import weasyprint
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    index = json.loads((capture / CAPTURED_ASSETS).read_text(encoding="utf-8"))
+    assets = {url: ((capture / name).read_bytes(), media)
+              for url, (name, media) in index["assets"].items()}
+
+    class Served(URLFetcher):
+        def fetch(self, url, headers=None):
+            data, media = assets[url]
+            return URLFetcherResponse(url, data, {"Content-Type": media})
+
+    html = (capture / CAPTURED_HTML).read_text(encoding="utf-8")
+    pdf = weasyprint.HTML(string=html, base_url=index["base_url"], url_fetcher=Served()).write_pdf()
+    weasy = time.perf_counter() - t
+    return {"seconds": decode + weasy, "decode_seconds": decode, "weasyprint_seconds": weasy,
+            "images": len(images), "pdf_bytes": len(pdf)}
+
+
+HEAVY_MODULES = ("weasyprint", "PIL", "numpy", "imagehash", "watchdog", "fontTools")
+
+
+def run_imports(args: list[str]) -> dict:
+    """Run `itaoreport ARGS` in this process and list the heavy modules it imported."""
+    from itaoreport.cli import main as cli
+
+    try:
+        cli(args, standalone_mode=False)
+    except SystemExit:
+        pass
+    return {"seconds": time.perf_counter() - STARTED,
+            "heavy_imports": [m for m in HEAVY_MODULES if m in sys.modules]}
+
+
+def main(argv: list[str]) -> None:
+    command, rest = argv[0], argv[1:]
+    if command == "build":
+        capture = Path(rest[3]) if len(rest) > 3 and rest[2] == "--capture" else None
+        outcome = run_build(Path(rest[0]), tuple(rest[1].split(",")), capture)
+    elif command == "rebuild":
+        outcome = run_rebuild(Path(rest[0]))
+    elif command == "baseline":
+        outcome = run_baseline(Path(rest[0]), [Path(p) for p in rest[1:]])
+    elif command == "imports":
+        outcome = run_imports(rest)
+    else:
+        raise SystemExit(f"unknown measurement {command!r}")
+    outcome["process_seconds"] = time.perf_counter() - STARTED
+    outcome["peak_rss_bytes"] = peak_rss_bytes()
+    outcome["cpu_seconds"] = cpu_seconds()
+    print(json.dumps(outcome))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,93 @@
+"""The benchmark's own parts: the synthetic-case generator and the target arithmetic.
+
+Timings are judged by `python benchmarks/run.py`, never here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+
+from benchmarks.synth import Spec, ensure_case, plan
+from benchmarks.targets import GB, Target, check, check_all, ratio
+from itaoreport.case.validate import load_case
+
+TINY = Spec(entries=12, screenshots=3, copies=2)
+
+
+def test_plan_uses_every_screenshot_first_and_copies_later():
+    p = plan(Spec(entries=100, screenshots=30, copies=6))
+    first_use = {}
+    for index in sorted(p.attachments):
+        for path in p.attachments[index]:
+            first_use.setdefault(path, index)
+    assert set(p.shots) <= set(first_use)
+    for copy, original, _scaled in p.copies:
+        assert first_use[copy] > first_use[original]
+    assert len({c for c, _, _ in p.copies}) == 6
+
+
+@pytest.mark.parametrize("bad", [{"entries": 0}, {"screenshots": 5, "entries": 3},
+                                 {"copies": 4, "screenshots": 3}])
+def test_spec_refuses_impossible_cases(bad):
+    with pytest.raises(ValueError):
+        Spec(**{"entries": 12, "screenshots": 3, "copies": 2, **bad})
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One generated tiny case shared by the tests below (drawing takes a moment)."""
+    folder = tmp_path_factory.mktemp("bench-work")
+    ensure_case(TINY, folder, say=lambda message: None)
+    return folder
+
+
+def test_generated_case_is_valid_and_screenshots_differ(work: Path):
+    case = work / TINY.key
+    loaded = load_case(case)
+    assert loaded.case is not None and loaded.problems == []
+    assert len(loaded.case.entries) == 12
+    shots = sorted((case / "screenshots").glob("chat-*.png"))
+    images = [Image.open(p).convert("RGB") for p in shots]
+    assert [im.size for im in images] == [(1080, 2340)] * 3
+    assert ImageChops.difference(images[0], images[1]).getbbox() is not None
+    copies = sorted((case / "screenshots" / "emailed").glob("*.jpg"))
+    assert len(copies) == 2
+    assert {Image.open(c).width for c in copies} == {1080, 720}
+    if shutil.which("git"):
+        log = subprocess.run(["git", "log", "--format=%s"], cwd=case, capture_output=True,
+                             text=True, check=True).stdout.split("\n")
+        assert log[-2] == "Entries 1-2"  # oldest first batch: entries added over time
+
+
+def test_generated_case_is_reused(work: Path):
+    case = work / TINY.key
+    marker = case / "screenshots" / "chat-0000.png"
+    before = marker.stat().st_mtime_ns
+    said = []
+    assert ensure_case(TINY, work, say=said.append) == case
+    assert said == [] and marker.stat().st_mtime_ns == before
+
+
+def test_ratio_targets_compare_with_the_baseline_of_the_same_run():
+    target = Target("cold vs baseline", "cold", 1.5, baseline="base")
+    assert check(target, {"cold": 3.0, "base": 2.0}).value == pytest.approx(1.5)
+    assert check(target, {"cold": 3.0, "base": 2.0}).held is True
+    assert check(target, {"cold": 3.1, "base": 2.0}).held is False
+    assert check(target, {"cold": 3.0}).held is None
+    assert ratio(1.0, 0.0) == float("inf")
+
+
+def test_absolute_targets_and_the_issue_list():
+    figures = {"warm_html_s": 0.4, "cold_full_s": 10.0, "baseline_s": 8.0,
+               "rebuild_html_s": 0.2, "peak_rss_bytes": 2 * GB, "help_s": 0.1,
+               "validate_sample_s": 0.2}
+    held = {c.target.name: c.held for c in check_all(figures)}
+    assert held["warm HTML-only / cold full"] is True
+    assert held["cold full / (WeasyPrint alone + Pillow decode)"] is True
+    assert held["peak memory of any build"] is False
+    assert all(c.describe() for c in check_all(figures))
