@@ -15,10 +15,13 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # casegen: the chat drawing
 
 GENERATOR_VERSION = 2
 """Bump when the generated case changes, so cached cases are redrawn."""
@@ -277,7 +280,7 @@ def _draw_job(job: tuple[Path, int, int]) -> None:
 
 def draw_screenshot(path: Path, seed: int, i: int) -> None:
     """Screenshot number i: its own words, clock, day, colours and bubble count."""
-    from benchmarks.screens import PALETTES, chat_image
+    from casegen import PALETTES, chat_image
 
     rng = random.Random(seed * 7_919 + i)
     count = rng.randint(1, 6)
