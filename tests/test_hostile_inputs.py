@@ -245,7 +245,9 @@ def test_too_many_attachments_in_one_entry(tmp_path: Path):
 # -- size and shape limits, in a real process ------------------------------------------------
 
 @pytest.mark.parametrize("name, data, expected", [
-    ("deep-flow", b"[" * 200_000, f"1:{MAX_DEPTH + 2}: error: values are nested deeper than"),
+    # The column depends on the parser: ours stops at the 33rd bracket, libyaml >= 0.2.5
+    # (PyYAML 6.0.3+ wheels) at its own limit of 1,000 while scanning ahead.
+    ("deep-flow", b"[" * 200_000, f"error: values are nested deeper than {MAX_DEPTH} levels"),
     ("deep-block", "".join(f"{' ' * i}k{i}:\n" for i in range(400)).encode(),
      f"{MAX_DEPTH + 1}:{MAX_DEPTH + 1}: error: values are nested deeper than {MAX_DEPTH} levels"),
     ("wide", b"tags: [" + b"t," * (MAX_NODES + 10) + b"]\n",

@@ -131,6 +131,11 @@ def load_yaml_bytes(data: bytes, path: str) -> YNode | None:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "maximum nesting depth" in (exc.problem or ""):
+            # libyaml >= 0.2.5 (PyYAML 6.0.3+ wheels) stops at 1,000 open brackets while
+            # scanning ahead, before our own limit sees the events: the same problem.
+            raise YamlProblem(error(_loc(path, mark),
+                                    f"values are nested deeper than {MAX_DEPTH} levels")) from None
         message = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             message = f"{exc.context}: {exc.problem}"
