@@ -1,4 +1,4 @@
-"""The benchmark's own parts: the synthetic-case generator and the target arithmetic.
+"""The benchmark's own parts: the synthetic-case generator, target arithmetic, watch rebuild.
 
 Timings are judged by `python benchmarks/run.py`, never here.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from benchmarks.child import REBUILDS, middle_entry, run_rebuild
 from benchmarks.synth import Spec, ensure_case, plan
 from benchmarks.targets import GB, Target, check, check_all, ratio
 from itaoreport.case.validate import load_case
@@ -91,3 +92,23 @@ def test_absolute_targets_and_the_issue_list():
     assert held["cold full / (WeasyPrint alone + Pillow decode)"] is True
     assert held["peak memory of any build"] is False
     assert all(c.describe() for c in check_all(figures))
+
+
+def test_watch_rebuild_times_each_edit_in_a_watcher_and_restores_the_entry(work: Path):
+    case = work / TINY.key
+    entry = middle_entry(case)
+    before = entry.read_bytes()
+    measured = run_rebuild(case)
+    assert entry.read_bytes() == before
+    assert measured["edited"] == entry.relative_to(case).as_posix()
+    assert len(measured["edits"]) == len(measured["restores"]) == REBUILDS
+    rounds = measured["edits"] + measured["restores"]
+    assert all(measured["edited"] in r["changed"] for r in rounds)
+    in_order = [r["generation"] for pair in zip(measured["edits"], measured["restores"])
+                for r in pair]
+    assert in_order == sorted(set(in_order)) and in_order[0] > 1  # after the first build
+    # Saving to publishing covers the debounce and the build: longer than the build alone.
+    assert all(r["save_to_report"] > r["seconds"] for r in rounds)
+    assert measured["seconds"] == min(r["seconds"] for r in measured["edits"])
+    assert measured["timings"] and "watch mode" in measured["mode"]
+    assert measured["watcher_lines"][0].startswith("first build")
