@@ -36,7 +36,7 @@ from itaoreport.evidence.provenance import Provenance, git_provenance
 from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, entry_views, log_rows
-from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, image_url
+from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
 from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
 from itaoreport.render.pdf import Assets, PdfAttachment
@@ -153,7 +153,9 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    evidence = gather_evidence(case, options.image_cache)
+    printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
+               if "pdf" in options.formats else None)
+    evidence = gather_evidence(case, options.image_cache, printer, options.progress)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     timings["evidence"] = time.perf_counter() - t
@@ -292,7 +294,8 @@ def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Asset
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
     case, evidence = analysed.case, analysed.evidence
     images = [PrintImage(x.label, x.path, (info.width, info.height), info.sha256, x.entries[0],
-                         partial(_decode, case.root / x.path))
+                         partial(_decode, case.root / x.path),
+                         x.printed if evidence.printed_grayscale == grayscale else None)
               for x in evidence.exhibits if x.rendition
               for info in [evidence.attachments[x.path]] if info.width and info.height]
     manifest = PdfAttachment(report_json, "report.json", "Every fact of this report, with the "

@@ -20,7 +20,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from itaoreport.evidence.dedupe import ImageFacts, Verdict
 
@@ -39,32 +38,56 @@ class ImageCache:
             return None
         return self.folder / f"v{VERSION}" / kind / name[:2] / f"{name}{suffix}"
 
-    def get(self, sha256: str) -> tuple[ImageFacts, np.ndarray] | None:
-        meta, gray = self._path("images", sha256, ".json"), self._path("images", sha256, ".png")
-        if meta is None or gray is None:
+    def facts(self, sha256: str) -> ImageFacts | None:
+        """The facts of an image analysed earlier (a small JSON read), or None."""
+        meta = self._path("images", sha256, ".json")
+        if meta is None:
             return None
         try:
             facts = ImageFacts.from_json(json.loads(meta.read_text(encoding="utf-8")))
-            with Image.open(gray) as im:
-                array = np.asarray(im.convert("L"), dtype=np.uint8)
         except (OSError, ValueError, KeyError, TypeError):
             self.stats["misses"] += 1
             return None
-        if facts.sha256 != sha256:
+        if facts.sha256 != sha256 or not self._path("images", sha256, ".png").is_file():
             self.stats["misses"] += 1
             return None
         self.stats["hits"] += 1
-        return facts, array
+        return facts
+
+    def gray(self, sha256: str) -> np.ndarray | None:
+        """The normalised grayscale of an image analysed earlier, or None.
+
+        Read only when the verifier needs it: a build whose pair verdicts are all
+        cached reads none.
+        """
+        png = self._path("images", sha256, ".png")
+        if png is None:
+            return None
+        from PIL import Image
+
+        try:
+            with Image.open(png) as im:
+                return np.asarray(im.convert("L"), dtype=np.uint8)
+        except (OSError, ValueError, SyntaxError):
+            return None
 
     def put(self, facts: ImageFacts, gray: np.ndarray) -> None:
         meta = self._path("images", facts.sha256, ".json")
         png = self._path("images", facts.sha256, ".png")
         if meta is None or png is None:
             return
+        from PIL import Image
+
         buf = io.BytesIO()
         Image.fromarray(gray).save(buf, format="PNG", compress_level=1)
         _write(png, buf.getvalue())
         _write(meta, json.dumps(facts.to_json(), sort_keys=True).encode("utf-8"))
+
+    def remember(self, facts: ImageFacts, gray: np.ndarray) -> None:
+        """Facts and grayscale that a worker process analysed and already stored on disk."""
+
+    def remember_rendition(self, sha256: str, key: str, rendition: tuple) -> None:
+        """A rendition that a worker process made and already stored on disk."""
 
     def verdict(self, a: str, b: str) -> Verdict | None:
         path = self._path("pairs", "-".join(sorted((a, b))), ".json")
@@ -83,7 +106,6 @@ class ImageCache:
             data = {"same": verdict.same, "score": verdict.score, "noise": verdict.noise,
                     "similar": verdict.similar}
             _write(path, json.dumps(data).encode("utf-8"))
-
 
     def rendition(self, sha256: str, key: str) -> tuple | None:
         """(name, data, media type, width, height) of a rendition made earlier, or None."""

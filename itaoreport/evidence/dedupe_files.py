@@ -6,10 +6,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from itaoreport.evidence.cache import ImageCache
-from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, analyse_decoded, find_duplicates
+from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
 from itaoreport.evidence.exhibits import IMAGE_SUFFIXES, sha256_file
-from itaoreport.evidence.images import ImageError, open_image
+from itaoreport.evidence.prepare import ImageJob, analyse_again, run_jobs
 
 
 @dataclass
@@ -41,24 +43,50 @@ def collect_images(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
 
 def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult:
     """Analyse every image once (cached by content when cache_dir is given) and group copies."""
-    files, unreadable = collect_images(paths)
+    files, missing = collect_images(paths)
     cache = ImageCache(cache_dir)
-    facts: dict[str, ImageFacts] = {}
-    grays = {}
+    problem: dict[str, str] = dict(missing)
+    shas: dict[str, str] = {}
+    by_sha: dict[str, ImageFacts] = {}
+    jobs: dict[str, ImageJob] = {}
     for path in files:
         try:
             sha, size = sha256_file(Path(path))
-            hit = cache.get(sha)
-            if hit is None:
-                decoded = open_image(Path(path))
-                hit = analyse_decoded(decoded.image, sha, size, decoded.format, decoded.lossless)
-                cache.put(*hit)
-        except ImageError as exc:
-            unreadable.append((path, str(exc)))
-            continue
         except OSError as exc:
-            unreadable.append((path, exc.strerror or str(exc)))
+            problem[path] = exc.strerror or str(exc)
             continue
-        facts[path], grays[path] = hit
-    return FilesResult(find_duplicates(facts, grays.__getitem__, verdicts=cache), len(facts),
-                       unreadable)
+        shas[path] = sha
+        if sha in by_sha or sha in jobs:
+            continue
+        found = cache.facts(sha)
+        if found is None:
+            jobs[sha] = ImageJob(Path(path), sha, size, True, False, None, cache_dir)
+        else:
+            by_sha[sha] = found
+    grays: dict[str, np.ndarray] = {}
+    failed: dict[str, str] = {}
+    for work in run_jobs(list(jobs.values())):
+        if work.error is not None:
+            failed[work.job.sha256] = work.error
+        else:
+            assert work.facts is not None and work.gray is not None
+            by_sha[work.job.sha256], grays[work.job.sha256] = work.facts, work.gray
+    facts: dict[str, ImageFacts] = {}
+    for path, sha in shas.items():
+        if sha in failed:
+            problem[path] = failed[sha]
+        else:
+            facts[path] = by_sha[sha]
+
+    def gray_of(path: str) -> np.ndarray:
+        sha = facts[path].sha256
+        if sha not in grays:
+            gray = cache.gray(sha)
+            grays[sha] = gray if gray is not None else analyse_again(Path(path), facts[path],
+                                                                      cache)
+        return grays[sha]
+
+    order = {path: i for i, path in enumerate(files)}
+    unreadable = [(path, reason) for path, reason in missing] + sorted(
+        ((p, r) for p, r in problem.items() if p in order), key=lambda item: order[item[0]])
+    return FilesResult(find_duplicates(facts, gray_of, verdicts=cache), len(facts), unreadable)

@@ -8,6 +8,7 @@ the kept file's exhibit and say how they were matched.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -15,19 +16,23 @@ import numpy as np
 
 from itaoreport.case.files import CACHE_DIR
 from itaoreport.case.model import Case
-from itaoreport.errors import Problem, error
+from itaoreport.errors import Loc, Problem, error, sort_problems
 from itaoreport.evidence.cache import ImageCache
-from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, analyse_decoded, find_duplicates
-from itaoreport.evidence.images import Decoded, ImageError, open_image
-from itaoreport.evidence.renditions import (
-    SCREEN_QUALITY,
-    SCREEN_WIDTH,
-    Rendition,
-    screen_rendition,
+from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
+from itaoreport.evidence.prepare import (
+    SCREEN_KEY,
+    ImageJob,
+    ImageWork,
+    PrintMaker,
+    analyse_again,
+    rendition_tuple,
+    run_jobs,
 )
+from itaoreport.evidence.renditions import Rendition
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
-RENDITION_KEY = f"w{SCREEN_WIDTH}q{SCREEN_QUALITY}"
+PROGRESS_FROM = 20
+"""Say how preparing screenshots goes when there are at least this many to decode."""
 
 
 @dataclass
@@ -76,6 +81,9 @@ class Exhibit:
     entries: list[str]
     """Entries that use it, in timeline order; the first shows it."""
     rendition: Rendition | None = None
+    """What report.html shows."""
+    printed: Rendition | None = None
+    """The first print rendition (for report.pdf), when the build makes a PDF."""
 
     def to_json(self) -> dict:
         return {"label": self.label, "path": self.path, "copies": self.copies,
@@ -89,6 +97,8 @@ class Evidence:
     exhibits: list[Exhibit]
     kept_separate: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    printed_grayscale: bool | None = None
+    """Whether the exhibits' first print renditions are grayscale; None: none were made."""
 
     def exhibit_for(self, path: str) -> Exhibit | None:
         label = self.attachments[path].exhibit if path in self.attachments else None
@@ -112,13 +122,19 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def gather_evidence(case: Case, cache: ImageCache | None = None) -> Evidence:
+def gather_evidence(case: Case, cache: ImageCache | None = None,
+                    printer: PrintMaker | None = None,
+                    say: Callable[[str], None] | None = None) -> Evidence:
     """Hash every attachment, analyse each image once (or take it from the cache), group
-    copies and number exhibits; problems name the file and the entry using it."""
+    copies and number exhibits; problems name the file and the entry using it.
+
+    With a `printer` (a PDF is wanted) each exhibit also gets its first print rendition,
+    made while the image is decoded for everything else.
+    """
     if cache is None:
         cache = ImageCache(cache_folder(case.root))
     infos: dict[str, AttachmentInfo] = {}
-    images = _Images(case.root, cache)
+    where: dict[str, Loc] = {}
     problems: list[Problem] = []
     for entry in case.entries:
         for att in entry.attachments:
@@ -132,24 +148,22 @@ def gather_evidence(case: Case, cache: ImageCache | None = None) -> Evidence:
             except OSError as exc:
                 problems.append(error(att.loc, f"cannot read attachment {att.path!r}: {exc.strerror}"))
                 continue
-            info = AttachmentInfo(att.path, sha, size, _looks_like_image(att.path), used_by=[entry.id])
-            if info.is_image:
-                try:
-                    facts = images.analyse(att.path, sha, size)
-                except ImageError as exc:
-                    problems.append(error(att.loc, f"attachment {att.path!r}: {exc}"))
-                    continue
-                info.width, info.height, info.format = facts.width, facts.height, facts.format
-            infos[att.path] = info
+            infos[att.path] = AttachmentInfo(att.path, sha, size, _looks_like_image(att.path),
+                                             used_by=[entry.id])
+            where[att.path] = att.loc
+    images = _Images(case.root, cache, printer, say)
+    problems += images.analyse([info for info in infos.values() if info.is_image], where)
     if problems:
-        return Evidence(infos, [], problems=problems)
-    result = find_duplicates(images.facts, images.grays.__getitem__, verdicts=cache)
+        return Evidence(infos, [], problems=sort_problems(problems))
+    result = find_duplicates(images.facts, images.gray, verdicts=cache)
     exhibits = _number_exhibits(case, infos, result)
-    for x in exhibits:
-        if infos[x.path].is_image:
-            x.rendition = images.rendition(x.path, infos[x.path].sha256)
+    problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
+                                     where)
+    if problems:
+        return Evidence(infos, [], problems=sort_problems(problems))
     kept_separate = [{"a": n.a, "b": n.b, "score": n.score} for n in result.kept_separate]
-    return Evidence(infos, exhibits, kept_separate=kept_separate)
+    return Evidence(infos, exhibits, kept_separate=kept_separate,
+                    printed_grayscale=printer.grayscale if printer else None)
 
 
 def cache_folder(root: Path) -> Path | None:
@@ -161,40 +175,124 @@ def cache_folder(root: Path) -> Path | None:
 
 
 class _Images:
-    """Each image decoded at most once per build, and not at all when the cache has it."""
+    """Each image decoded at most once per build, and not at all when the cache has it.
 
-    def __init__(self, root: Path, cache: ImageCache):
-        self.root = root
-        self.cache = cache
+    Facts come from the cache or from one decode (evidence/prepare.py), which also
+    makes the image's renditions in case it becomes an exhibit; grayscales are read
+    only for the pairs the verifier has to decide.
+    """
+
+    def __init__(self, root: Path, cache: ImageCache, printer: PrintMaker | None,
+                 say: Callable[[str], None] | None):
+        self.root, self.cache, self.printer, self.say = root, cache, printer, say
         self.facts: dict[str, ImageFacts] = {}
-        self.grays: dict[str, np.ndarray] = {}
-        self.decoded: dict[str, Decoded] = {}
+        """Attachment path -> facts (what the duplicate detector groups)."""
+        self._grays: dict[str, np.ndarray] = {}
+        self._screens: dict[str, Rendition] = {}
+        self._prints: dict[str, Rendition] = {}
+        """By SHA-256: what this build's decodes made."""
 
-    def analyse(self, path: str, sha: str, size: int) -> ImageFacts:
-        hit = self.cache.get(sha)
-        if hit is not None:
-            facts, gray = hit
-        else:
-            image = self.decode(path)
-            facts, gray = analyse_decoded(image.image, sha, size, image.format, image.lossless)
-            self.cache.put(facts, gray)
-        self.facts[path], self.grays[path] = facts, gray
-        return facts
+    def analyse(self, infos: list[AttachmentInfo], where: dict[str, Loc]) -> list[Problem]:
+        """Facts (size, format, hashes) of every image; located problems for unusable ones."""
+        by_sha: dict[str, ImageFacts] = {}
+        jobs: dict[str, ImageJob] = {}
+        for info in infos:
+            if info.sha256 in by_sha or info.sha256 in jobs:
+                continue  # the same bytes under another name are analysed once
+            facts = self.cache.facts(info.sha256)
+            if facts is None:
+                jobs[info.sha256] = self._job(info, analyse=True, screen=True,
+                                              printer=self.printer)
+            else:
+                by_sha[info.sha256] = facts
+        failed: dict[str, str] = {}
+        for work in run_jobs(list(jobs.values()), self._progress("analysing")):
+            if work.error is not None:
+                failed[work.job.sha256] = work.error
+                continue
+            assert work.facts is not None and work.gray is not None
+            self._took(work)
+            by_sha[work.job.sha256] = work.facts
+            self._grays[work.job.sha256] = work.gray
+            self.cache.remember(work.facts, work.gray)
+        problems = []
+        for info in infos:
+            if info.sha256 in failed:
+                problems.append(error(where[info.path],
+                                      f"attachment {info.path!r}: {failed[info.sha256]}"))
+                continue
+            facts = by_sha[info.sha256]
+            info.width, info.height, info.format = facts.width, facts.height, facts.format
+            self.facts[info.path] = facts
+        return problems
 
-    def decode(self, path: str) -> Decoded:
-        if path not in self.decoded:
-            self.decoded[path] = open_image(self.root / path)
-            self.cache.stats["decodes"] += 1
-        return self.decoded[path]
+    def gray(self, path: str) -> np.ndarray:
+        """The normalised grayscale of an image, for the verifier."""
+        sha = self.facts[path].sha256
+        if sha not in self._grays:
+            gray = self.cache.gray(sha)
+            if gray is None:
+                gray = analyse_again(self.root / path, self.facts[path], self.cache)
+            self._grays[sha] = gray
+        return self._grays[sha]
 
-    def rendition(self, path: str, sha: str) -> Rendition:
-        cached = self.cache.rendition(sha, RENDITION_KEY)
-        if cached is not None:
-            return Rendition(*cached)
-        made = screen_rendition(self.decode(path).image, sha)
-        self.cache.put_rendition(sha, RENDITION_KEY, (made.name, made.data, made.media_type,
-                                                      made.width, made.height))
-        return made
+    def add_renditions(self, exhibits: list[Exhibit], infos: dict[str, AttachmentInfo],
+                       where: dict[str, Loc]) -> list[Problem]:
+        """Give each image exhibit its screen (and, for a PDF, first print) rendition."""
+        jobs = []
+        for x in exhibits:
+            info = infos[x.path]
+            sha = info.sha256
+            if sha not in self._screens:
+                hit = self.cache.rendition(sha, SCREEN_KEY)
+                if hit is not None:
+                    self._screens[sha] = Rendition(*hit)
+            if self.printer is not None and sha not in self._prints:
+                found = self.printer.lookup((info.width or 0, info.height or 0), sha)
+                if found is not None:
+                    self._prints[sha] = found
+            screen = sha not in self._screens
+            printer = self.printer if self.printer and sha not in self._prints else None
+            if screen or printer:
+                jobs.append(self._job(info, analyse=False, screen=screen, printer=printer))
+        problems = []
+        for work in run_jobs(jobs, self._progress("preparing")):
+            if work.error is not None:
+                info = next(i for i in infos.values() if i.sha256 == work.job.sha256)
+                problems.append(error(where[info.path], f"attachment {info.path!r}: {work.error}"))
+                continue
+            self._took(work)
+        for x in exhibits:
+            sha = infos[x.path].sha256
+            x.rendition, x.printed = self._screens.get(sha), self._prints.get(sha)
+        return problems
+
+    def _job(self, info: AttachmentInfo, analyse: bool, screen: bool,
+             printer: PrintMaker | None) -> ImageJob:
+        return ImageJob(self.root / info.path, info.sha256, info.size, analyse, screen, printer,
+                        self.cache.folder)
+
+    def _took(self, work: ImageWork) -> None:
+        """Keep the renditions a decode made."""
+        self.cache.stats["decodes"] += 1
+        sha = work.job.sha256
+        if work.screen is not None:
+            self._screens[sha] = work.screen
+            self.cache.remember_rendition(sha, SCREEN_KEY, rendition_tuple(work.screen))
+        if work.printed is not None:
+            self._prints[sha] = work.printed
+
+    def _progress(self, doing: str) -> Callable[[int, int], None] | None:
+        say = self.say
+        if say is None:
+            return None
+
+        def report(done: int, total: int) -> None:
+            step = max(1, total // 10)
+            if total >= PROGRESS_FROM and (done % step == 0 or done == total):
+                say(f"{doing} screenshots: {done} of {total}")
+
+        return report
 
 
 def _looks_like_image(path: str) -> bool:

@@ -61,14 +61,14 @@ def _decode(path: Path) -> Decoded:
                         "(a screenshot is far smaller; this may be a decompression bomb)"
                     )
                 im.load()
-                upright = ImageOps.exif_transpose(im)
-                if upright is None:  # pragma: no cover - Pillow < 9.4 returned None in-place
-                    upright = im
+                if getattr(im, "map", None) is not None:
+                    im = im.copy()  # memory-mapped from the file: make it our own
+                # In place: a copy of a 1080x2340 screenshot costs as much as decoding it.
+                ImageOps.exif_transpose(im, in_place=True)
+                upright = im
                 if upright.mode not in ("RGB", "RGBA", "L", "LA"):
                     upright = upright.convert("RGBA" if "A" in upright.mode or "transparency"
                                               in upright.info else "RGB")
-                elif upright is im:
-                    upright = im.copy()
         lossless = fmt in {"PNG", "GIF", "BMP", "TIFF"} or (
             fmt == "WEBP" and im.info.get("lossless", False)
         )

@@ -1,9 +1,9 @@
 """An image cache that also remembers in memory, for `watch`, which builds the same case often.
 
 The on-disk content-hash cache (`cache.ImageCache`) saves decoding, but still
-reads every image's facts, normalised grayscale and rendition from disk on each
-build. `MemoCache` keeps what it read or made in memory for the life of one
-watcher. Keys are content hashes, so a changed file can never get stale results.
+reads every image's facts and rendition (and a grayscale where a pair must be
+verified) from disk on each build. `MemoCache` keeps what it read or made in
+memory for the life of one watcher. Keys are content hashes, so a changed file can never get stale results.
 """
 
 from __future__ import annotations
@@ -16,21 +16,34 @@ class MemoCache(ImageCache):
 
     def __init__(self, folder):
         super().__init__(folder)
-        self._images: dict = {}
+        self._facts: dict = {}
+        self._grays: dict = {}
         self._verdicts: dict = {}
         self._renditions: dict = {}
 
-    def get(self, sha256: str):
-        if sha256 not in self._images:
-            hit = super().get(sha256)
-            if hit is None:
+    def facts(self, sha256: str):
+        if sha256 not in self._facts:
+            found = super().facts(sha256)
+            if found is None:
                 return None
-            self._images[sha256] = hit
-        return self._images[sha256]
+            self._facts[sha256] = found
+        else:
+            self.stats["hits"] += 1
+        return self._facts[sha256]
+
+    def gray(self, sha256: str):
+        # Grayscales (~1 MB each) are needed only to verify a new candidate pair, so they
+        # stay on disk, and in memory only when there is no disk cache.
+        return self._grays.get(sha256) if self.folder is None else super().gray(sha256)
 
     def put(self, facts, gray) -> None:
         super().put(facts, gray)
-        self._images[facts.sha256] = (facts, gray)
+        self.remember(facts, gray)
+
+    def remember(self, facts, gray) -> None:
+        self._facts[facts.sha256] = facts
+        if self.folder is None:
+            self._grays[facts.sha256] = gray
 
     def verdict(self, a: str, b: str):
         key = tuple(sorted((a, b)))
@@ -55,4 +68,7 @@ class MemoCache(ImageCache):
 
     def put_rendition(self, sha256: str, key: str, rendition: tuple) -> None:
         super().put_rendition(sha256, key, rendition)
+        self.remember_rendition(sha256, key, rendition)
+
+    def remember_rendition(self, sha256: str, key: str, rendition: tuple) -> None:
         self._renditions[(sha256, key)] = rendition

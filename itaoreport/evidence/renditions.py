@@ -124,13 +124,14 @@ def print_pixels(size: tuple[int, int], spec: PrintSpec) -> tuple[int, int]:
     return new_w, max(1, round(height * new_w / width))
 
 
-def print_rendition(load_master: Callable[[], Image.Image], size: tuple[int, int],
+def print_rendition(load_master: Callable[[], Image.Image] | None, size: tuple[int, int],
                     master_size: tuple[int, int], sha256: str, spec: PrintSpec,
-                    cache_root: Path | None = None) -> Rendition:
+                    cache_root: Path | None = None) -> Rendition | None:
     """A JPEG for the PDF, made from a master (the original already scaled to master_size).
 
     Every print rendition of a file comes from the same master, so its bytes do not
     depend on which renditions happened to be cached; `load_master` runs only on a miss.
+    Without `load_master` this only looks in the cache (None when it is not there).
     """
     width, height = print_pixels(size, spec)
     width, height = min(width, master_size[0]), min(height, master_size[1])
@@ -139,10 +140,13 @@ def print_rendition(load_master: Callable[[], Image.Image], size: tuple[int, int
            f"-q{spec.quality}-{tone}.jpg")
 
     def encode() -> bytes:
+        assert load_master is not None
         return _encode(_resized(load_master(), width, height), "jpg", spec.quality,
                        spec.grayscale)
 
-    data = cached(cache_root, key, encode)
+    data = cached(cache_root, key, encode if load_master else None)
+    if data is None:
+        return None
     name = f"print/{sha256[:16]}-{width}-q{spec.quality}-{tone}.jpg"
     return Rendition(name, data, "image/jpeg", width, height)
 
@@ -195,18 +199,21 @@ def cache_root_for(case_root: Path) -> Path | None:
     return folder
 
 
-def cached(cache_root: Path | None, key: str, make: Callable[[], bytes]) -> bytes:
-    """Bytes from the cache, or made, stored (atomically, best effort) and returned.
+def cached(cache_root: Path | None, key: str, make: Callable[[], bytes] | None) -> bytes | None:
+    """Bytes from the cache, or made, stored (atomically, best effort) and returned;
+    with no `make`, None on a miss.
 
     The key includes the Pillow version, since another encoder may give other bytes.
     """
     if cache_root is None:
-        return make()
+        return make() if make else None
     path = cache_root / f"pillow-{PILLOW_VERSION}" / key[:2] / key
     try:
         return path.read_bytes()
     except OSError:
         pass
+    if make is None:
+        return None
     data = make()
     try:
         write_atomic(path, data)

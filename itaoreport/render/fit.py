@@ -104,6 +104,48 @@ MARGIN = 0.99
 """Aim 1 % under a size limit: the estimate of the next step's size is not exact."""
 
 
+FIRST_TRY = (LAYOUTS[0], QUALITY_STEPS[0])
+"""The layout and image step every PDF is rendered with first."""
+
+
+def master_size(size: tuple[int, int]) -> tuple[int, int]:
+    """Largest print size any layout asks for: the best step in the widest box."""
+    boxes = [layout.box_for(size) for layout in LAYOUTS]
+    widest = max(boxes, key=lambda box: box[0] * box[1])
+    return print_pixels(size, PrintSpec(widest, QUALITY_STEPS[0].ppi, 0))
+
+
+@dataclass(frozen=True)
+class PrintPrep:
+    """The first attempt's print rendition of each screenshot, made by the evidence stage
+    while the image is decoded anyway, so a build decodes each screenshot once.
+
+    It is made from the same master as every other print rendition, so its bytes are
+    the ones fitting would have made. Picklable: worker processes call `make`.
+    """
+
+    grayscale: bool
+    cache_root: Path | None
+
+    def spec(self, size: tuple[int, int]) -> PrintSpec:
+        layout, step = FIRST_TRY
+        return PrintSpec(layout.box_for(size), step.ppi, step.quality, self.grayscale)
+
+    def lookup(self, size: tuple[int, int], sha256: str) -> Rendition | None:
+        """The rendition from the cache, or None."""
+        return print_rendition(None, size, master_size(size), sha256, self.spec(size),
+                               self.cache_root)
+
+    def make(self, image: Image.Image, sha256: str) -> Rendition:
+        """The rendition of a decoded, upright image (stored in the cache)."""
+        size = image.size
+        big = master_size(size)
+        made = print_rendition(lambda: master_image(image, big), size, big, sha256,
+                               self.spec(size), self.cache_root)
+        assert made is not None
+        return made
+
+
 @dataclass
 class PrintImage:
     """One exhibit picture to prepare for print."""
@@ -115,14 +157,15 @@ class PrintImage:
     entry: str
     """The entry that shows it."""
     load: Callable[[], Image.Image]
-    """Decodes the original (upright); called at most once per build."""
+    """Decodes the original (upright); called at most once per build, and only when a
+    rendition other than `first` is needed."""
+    first: Rendition | None = None
+    """The rendition of the first attempt (FIRST_TRY), prepared by the evidence stage
+    while it had the image decoded (see PrintPrep)."""
     _master: Image.Image | None = field(default=None, repr=False)
 
     def master_size(self) -> tuple[int, int]:
-        """Largest print size any layout asks for: the best step in the widest box."""
-        boxes = [layout.box_for(self.size) for layout in LAYOUTS]
-        widest = max(boxes, key=lambda box: box[0] * box[1])
-        return print_pixels(self.size, PrintSpec(widest, QUALITY_STEPS[0].ppi, 0))
+        return master_size(self.size)
 
     def master(self) -> Image.Image:
         if self._master is None:
@@ -173,6 +216,8 @@ class _Fitter:
         result = {}
         for img in self.job.images:
             key = (img.label, step, layout.name)
+            if key not in self._renditions and img.first and (layout, step) == FIRST_TRY:
+                self._renditions[key] = img.first
             if key not in self._renditions:
                 spec = PrintSpec(layout.box_for(img.size), step.ppi, step.quality,
                                  self.job.grayscale)

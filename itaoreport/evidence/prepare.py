@@ -1,0 +1,167 @@
+"""One decode per screenshot: its facts, grayscale and renditions, in worker processes where
+that pays.
+
+Decoding, scaling and re-encoding screenshots is most of a cold build. Each image
+that the cache does not fully cover becomes an ImageJob; `prepare_image` decodes it
+once and makes everything any later stage asks for (the duplicate detector's facts
+and grayscale, the screen rendition of report.html, the first print rendition of
+report.pdf), stores them in the cache, and lets the decoded pixels go, so a build
+holds one decoded image per worker at a time, never all of them.
+
+With several CPUs and enough images the jobs run in a pool of processes (spawned,
+so a build inside watch mode's threads is safe), otherwise in this process; the
+results, and so the report, are the same either way. ITAOREPORT_WORKERS=1 turns
+the pool off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from itaoreport.evidence.images import ImageError
+from itaoreport.evidence.renditions import SCREEN_QUALITY, SCREEN_WIDTH, Rendition
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL.Image import Image
+
+    from itaoreport.evidence.cache import ImageCache
+    from itaoreport.evidence.dedupe import ImageFacts
+
+MIN_POOL_JOBS = 8
+"""Fewer images than this are prepared in-process: starting workers costs ~0.5 s."""
+WORKERS_ENV = "ITAOREPORT_WORKERS"
+SCREEN_KEY = f"w{SCREEN_WIDTH}q{SCREEN_QUALITY}"
+"""The screen rendition's parameters, part of its key in the image cache."""
+
+
+class PrintMaker(Protocol):
+    """Makes the first print rendition of a decoded image (render/fit.py PrintPrep)."""
+
+    grayscale: bool
+
+    def lookup(self, size: tuple[int, int], sha256: str) -> Rendition | None: ...
+
+    def make(self, image: Image, sha256: str) -> Rendition: ...
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """What to make from one image file; picklable, for a worker process."""
+
+    path: Path
+    sha256: str
+    size: int
+    analyse: bool
+    """Facts and grayscale are needed (not in the cache)."""
+    screen: bool
+    """The screen rendition is needed."""
+    printer: PrintMaker | None
+    """Makes the print rendition when it is needed."""
+    cache_folder: Path | None
+    """The image cache (evidence/cache.py) to store facts, grayscale and screen rendition in."""
+
+
+@dataclass
+class ImageWork:
+    """What a job made, or why the image could not be used."""
+
+    job: ImageJob
+    facts: ImageFacts | None = None
+    gray: np.ndarray | None = None
+    screen: Rendition | None = None
+    printed: Rendition | None = None
+    error: str | None = None
+
+
+def prepare_image(job: ImageJob) -> ImageWork:
+    """Decode once, make what the job asks for, store it in the cache; never raises ImageError."""
+    from itaoreport.evidence.cache import ImageCache
+    from itaoreport.evidence.dedupe import analyse_decoded
+    from itaoreport.evidence.images import open_image
+    from itaoreport.evidence.renditions import screen_rendition
+
+    try:
+        decoded = open_image(job.path)
+    except ImageError as exc:
+        return ImageWork(job, error=str(exc))
+    cache = ImageCache(job.cache_folder)
+    work = ImageWork(job)
+    if job.analyse:
+        work.facts, work.gray = analyse_decoded(decoded.image, job.sha256, job.size,
+                                                decoded.format, decoded.lossless)
+        cache.put(work.facts, work.gray)
+    if job.screen:
+        work.screen = screen_rendition(decoded.image, job.sha256)
+        cache.put_rendition(job.sha256, SCREEN_KEY, rendition_tuple(work.screen))
+    if job.printer is not None:
+        work.printed = job.printer.make(decoded.image, job.sha256)
+    return work
+
+
+def analyse_again(path: Path, facts: ImageFacts, cache: ImageCache) -> np.ndarray:
+    """The grayscale of an image whose cached one is gone or damaged: decode and store it again."""
+    from itaoreport.evidence.dedupe import analyse_decoded
+    from itaoreport.evidence.images import open_image
+
+    decoded = open_image(path)
+    cache.stats["decodes"] += 1
+    again, gray = analyse_decoded(decoded.image, facts.sha256, facts.size, decoded.format,
+                                  decoded.lossless)
+    cache.put(again, gray)
+    return gray
+
+
+def run_jobs(jobs: list[ImageJob], progress: Callable[[int, int], None] | None = None
+             ) -> Iterator[ImageWork]:
+    """Each job's work, in the order given; in worker processes when that pays."""
+    workers = worker_count(len(jobs))
+    if workers < 2:
+        for done, job in enumerate(jobs, start=1):
+            yield prepare_image(job)
+            if progress:
+                progress(done, len(jobs))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for work in pool.map(prepare_image, jobs, chunksize=1):
+            done += 1
+            yield work
+            if progress:
+                progress(done, len(jobs))
+    except BrokenProcessPool:
+        pass  # a worker died (killed, out of memory, a decoder crash): the rest is done here
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for job in jobs[done:]:
+        yield prepare_image(job)
+        done += 1
+        if progress:
+            progress(done, len(jobs))
+
+
+def worker_count(jobs: int) -> int:
+    """How many processes to prepare `jobs` images with (1: in this process)."""
+    wanted = os.environ.get(WORKERS_ENV, "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        cpus = int(wanted)
+    elif hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - macOS, Windows
+        cpus = os.cpu_count() or 1
+    if jobs < MIN_POOL_JOBS:
+        return 1
+    return max(1, min(cpus, jobs))
+
+
+def rendition_tuple(r: Rendition) -> tuple:
+    return (r.name, r.data, r.media_type, r.width, r.height)
