@@ -16,7 +16,7 @@ from conftest import (
 
 from itaoreport.build import BuildOptions, build
 from itaoreport.case.validate import load_case
-from itaoreport.errors import CaseInvalid
+from itaoreport.errors import CaseInvalid, Loc
 from itaoreport.render import fonts
 from itaoreport.render.themes import builtin_themes_dir
 
@@ -92,3 +92,14 @@ def test_the_theme_font_list_is_what_fontconfig_is_asked_about():
     css = (builtin_themes_dir() / "default" / "style.css").read_text(encoding="utf-8")
     assert fonts.font_families(css)[:3] == ("DejaVu Sans", "Noto Sans", "Noto Sans CJK SC")
     assert fonts.font_families("p { color: red }") == ("sans-serif",)
+
+
+def test_each_field_names_its_own_uncovered_characters_once_in_order():
+    coverage = fonts.Coverage.from_ranges([(0x20, 0x7E)])
+    fields = [fonts.TextField(Loc("a.yaml", 4, 1), "summary", "a\ue001b\ue000\ue001 \ufe0f\u200d"),
+              fonts.TextField(Loc("a.yaml", 5, 1), "quote", "plain text"),
+              fonts.TextField(Loc("b.yaml", 4, 1), "summary", "\ue000\ue000")]
+    problems = fonts.missing_glyphs(iter(fields), coverage)
+    assert [(str(p.loc), p.message.split(";")[0]) for p in problems] == [
+        ("a.yaml:4:1", "summary: no installed font has a glyph for U+E001, U+E000"),
+        ("b.yaml:4:1", "summary: no installed font has a glyph for U+E000")]

@@ -156,9 +156,15 @@ def user_text(case: Case) -> Iterator[TextField]:
 def missing_glyphs(fields: Iterator[TextField] | list[TextField],
                    coverage: Coverage) -> list[Problem]:
     """One warning per field that has characters no font covers, naming them as U+XXXX."""
+    fields = list(fields)
+    # Each distinct character is looked up once; a case repeats the same few hundred.
+    uncovered = {c for c in set().union(*(f.text for f in fields))
+                 if needs_glyph(c) and ord(c) not in coverage}
     problems = []
     for f in fields:
-        missing = list(dict.fromkeys(c for c in f.text if needs_glyph(c) and ord(c) not in coverage))
+        if uncovered.isdisjoint(f.text):
+            continue
+        missing = [c for c in dict.fromkeys(f.text) if c in uncovered]
         if missing:
             problems.append(warning(
                 f.loc, f"{f.name}: no installed font has a glyph for {_describe(missing)}; "
