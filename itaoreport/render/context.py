@@ -8,6 +8,8 @@ Keys (all always present):
     entries      list[EntryView], chronological
     log_rows     list[LogRow]: the communication log table (log.csv has the same rows in English)
     exhibits     list[Exhibit] (evidence/exhibits.py), numbered E1, E2, ...
+    exhibits_by_entry dict[entry id, list[Exhibit]]: the exhibits each entry uses, in exhibit
+                 order (every entry has a list, maybe empty)
     attachments  list[AttachmentInfo], appendix order (exhibit, then path)
     kept_separate list of {"a", "b", "score"}: similar files deliberately not merged
     labels       dict[str, str]: every fixed word of the report by catalog key, translated
@@ -194,6 +196,18 @@ def promise_times(promise: PromiseStatus, tr: Translator) -> tuple[str, str]:
     return tr.moment(made, differ), tr.moment(due, differ)
 
 
+def exhibits_by_entry(case: Case, evidence: Evidence) -> dict[str, list[Exhibit]]:
+    """Entry id -> the exhibits whose `entries` name it, in exhibit order, each once.
+
+    Templates look exhibits up here instead of filtering every exhibit for every promise.
+    """
+    found: dict[str, list[Exhibit]] = {e.id: [] for e in case.entries}
+    for x in evidence.exhibits:
+        for entry_id in dict.fromkeys(x.entries):
+            found.setdefault(entry_id, []).append(x)
+    return found
+
+
 def appendix_order(evidence: Evidence) -> list:
     order = {x.label: i for i, x in enumerate(evidence.exhibits)}
     return sorted(evidence.attachments.values(),
@@ -220,6 +234,7 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "entries": views,
         "log_rows": log_rows(views, tr),
         "exhibits": evidence.exhibits,
+        "exhibits_by_entry": exhibits_by_entry(case, evidence),
         "attachments": appendix_order(evidence),
         "kept_separate": evidence.kept_separate,
         "labels": tr.labels(),
