@@ -46,6 +46,43 @@ def test_sandbox_decides_like_jinja(obj: object, tmp_path: Path):
         assert fast.is_safe_attribute(obj, attr, None) == stock.is_safe_attribute(obj, attr, None), attr
 
 
+class _Tricky:
+    plain = 1
+
+    @property
+    def broken(self) -> int:
+        raise AttributeError("inside the property")
+
+    def method(self) -> int:
+        return 2
+
+    def __getitem__(self, key: str) -> str:
+        return f"item {key}"
+
+
+GETATTR_OBJECTS = [*OBJECTS, _Tricky(), "{0.__class__}", {"summary": 1, "items": 2, "_x": 3}]
+GETATTR_NAMES = [*ATTRIBUTES, "plain", "broken", "method", "format", "format_map", "real",
+                 "missing", "_x"]
+
+
+def _outcome(env: jinja2.sandbox.SandboxedEnvironment, obj: object, attr: str) -> object:
+    value = env.getattr(obj, attr)
+    if isinstance(value, jinja2.Undefined):
+        return ("undefined", type(value), value._undefined_hint, value._undefined_exception)
+    if getattr(value, "__wrapped__", None) is not None:  # the sandbox's str.format wrapper
+        return ("wrapped", value.__wrapped__)
+    return ("value", value)
+
+
+@pytest.mark.parametrize("obj", GETATTR_OBJECTS, ids=lambda o: type(o).__name__)
+def test_sandbox_getattr_gives_what_jinja_gives(obj: object, tmp_path: Path):
+    fast = themes.make_environment([tmp_path])
+    stock = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    for attr in GETATTR_NAMES:
+        for _ in range(2):  # the first look-up teaches the fast sandbox the type
+            assert _outcome(fast, obj, attr) == _outcome(stock, obj, attr), attr
+
+
 def test_environment_is_reused_until_the_theme_files_change(tmp_path: Path):
     (tmp_path / "a.html.j2").write_text("a", encoding="utf-8")
     first = themes.make_environment([tmp_path])

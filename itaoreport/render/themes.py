@@ -134,6 +134,8 @@ _INTERNAL_TYPES = (types.FunctionType, types.MethodType, type, types.CodeType,
                    types.CoroutineType, types.AsyncGeneratorType)
 """The types whose public-looking attributes Jinja's sandbox may still refuse (see
 jinja2.sandbox.is_internal_attribute); every other type only hides `_` names."""
+_METHOD_TYPES = (types.MethodType, types.BuiltinMethodType)
+"""What Jinja's sandbox may wrap on access (a bound str.format / format_map)."""
 
 
 class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
@@ -159,6 +161,25 @@ class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
         if plain and obj.__class__ is kind:
             return True
         return super().is_safe_attribute(obj, attr, value)
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        """Jinja's getattr, without its checks where they cannot change the answer.
+
+        For a public attribute of a plain object whose value is not a method, the
+        stock rules return the value itself (is_safe_attribute above; only a bound
+        `str.format` is ever wrapped). Everything else takes the stock path.
+        """
+        kind = type(obj)
+        if not attribute.startswith("_") and self._plain_types.get(kind) and \
+                obj.__class__ is kind:
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                pass
+            else:
+                if not isinstance(value, _METHOD_TYPES):
+                    return value
+        return super().getattr(obj, attribute)
 
 
 def user_template_cache() -> Path | None:
