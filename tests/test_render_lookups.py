@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from conftest import ENTRY_YAML, png_bytes, write_case
 
 from itaoreport.build import BuildOptions, build
 from itaoreport.render.context import exhibits_by_entry
+from itaoreport.render.i18n import data_translator, load_translator
+from itaoreport.render.themes import builtin_themes_dir
 
 PROMISED = ENTRY_YAML.replace("sender: me", "sender: seller") + """\
 attachments:
@@ -51,3 +55,26 @@ def test_exhibits_by_entry_keeps_exhibit_order_and_names_each_exhibit_once():
     found = exhibits_by_entry(case, SimpleNamespace(exhibits=[e1, e2, e3]))
     assert {k: [x.label for x in v] for k, v in found.items()} == {
         "a": ["E1", "E3"], "b": ["E1", "E2"], "c": [], "gone": ["E3"]}
+
+
+def fresh_translator(language: str):  # noqa: ANN201
+    return load_translator([builtin_themes_dir() / "default"], language, "Asia/Shanghai")[0]
+
+
+def test_remembered_dates_are_the_dates_babel_gives():
+    search_path = [builtin_themes_dir() / "default"]
+    for language in ("en", "zh-Hans"):
+        tr, _ = load_translator(search_path, language, "Asia/Shanghai")
+        days = [date(2023, 10, d) for d in (1, 27, 1, 27)]
+        fresh = [fresh_translator(language).date(d) for d in days]
+        assert [tr.date(d) for d in days] == fresh
+        short = "summary.date.skeleton"
+        assert tr.date(days[0], short) == fresh_translator(language).date(days[0], short)
+    tr = load_translator(search_path, "en")[0]
+    assert [tr.date(date(2023, 10, 1)), tr.date(date(2023, 10, 1), "summary.date.skeleton"),
+            tr.date(date(2023, 10, 1))] == ["Oct 1, 2023", "Oct 1", "Oct 1, 2023"]
+    # aware datetimes in different zones compare equal; each keeps its own day
+    utc = datetime(2023, 10, 27, 23, 30, tzinfo=timezone.utc)
+    assert tr.date(utc) == "Oct 27, 2023"
+    assert tr.date(utc.astimezone(ZoneInfo("Asia/Tokyo"))) == "Oct 28, 2023"
+    assert data_translator(search_path).date(date(2023, 10, 27)) == "2023-10-27"

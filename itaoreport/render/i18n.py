@@ -69,6 +69,8 @@ class Translator:
         self._keys = keys
         self._reference = reference or messages
         """The built-in English catalog: used when a message cannot be filled in."""
+        self._dates: dict[tuple[date, str], str] = {}
+        """date() by (day, skeleton key): a long case repeats the same few days."""
 
     # -- words -----------------------------------------------------------------
     def text(self, key: str, **values: object) -> str:
@@ -129,7 +131,14 @@ class Translator:
         """
         if self.iso_dates:
             return day.isoformat()
-        return format_skeleton(self.text(skeleton_key), day, locale=self.locale)
+        if type(day) is not date:  # a datetime: equal across zones, so never a cache key
+            return format_skeleton(self.text(skeleton_key), day, locale=self.locale)
+        key = (day, skeleton_key)
+        text = self._dates.get(key)
+        if text is None:
+            text = self._dates[key] = format_skeleton(self.text(skeleton_key), day,
+                                                      locale=self.locale)
+        return text
 
     def moment(self, moment: Moment, offset: bool = False) -> str:
         """A timestamp in the case timezone; a bare date stays a date.
