@@ -37,15 +37,18 @@ Keys (all always present):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from itaoreport.analysis.approvals import Approvals
 from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
 from itaoreport.analysis.narrative import format_duration
 from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
 from itaoreport.case.model import Case, Entry
-from itaoreport.evidence.exhibits import Evidence, Exhibit
-from itaoreport.evidence.provenance import Provenance
 from itaoreport.render.i18n import Translator
+
+if TYPE_CHECKING:  # types only: evidence/ imports NumPy and Pillow
+    from itaoreport.evidence.exhibits import Evidence, Exhibit
+    from itaoreport.evidence.provenance import Provenance
 
 LOG_COLUMNS = ["Timestamp", "Channel", "Sender", "Summary / Key Quote", "Attachment",
                "Action / Promise"]
