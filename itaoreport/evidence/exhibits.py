@@ -25,6 +25,7 @@ from itaoreport.evidence.prepare import (
     ImageWork,
     PrintMaker,
     analyse_again,
+    release_freed_memory,
     rendition_tuple,
     run_jobs,
 )
@@ -159,6 +160,9 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     exhibits = _number_exhibits(case, infos, result)
     problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
                                      where)
+    if images.decoded:
+        del images
+        release_freed_memory()
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
     kept_separate = [{"a": n.a, "b": n.b, "score": n.score} for n in result.kept_separate]
@@ -191,6 +195,7 @@ class _Images:
         self._screens: dict[str, Rendition] = {}
         self._prints: dict[str, Rendition] = {}
         """By SHA-256: what this build's decodes made."""
+        self.decoded = 0
 
     def analyse(self, infos: list[AttachmentInfo], where: dict[str, Loc]) -> list[Problem]:
         """Facts (size, format, hashes) of every image; located problems for unusable ones."""
@@ -275,6 +280,7 @@ class _Images:
     def _took(self, work: ImageWork) -> None:
         """Keep the renditions a decode made."""
         self.cache.stats["decodes"] += 1
+        self.decoded += 1
         sha = work.job.sha256
         if work.screen is not None:
             self._screens[sha] = work.screen

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from itaoreport.evidence.images import ImageError
-from itaoreport.evidence.renditions import SCREEN_QUALITY, SCREEN_WIDTH, Rendition
+from itaoreport.evidence.renditions import SCREEN_KEY, Rendition
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 MIN_POOL_JOBS = 8
 """Fewer images than this are prepared in-process: starting workers costs ~0.5 s."""
 WORKERS_ENV = "ITAOREPORT_WORKERS"
-SCREEN_KEY = f"w{SCREEN_WIDTH}q{SCREEN_QUALITY}"
-"""The screen rendition's parameters, part of its key in the image cache."""
 
 
 class PrintMaker(Protocol):
@@ -165,3 +163,23 @@ def worker_count(jobs: int) -> int:
 
 def rendition_tuple(r: Rendition) -> tuple:
     return (r.name, r.data, r.media_type, r.width, r.height)
+
+
+def release_freed_memory() -> None:
+    """Give memory freed after analysis back to the system (glibc only; elsewhere nothing).
+
+    After large arrays are freed glibc raises its mmap threshold, so the grayscales of
+    a few hundred screenshots (~1 MB each) end up in the heap and stay resident after
+    they are freed: ~0.3 GB that the PDF stage would then add its own memory to.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
+
