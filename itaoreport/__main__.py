@@ -1,3 +1,4 @@
 from itaoreport.cli import main
 
-main()
+if __name__ == "__main__":  # importing this module must not run the command line
+    main()

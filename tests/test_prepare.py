@@ -1,0 +1,175 @@
+"""Preparing screenshots: one decode each, worker processes or not, the same evidence either way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chatshots import CONVERSATION, chat, encode
+from conftest import ENTRY_YAML, png_bytes, write_case
+
+from itaoreport.case.validate import load_case
+from itaoreport.evidence import prepare
+from itaoreport.evidence.cache import ImageCache
+from itaoreport.evidence.exhibits import gather_evidence
+from itaoreport.evidence.memo import MemoCache
+from itaoreport.evidence.renditions import cache_root_for
+from itaoreport.render.fit import FIRST_TRY, PrintPrep
+
+IMAGES = prepare.MIN_POOL_JOBS + 2
+"""Enough screenshots for the worker pool."""
+
+
+def many_screenshots_case(root: Path, broken: bool = False) -> Path:
+    """IMAGES distinct chat screenshots, one JPEG copy of the first, one entry each."""
+    files = {f"s/{i:02d}.png": encode(chat(CONVERSATION[: 2 + i % 4], clock=f"14:{i:02d}"), "PNG")
+             for i in range(IMAGES)}
+    files["s/copy.jpg"] = encode(chat(CONVERSATION[:2], clock="14:00"), "JPEG", quality=85)
+    if broken:
+        files["s/05.png"] = files["s/05.png"][:300]
+    entries = {f"e{i:02d}.yaml": ENTRY_YAML.replace("14:30", f"14:{i:02d}")
+               + f"attachments: [s/{i:02d}.png]\n" for i in range(IMAGES)}
+    entries["f.yaml"] = ENTRY_YAML.replace("2023-10-26", "2023-10-27") + "attachments: [s/copy.jpg]\n"
+    return write_case(root, entries=entries, files=files)
+
+
+def evidence_json(evidence) -> tuple:
+    return ([a.to_json() for a in sorted(evidence.attachments.values(), key=lambda a: a.path)],
+            [x.to_json() for x in evidence.exhibits],
+            [(x.rendition.data, x.printed.data if x.printed else None) for x in evidence.exhibits],
+            evidence.kept_separate)
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    monkeypatch.setenv(prepare.WORKERS_ENV, "1")
+
+
+def test_worker_count_follows_the_setting_and_the_number_of_images(monkeypatch):
+    monkeypatch.setenv(prepare.WORKERS_ENV, "4")
+    assert prepare.worker_count(100) == 4
+    assert prepare.worker_count(prepare.MIN_POOL_JOBS - 1) == 1
+    monkeypatch.setenv(prepare.WORKERS_ENV, "1")
+    assert prepare.worker_count(100) == 1
+    monkeypatch.setenv(prepare.WORKERS_ENV, "not a number")
+    assert prepare.worker_count(100) >= 1
+
+
+def test_pool_and_in_process_give_the_same_evidence(tmp_path: Path, monkeypatch):
+    results = []
+    for workers in ("2", "1"):
+        monkeypatch.setenv(prepare.WORKERS_ENV, workers)
+        case_dir = many_screenshots_case(tmp_path / workers)
+        case = load_case(case_dir).case
+        cache = ImageCache(None)  # no cache: every image is decoded in this build
+        printer = PrintPrep(False, None)
+        evidence = gather_evidence(case, cache, printer)
+        assert cache.stats["decodes"] == IMAGES + 1
+        assert evidence.printed_grayscale is False
+        results.append(evidence_json(evidence))
+    assert results[0] == results[1]
+    attachments = {a["path"]: a for a in results[0][0]}
+    assert attachments["s/copy.jpg"]["duplicate_of"] == "s/00.png"
+    assert len(results[0][1]) == IMAGES
+
+
+def test_a_broken_image_in_the_pool_is_a_located_error(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(prepare.WORKERS_ENV, "2")
+    case = load_case(many_screenshots_case(tmp_path, broken=True)).case
+    evidence = gather_evidence(case)
+    (problem,) = evidence.problems
+    assert problem.format().startswith("entries/e05.yaml:5:15: error: ")
+    assert "error: attachment 's/05.png': the image is corrupt or truncated" in problem.format()
+    assert evidence.exhibits == []
+
+
+def test_a_dead_worker_is_replaced_by_work_in_this_process(tmp_path: Path, monkeypatch):
+    """A worker killed by the system (or a crashing decoder) must not lose the build."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    class DyingPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def map(self, fn, jobs, chunksize=1):
+            yield fn(jobs[0])
+            raise BrokenProcessPool("a worker died")
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setenv(prepare.WORKERS_ENV, "2")
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", DyingPool)
+    case = load_case(many_screenshots_case(tmp_path)).case
+    cache = ImageCache(None)
+    evidence = gather_evidence(case, cache)
+    assert not evidence.problems
+    assert cache.stats["decodes"] == IMAGES + 1
+    assert len(evidence.exhibits) == IMAGES
+
+
+def test_warm_build_reads_facts_only(tmp_path: Path, in_process):
+    """With facts, verdicts and renditions cached, no image is decoded and no grayscale read."""
+    case = load_case(many_screenshots_case(tmp_path)).case
+    folder = tmp_path / "case" / ".itaoreport" / "cache"
+    first = gather_evidence(case, ImageCache(folder), PrintPrep(False, cache_root_for(case.root)))
+
+    class Counting(ImageCache):
+        grays = 0
+
+        def gray(self, sha256):
+            Counting.grays += 1
+            return super().gray(sha256)
+
+    cache = Counting(folder)
+    again = gather_evidence(case, cache, PrintPrep(False, cache_root_for(case.root)))
+    assert cache.stats["decodes"] == 0 and Counting.grays == 0
+    assert evidence_json(again) == evidence_json(first)
+
+
+def test_a_lost_grayscale_is_made_again_when_a_new_pair_needs_it(tmp_path: Path, in_process):
+    case_dir = write_case(tmp_path / "case", entries={
+        "a.yaml": ENTRY_YAML + "attachments: [s/a.png]\n"},
+        files={"s/a.png": encode(chat(CONVERSATION), "PNG"),
+               "s/b.jpg": encode(chat(CONVERSATION), "JPEG", quality=80)})
+    folder = case_dir / ".itaoreport" / "cache"
+    gather_evidence(load_case(case_dir).case, ImageCache(folder))
+    for png in folder.rglob("*.png"):
+        png.unlink()  # the facts of a.png stay, its grayscale is gone
+    (case_dir / "entries" / "b.yaml").write_text(
+        ENTRY_YAML.replace("14:30", "15:30") + "attachments: [s/b.jpg]\n")
+    cache = ImageCache(folder)
+    evidence = gather_evidence(load_case(case_dir).case, cache)
+    assert evidence.attachments["s/b.jpg"].duplicate_of == "s/a.png"
+
+
+def test_first_print_rendition_is_the_one_fitting_would_make(tmp_path: Path, in_process):
+    from itaoreport.evidence.images import open_image
+    from itaoreport.evidence.renditions import master_image, print_rendition
+    from itaoreport.render.fit import master_size
+
+    path = tmp_path / "shot.png"
+    path.write_bytes(encode(chat(CONVERSATION, width=1080, height=2340), "PNG"))
+    image = open_image(path).image
+    prep = PrintPrep(False, None)
+    made = prep.make(image, "ab" * 32)
+    big = master_size(image.size)
+    layout, step = FIRST_TRY
+    from itaoreport.evidence.renditions import PrintSpec
+
+    spec = PrintSpec(layout.box_for(image.size), step.ppi, step.quality, False)
+    expected = print_rendition(lambda: master_image(image, big), image.size, big, "ab" * 32, spec)
+    assert made == expected
+    assert prep.lookup(image.size, "ab" * 32) is None  # no cache folder: nothing to look up
+
+
+def test_watch_memory_keeps_facts_not_grayscales(tmp_path: Path, in_process):
+    case_dir = write_case(tmp_path / "case", entries={
+        "a.yaml": ENTRY_YAML + "attachments: [s/a.png]\n"},
+        files={"s/a.png": png_bytes(text="hello")})
+    memo = MemoCache(case_dir / ".itaoreport" / "cache")
+    gather_evidence(load_case(case_dir).case, memo)
+    assert memo._facts and not memo._grays
+    without_disk = MemoCache(None)
+    gather_evidence(load_case(case_dir).case, without_disk)
+    assert without_disk._grays  # nowhere else to keep them
