@@ -17,7 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirMovedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers.api import BaseObserver
 
 from itaoreport.build import Analysed, BuildOptions, build, render_files
@@ -37,6 +47,12 @@ POLL_SECONDS = 1.0
 STOP_JOIN_SECONDS = 1.0
 WATCHED_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
 """Event types that can change a file; opened/closed_no_write come from our own reads."""
+WATCHED_EVENT_CLASSES = [FileCreatedEvent, FileModifiedEvent, FileAttribEvent, FileDeletedEvent,
+                         FileMovedEvent, DirMovedEvent, FileClosedEvent]
+"""What the observer is asked for. Leaving out opened / closed-without-writing / accessed
+keeps the kernel from reporting our own reads: a build reads every entry and rendition,
+and handling those thousands of events in the observer thread slowed each rebuild by
+~0.3 s (1,000 entries)."""
 
 
 class _Stopped(Exception):
@@ -292,7 +308,8 @@ class Watcher:
 
             observer = (self._observer_factory or Observer)()
             try:
-                observer.schedule(handler, str(self.root), recursive=True)
+                observer.schedule(handler, str(self.root), recursive=True,
+                          event_filter=WATCHED_EVENT_CLASSES)
                 observer.start()
                 return observer
             except OSError as exc:
@@ -302,7 +319,8 @@ class Watcher:
         from watchdog.observers.polling import PollingObserver
 
         observer = PollingObserver(timeout=self.options.poll_interval)
-        observer.schedule(handler, str(self.root), recursive=True)
+        observer.schedule(handler, str(self.root), recursive=True,
+                          event_filter=WATCHED_EVENT_CLASSES)
         observer.start()
         return observer
 
