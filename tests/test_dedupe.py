@@ -130,6 +130,20 @@ def test_candidate_search_is_vectorised_over_all_pairs():
     assert candidate_pairs([0, 0], [0.5, 0.75]) == set()  # different framing
 
 
+def test_candidate_pairs_in_python_and_numpy_agree(monkeypatch):
+    """Small sets are compared in plain Python, large ones with numpy: the same pairs."""
+    import random
+
+    rng = random.Random(7)
+    base = [rng.getrandbits(64) for _ in range(40)]
+    hashes = [b ^ (1 << rng.randrange(64)) * rng.randrange(2) for b in base for _ in range(5)]
+    aspects = [rng.choice([0.4615, 0.4615 * 1.014, 0.4615 * 1.016, 0.75]) for _ in hashes]
+    in_python = candidate_pairs(hashes, aspects)
+    monkeypatch.setattr(dedupe, "PURE_PYTHON_PAIRS", 1)
+    with_numpy = candidate_pairs(hashes, aspects)
+    assert in_python == with_numpy and len(in_python) > 100
+
+
 def test_dedupe_command_json_shape(tmp_path: Path):
     folder = tmp_path / "shots"
     folder.mkdir()

@@ -173,3 +173,22 @@ def test_watch_memory_keeps_facts_not_grayscales(tmp_path: Path, in_process):
     without_disk = MemoCache(None)
     gather_evidence(load_case(case_dir).case, without_disk)
     assert without_disk._grays  # nowhere else to keep them
+
+
+def test_warm_html_build_imports_no_pixel_libraries(tmp_path: Path):
+    """A warm HTML-only build reads cached facts and renditions: no numpy, no Pillow decoder."""
+    import subprocess
+    import sys
+
+    case_dir = many_screenshots_case(tmp_path)
+    code = ("import sys\nfrom itaoreport.build import build, BuildOptions\n"
+            f"build({str(case_dir)!r}, BuildOptions(formats=('html',)))\n"
+            "print(sorted(m for m in ('numpy', 'PIL.Image', 'imagehash', 'weasyprint') "
+            "if m in sys.modules))\n")
+    env = {**__import__("os").environ, prepare.WORKERS_ENV: "1"}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "numpy" in first.stdout  # the cold build analysed the screenshots
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.strip() == "[]"

@@ -19,9 +19,12 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from itaoreport.evidence.dedupe import ImageFacts, Verdict
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VERSION = "1"
 
@@ -32,11 +35,14 @@ class ImageCache:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.stats = {"hits": 0, "misses": 0, "decodes": 0}
+        self._base = None if folder is None else os.path.join(folder, f"v{VERSION}")
 
-    def _path(self, kind: str, name: str, suffix: str) -> Path | None:
-        if self.folder is None:
+    def _path(self, kind: str, name: str, suffix: str) -> str | None:
+        # Plain strings: a warm build looks up a thousand pair verdicts, and pathlib's
+        # joins cost more than the reads.
+        if self._base is None:
             return None
-        return self.folder / f"v{VERSION}" / kind / name[:2] / f"{name}{suffix}"
+        return f"{self._base}/{kind}/{name[:2]}/{name}{suffix}"
 
     def facts(self, sha256: str) -> ImageFacts | None:
         """The facts of an image analysed earlier (a small JSON read), or None."""
@@ -44,11 +50,11 @@ class ImageCache:
         if meta is None:
             return None
         try:
-            facts = ImageFacts.from_json(json.loads(meta.read_text(encoding="utf-8")))
+            facts = ImageFacts.from_json(json.loads(_read(meta)))
         except (OSError, ValueError, KeyError, TypeError):
             self.stats["misses"] += 1
             return None
-        if facts.sha256 != sha256 or not self._path("images", sha256, ".png").is_file():
+        if facts.sha256 != sha256 or not os.path.isfile(self._path("images", sha256, ".png")):
             self.stats["misses"] += 1
             return None
         self.stats["hits"] += 1
@@ -63,6 +69,7 @@ class ImageCache:
         png = self._path("images", sha256, ".png")
         if png is None:
             return None
+        import numpy as np
         from PIL import Image
 
         try:
@@ -91,10 +98,10 @@ class ImageCache:
 
     def verdict(self, a: str, b: str) -> Verdict | None:
         path = self._path("pairs", "-".join(sorted((a, b))), ".json")
-        if path is None or not path.is_file():
+        if path is None:
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read(path))
             return Verdict(bool(data["same"]), float(data["score"]), float(data["noise"]),
                            bool(data["similar"]))
         except (OSError, ValueError, KeyError, TypeError):
@@ -114,8 +121,8 @@ class ImageCache:
         if meta is None or blob is None:
             return None
         try:
-            info = json.loads(meta.read_text(encoding="utf-8"))
-            data = blob.read_bytes()
+            info = json.loads(_read(meta))
+            data = _read(blob)
         except (OSError, ValueError):
             return None
         if len(data) != info.get("size"):
@@ -133,11 +140,17 @@ class ImageCache:
                                  "height": height, "size": len(data)}).encode("utf-8"))
 
 
-def _write(path: Path, data: bytes) -> None:
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _write(path: str, data: bytes) -> None:
     """Atomic write; a cache that cannot be written is simply not used."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

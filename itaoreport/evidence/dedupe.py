@@ -29,10 +29,11 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-from PIL import Image, ImageFilter
+if TYPE_CHECKING:  # imported where pixels are handled: a warm build needs neither
+    import numpy as np
+    from PIL import Image
 
 NORM_WIDTH = 720
 """Widest grayscale rendition kept for verification (cached); a phone screenshot's
@@ -130,6 +131,8 @@ class DedupeResult:
 
 def rgb(image: Image.Image) -> Image.Image:
     """Upright image as RGB; transparency is composited over white as viewers show it."""
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -154,6 +157,9 @@ def analyse_decoded(image: Image.Image, sha256: str, size: int, fmt: str,
 
 def normalised_gray(image: Image.Image) -> np.ndarray:
     """Grayscale at most NORM_WIDTH wide, as uint8."""
+    import numpy as np
+    from PIL import Image
+
     gray = image if image.mode == "L" else image.convert("L")
     if gray.width > NORM_WIDTH:
         height = max(1, round(gray.height * NORM_WIDTH / gray.width))
@@ -167,6 +173,8 @@ def keep_rank(facts: ImageFacts, key: str) -> tuple:
 
 
 def popcount64(values: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(values)
     as_bytes = values.view(np.uint8).reshape(values.shape + (8,))
@@ -174,11 +182,20 @@ def popcount64(values: np.ndarray) -> np.ndarray:
     return table[as_bytes].sum(axis=-1)
 
 
+PURE_PYTHON_PAIRS = 600
+"""Up to this many hashes the pairs are compared in plain Python (600 hashes: ~40 ms),
+which spares a warm build importing numpy (~50 ms); above, one vectorised pass."""
+
+
 def candidate_pairs(hashes: list[int], aspects: list[float],
                     max_distance: int = CANDIDATE_DISTANCE) -> set[tuple[int, int]]:
     """Index pairs (i < j) whose hashes are close and whose framing matches."""
     if len(hashes) < 2:
         return set()
+    if len(hashes) <= PURE_PYTHON_PAIRS:
+        return _candidate_pairs_python(hashes, aspects, max_distance)
+    import numpy as np
+
     h = np.array(hashes, dtype=np.uint64)
     ar = np.array(aspects, dtype=np.float64)
     pairs: set[tuple[int, int]] = set()
@@ -193,6 +210,19 @@ def candidate_pairs(hashes: list[int], aspects: list[float],
         for i, j in zip(ii + start, jj):
             if i < j:
                 pairs.add((int(i), int(j)))
+    return pairs
+
+
+def _candidate_pairs_python(hashes: list[int], aspects: list[float],
+                            max_distance: int) -> set[tuple[int, int]]:
+    """candidate_pairs with the same arithmetic (float64 aspects, column-relative tolerance)."""
+    pairs: set[tuple[int, int]] = set()
+    for i, (hi, ai) in enumerate(zip(hashes, aspects)):
+        for j in range(i + 1, len(hashes)):
+            aj = aspects[j]
+            if (hi ^ hashes[j]).bit_count() <= max_distance and \
+                    abs(ai - aj) <= ASPECT_TOLERANCE * aj:
+                pairs.add((i, j))
     return pairs
 
 
@@ -255,6 +285,8 @@ def verify_keys(prepared: Prepared, a: str, b: str, *,
     the noise level. Two lossless images of the same size that are not
     pixel-identical are never the same capture.
     """
+    import numpy as np
+
     (ha, wa), (hb, wb) = prepared.shape(a), prepared.shape(b)
     height, width = min(ha, hb), min(wa, wb)
     if width < 8 or height < 8:
@@ -275,11 +307,16 @@ def verify_keys(prepared: Prepared, a: str, b: str, *,
 
 
 def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:
+    import numpy as np
+
     diff = np.abs(prepared.at(a, size) - prepared.at(b, size))
     return _window_means(diff, max(3, round(size[0] / WINDOW_DIVISOR)))
 
 
 def _prepare(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import numpy as np
+    from PIL import Image, ImageFilter
+
     image = Image.fromarray(gray)
     if image.size != size:
         image = image.resize(size, Image.Resampling.LANCZOS)
@@ -288,6 +325,8 @@ def _prepare(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _window_means(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over every window x window square (valid positions only), via an integral image."""
+    import numpy as np
+
     s = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
     s[1:, 1:] = values.cumsum(0).cumsum(1)
     total = s[window:, window:] - s[:-window, window:] - s[window:, :-window] + s[:-window, :-window]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
 from itaoreport.evidence.exhibits import IMAGE_SUFFIXES, sha256_file
 from itaoreport.evidence.prepare import ImageJob, analyse_again, run_jobs
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass

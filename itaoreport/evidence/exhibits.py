@@ -11,8 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from itaoreport.case.files import CACHE_DIR
 from itaoreport.case.model import Case
@@ -30,6 +29,9 @@ from itaoreport.evidence.prepare import (
     run_jobs,
 )
 from itaoreport.evidence.renditions import Rendition
+
+if TYPE_CHECKING:
+    import numpy as np
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
 PROGRESS_FROM = 20

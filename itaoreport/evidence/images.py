@@ -7,7 +7,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageFile, ImageOps
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_PIXELS = 60_000_000
 """Refuse images with more pixels than this, from the header, before decoding."""
@@ -32,6 +35,8 @@ class Decoded:
 
 def open_image(path: Path) -> Decoded:
     """Decode an image fully and apply its EXIF orientation; raise ImageError on any problem."""
+    from PIL import ImageFile
+
     # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported, after
     # which truncated files decode silently with grey fill. Evidence must be whole.
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -43,6 +48,8 @@ def open_image(path: Path) -> Decoded:
 
 
 def _decode(path: Path) -> Decoded:
+    from PIL import Image, ImageOps
+
     try:
         if path.stat().st_size == 0:
             raise ImageError("the file is empty (0 bytes)")

@@ -19,15 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from typing import TYPE_CHECKING
+
 from PIL import __version__ as PILLOW_VERSION
 
 from itaoreport.write import write_atomic
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 SCREEN_WIDTH = 800
 """Widest screen rendition in pixels (report.html)."""
 SCREEN_QUALITY = 85
-SCREEN_RESAMPLE = Image.Resampling.BICUBIC
+SCREEN_RESAMPLE = "BICUBIC"
 """A phone screenshot shrinks by about 1.35 for the screen: bicubic (Pillow's, antialiased)
 looks the same there as Lanczos and costs a third less (24 ms instead of 38 ms for 1080 px).
 Print renditions, which shrink more and are what a reviewer prints, stay Lanczos."""
@@ -163,11 +167,14 @@ def master_image(image: Image.Image, master_size: tuple[int, int]) -> Image.Imag
     return _resized(image, *master_size)
 
 
-def _resized(image: Image.Image, width: int, height: int,
-             resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
+def _resized(image: Image.Image, width: int, height: int, resample: str = "LANCZOS"
+             ) -> Image.Image:
+    """`resample`: the name of a Pillow filter (Image.Resampling)."""
+    from PIL import Image
+
     if image.size == (width, height):
         return image
-    return image.resize((width, height), resample=resample, reducing_gap=3.0)
+    return image.resize((width, height), resample=Image.Resampling[resample], reducing_gap=3.0)
 
 
 def _encode(image: Image.Image, ext: str, quality: int, grayscale: bool) -> bytes:
@@ -188,6 +195,8 @@ def _encode(image: Image.Image, ext: str, quality: int, grayscale: bool) -> byte
 
 def _flatten(image: Image.Image) -> Image.Image:
     """Transparent areas become white, as on paper."""
+    from PIL import Image
+
     rgba = image.convert("RGBA")
     white = Image.new("RGBA", rgba.size, "white")
     return Image.alpha_composite(white, rgba).convert("RGB")

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 
 from itaoreport.errors import BuildFailed
 from itaoreport.evidence.renditions import (
@@ -33,6 +33,9 @@ from itaoreport.evidence.renditions import (
 )
 from itaoreport.render.pdf import Assets, PdfAttachment, render_document, write_document
 from itaoreport.render.profiles import Profile, format_size
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
