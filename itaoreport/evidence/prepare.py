@@ -129,7 +129,8 @@ def run_jobs(jobs: list[ImageJob], progress: Callable[[int, int], None] | None =
     from concurrent.futures.process import BrokenProcessPool
 
     done = 0
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_leave_ctrl_c_to_the_parent)
     try:
         for work in pool.map(prepare_image, jobs, chunksize=1):
             done += 1
@@ -145,6 +146,13 @@ def run_jobs(jobs: list[ImageJob], progress: Callable[[int, int], None] | None =
         done += 1
         if progress:
             progress(done, len(jobs))
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore Ctrl-C: the parent stops the pool (one message, no worker tracebacks)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def worker_count(jobs: int) -> int:
