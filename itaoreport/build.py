@@ -294,7 +294,7 @@ def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Asset
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
     case, evidence = analysed.case, analysed.evidence
     images = [PrintImage(x.label, x.path, (info.width, info.height), info.sha256, x.entries[0],
-                         partial(_decode, case.root / x.path),
+                         partial(_decode, case.root / x.path, info.sha256),
                          x.printed if evidence.printed_grayscale == grayscale else None)
               for x in evidence.exhibits if x.rendition
               for info in [evidence.attachments[x.path]] if info.width and info.height]
@@ -307,8 +307,8 @@ def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Asset
                   cache_root_for(case.root))
 
 
-def _decode(path: Path) -> PILImage:
-    return open_image(path).image
+def _decode(path: Path, sha256: str) -> PILImage:
+    return open_image(path, sha256).image
 
 
 def _original(root: Path, path: str, sha256: str) -> PdfAttachment:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from watchdog.events import (
+    DirDeletedEvent,
     DirMovedEvent,
     FileAttribEvent,
     FileClosedEvent,
@@ -48,7 +49,7 @@ STOP_JOIN_SECONDS = 1.0
 WATCHED_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
 """Event types that can change a file; opened/closed_no_write come from our own reads."""
 WATCHED_EVENT_CLASSES = [FileCreatedEvent, FileModifiedEvent, FileAttribEvent, FileDeletedEvent,
-                         FileMovedEvent, DirMovedEvent, FileClosedEvent]
+                         FileMovedEvent, DirMovedEvent, DirDeletedEvent, FileClosedEvent]
 """What the observer is asked for. Leaving out opened / closed-without-writing / accessed
 keeps the kernel from reporting our own reads: a build reads every entry and rendition,
 and handling those thousands of events in the observer thread slowed each rebuild by
@@ -146,8 +147,8 @@ class _EventHandler(FileSystemEventHandler):
         self.root, self.ignored, self.notice = root, ignored, notice
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in WATCHED_EVENTS or (event.is_directory
-                                                      and event.event_type != "moved"):
+        if event.event_type not in WATCHED_EVENTS or (
+                event.is_directory and event.event_type not in ("moved", "deleted")):
             return
         # A rename counts for both names: gedit renames its temporary file onto the entry
         # (destination), and renaming an entry away (source) removes it from the report.
@@ -309,7 +310,7 @@ class Watcher:
             observer = (self._observer_factory or Observer)()
             try:
                 observer.schedule(handler, str(self.root), recursive=True,
-                          event_filter=WATCHED_EVENT_CLASSES)
+                                  event_filter=WATCHED_EVENT_CLASSES)
                 observer.start()
                 return observer
             except OSError as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,29 +86,34 @@ def test_a_broken_image_in_the_pool_is_a_located_error(tmp_path: Path, monkeypat
     assert evidence.exhibits == []
 
 
-def test_a_dead_worker_is_replaced_by_work_in_this_process(tmp_path: Path, monkeypatch):
-    """A worker killed by the system (or a crashing decoder) must not lose the build."""
-    from concurrent.futures.process import BrokenProcessPool
+class KillingPrinter:
+    """Makes print renditions, except that it kills its process on one screenshot."""
 
-    class DyingPool:
-        def __init__(self, *args, **kwargs):
-            pass
+    grayscale = False
 
-        def map(self, fn, jobs, chunksize=1):
-            yield fn(jobs[0])
-            raise BrokenProcessPool("a worker died")
+    def __init__(self, victim: str):
+        self.victim = victim
 
-        def shutdown(self, wait=True, cancel_futures=False):
-            pass
+    def lookup(self, size, sha256):
+        return None
 
+    def make(self, image, sha256):
+        if sha256 == self.victim:
+            os._exit(3)  # what a decoder crash or the out-of-memory killer looks like
+        return PrintPrep(False, None).make(image, sha256)
+
+
+def test_a_worker_that_dies_costs_only_its_own_screenshot(tmp_path: Path, monkeypatch):
+    """The screenshot whose worker died is an error naming it; every other one is prepared,
+    and nothing is retried in the build's own process (where a crash would end the build)."""
     monkeypatch.setenv(prepare.WORKERS_ENV, "2")
-    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", DyingPool)
-    case = load_case(many_screenshots_case(tmp_path)).case
-    cache = ImageCache(None)
-    evidence = gather_evidence(case, cache)
-    assert not evidence.problems
-    assert cache.stats["decodes"] == IMAGES + 1
-    assert len(evidence.exhibits) == IMAGES
+    case_dir = many_screenshots_case(tmp_path)
+    case = load_case(case_dir).case
+    victim = hashlib.sha256((case_dir / "s" / "04.png").read_bytes()).hexdigest()
+    evidence = gather_evidence(case, ImageCache(None), KillingPrinter(victim))
+    (problem,) = evidence.problems
+    assert problem.loc.path == "entries/e04.yaml"
+    assert "'s/04.png': reading this image made the image decoder crash" in problem.message
 
 
 def test_warm_build_reads_facts_only(tmp_path: Path, in_process):
@@ -135,12 +143,13 @@ def test_a_lost_grayscale_is_made_again_when_a_new_pair_needs_it(tmp_path: Path,
     folder = case_dir / ".itaoreport" / "cache"
     gather_evidence(load_case(case_dir).case, ImageCache(folder))
     for png in folder.rglob("*.png"):
-        png.unlink()  # the facts of a.png stay, its grayscale is gone
+        png.write_bytes(b"damaged")  # the facts of a.png stay, its grayscale is unreadable
     (case_dir / "entries" / "b.yaml").write_text(
         ENTRY_YAML.replace("14:30", "15:30") + "attachments: [s/b.jpg]\n")
     cache = ImageCache(folder)
     evidence = gather_evidence(load_case(case_dir).case, cache)
     assert evidence.attachments["s/b.jpg"].duplicate_of == "s/a.png"
+    assert cache.stats["decodes"] == 2  # b.jpg, new; a.png again for its grayscale
 
 
 def test_first_print_rendition_is_the_one_fitting_would_make(tmp_path: Path, in_process):
@@ -192,3 +201,55 @@ def test_warm_html_build_imports_no_pixel_libraries(tmp_path: Path):
     warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.strip() == "[]"
+
+
+def test_a_file_saved_over_during_the_build_is_not_cached_under_the_old_hash(tmp_path: Path,
+                                                                            in_process):
+    case_dir = write_case(tmp_path / "case", entries={
+        "a.yaml": ENTRY_YAML + "attachments: [s/a.png]\n"},
+        files={"s/a.png": png_bytes(text="before")})
+    case = load_case(case_dir).case
+    from itaoreport.evidence import exhibits
+
+    real = exhibits.sha256_file
+
+    def hash_then_overwrite(path):
+        digest = real(path)
+        path.write_bytes(png_bytes(text="after"))  # an editor or sync tool saves meanwhile
+        return digest
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(exhibits, "sha256_file", hash_then_overwrite):
+        evidence = gather_evidence(case)
+    (problem,) = evidence.problems
+    assert "the file changed while the report was being built; build again" in problem.message
+    assert not list((case_dir / ".itaoreport").rglob("*.json"))  # nothing cached
+
+
+def test_planted_cache_entries_cannot_name_outputs_hang_or_lead_out(tmp_path: Path, in_process):
+    """A case from someone else may come with its own .itaoreport/: it is only ever a cache."""
+    import json
+
+    case_dir = write_case(tmp_path / "case", entries={
+        "a.yaml": ENTRY_YAML + "attachments: [s/a.png]\n"},
+        files={"s/a.png": png_bytes(text="hello")})
+    case = load_case(case_dir).case
+    first = gather_evidence(case)
+    sha = first.attachments["s/a.png"].sha256
+    folder = case_dir / ".itaoreport" / "cache" / "v1"
+    (meta,) = (folder / "renditions").rglob("*.json")
+    info = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**info, "name": "report.html"}))
+    name = "-".join(sorted((sha, "0" * 64)))
+    pair = folder / "pairs" / name[:2] / f"{name}.json"
+    pair.parent.mkdir(parents=True)
+    os.mkfifo(pair)  # reading it would block forever
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(folder / "images")
+    (folder / "images").symlink_to(outside)
+    evidence = gather_evidence(case)
+    assert evidence.exhibits[0].rendition.name == f"assets/{sha[:16]}.jpg"
+    assert ImageCache(case_dir / ".itaoreport" / "cache").verdict(sha, "0" * 64) is None
+    assert list(outside.iterdir()) == []  # nothing written through the link

@@ -194,3 +194,21 @@ def test_rebuild_after_an_entry_edit_does_not_decode_screenshots_again(tmp_path:
         assert w.image_cache.stats["decodes"] == 1
     finally:
         w.stop()
+
+
+def test_deleting_a_folder_of_screenshots_rebuilds(tmp_path: Path):
+    """Moving a folder out of the case (or to the Trash) reports only the folder's deletion."""
+    from conftest import png_bytes
+
+    entry = ENTRY_YAML + "attachments:\n  - screenshots/chat/s.png\n"
+    case = write_case(tmp_path / "case", entries={"a.yaml": entry},
+                      files={"screenshots/chat/s.png": png_bytes(text="hello")})
+    w = Watcher(case, WatchOptions(pdf=False, debounce=0.05), say=lambda m: None)
+    w.start()
+    try:
+        gen = w.wait_for_build(0, WAIT).generation
+        (case / "screenshots" / "chat").rename(tmp_path / "trash")
+        outcome = w.wait_for_build(gen, WAIT)
+        assert not outcome.ok and "screenshots/chat" in " ".join(outcome.changed)
+    finally:
+        w.stop()

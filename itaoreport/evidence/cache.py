@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -36,13 +37,28 @@ class ImageCache:
         self.folder = folder
         self.stats = {"hits": 0, "misses": 0, "decodes": 0}
         self._base = None if folder is None else os.path.join(folder, f"v{VERSION}")
+        self._plain_folders: set[str] = set()
 
     def _path(self, kind: str, name: str, suffix: str) -> str | None:
+        """Where an entry lives, or None when there is no cache or a folder on the way
+        is a link (a case from someone else could point it anywhere)."""
         # Plain strings: a warm build looks up a thousand pair verdicts, and pathlib's
         # joins cost more than the reads.
         if self._base is None:
             return None
-        return f"{self._base}/{kind}/{name[:2]}/{name}{suffix}"
+        folder = f"{self._base}/{kind}/{name[:2]}"
+        if folder not in self._plain_folders:
+            for part in (self._base, f"{self._base}/{kind}", folder):
+                try:
+                    if stat.S_ISLNK(os.lstat(part).st_mode):
+                        return None
+                except FileNotFoundError:
+                    break  # made by the first write, as a real folder
+                except OSError:
+                    return None
+            else:
+                self._plain_folders.add(folder)
+        return f"{folder}/{name}{suffix}"
 
     def facts(self, sha256: str) -> ImageFacts | None:
         """The facts of an image analysed earlier (a small JSON read), or None."""
@@ -50,11 +66,12 @@ class ImageCache:
         if meta is None:
             return None
         try:
-            facts = ImageFacts.from_json(json.loads(_read(meta)))
+            facts = ImageFacts.from_json(json.loads(read_cache_file(meta)))
         except (OSError, ValueError, KeyError, TypeError):
             self.stats["misses"] += 1
             return None
-        if facts.sha256 != sha256 or not os.path.isfile(self._path("images", sha256, ".png")):
+        gray = self._path("images", sha256, ".png")
+        if facts.sha256 != sha256 or gray is None or not os.path.isfile(gray):
             self.stats["misses"] += 1
             return None
         self.stats["hits"] += 1
@@ -73,9 +90,9 @@ class ImageCache:
         from PIL import Image
 
         try:
-            with Image.open(png) as im:
+            with Image.open(_read_regular(png)) as im:
                 return np.asarray(im.convert("L"), dtype=np.uint8)
-        except (OSError, ValueError, SyntaxError):
+        except Exception:  # noqa: BLE001 - a damaged (or planted) cache entry is a miss
             return None
 
     def put(self, facts: ImageFacts, gray: np.ndarray) -> None:
@@ -101,7 +118,7 @@ class ImageCache:
         if path is None:
             return None
         try:
-            data = json.loads(_read(path))
+            data = json.loads(read_cache_file(path))
             return Verdict(bool(data["same"]), float(data["score"]), float(data["noise"]),
                            bool(data["similar"]))
         except (OSError, ValueError, KeyError, TypeError):
@@ -121,11 +138,11 @@ class ImageCache:
         if meta is None or blob is None:
             return None
         try:
-            info = json.loads(_read(meta))
-            data = _read(blob)
+            info = json.loads(read_cache_file(meta))
+            data = read_cache_file(blob)
         except (OSError, ValueError):
             return None
-        if len(data) != info.get("size"):
+        if len(data) != info.get("size") or not _plausible_rendition(sha256, info):
             return None
         return info["name"], data, info["media_type"], info["width"], info["height"]
 
@@ -140,9 +157,56 @@ class ImageCache:
                                  "height": height, "size": len(data)}).encode("utf-8"))
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
+_RENDITION_TYPES = {"image/jpeg": "jpg", "image/png": "png"}
+
+
+def _plausible_rendition(sha256: str, info: dict) -> bool:
+    """A cached rendition's name becomes an output file name: only ever the one
+    screen_rendition gives, so a planted entry cannot name e.g. report.html."""
+    ext = _RENDITION_TYPES.get(info.get("media_type"))  # type: ignore[arg-type]
+    return (ext is not None and info.get("name") == f"assets/{sha256[:16]}.{ext}"
+            and all(isinstance(info.get(k), int) and info[k] > 0 for k in ("width", "height")))
+
+
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+"""Largest cache file read (a rendition is well under 1 MB)."""
+
+
+def read_cache_file(path: str) -> bytes:
+    """A cache file's bytes; OSError unless it is a regular file (no link, pipe or device)
+    of at most MAX_ENTRY_BYTES, so a planted entry can neither hang nor flood a build."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            raise OSError(f"{path} is not a cache file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_ENTRY_BYTES)
+    finally:
+        os.close(fd)
+
+
+def no_links_below(root: str, path: str) -> bool:
+    """True when no folder between `root` (itself checked by the caller) and `path` is a link."""
+    folder = os.path.dirname(path)
+    parts = []
+    while len(folder) > len(root):
+        parts.append(folder)
+        folder = os.path.dirname(folder)
+    for part in reversed(parts):
+        try:
+            if stat.S_ISLNK(os.lstat(part).st_mode):
+                return False
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+    return True
+
+
+def _read_regular(path: str) -> io.BytesIO:
+    return io.BytesIO(read_cache_file(path))
 
 
 def _write(path: str, data: bytes) -> None:

@@ -47,7 +47,7 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult
     """Analyse every image once (cached by content when cache_dir is given) and group copies."""
     files, missing = collect_images(paths)
     cache = ImageCache(cache_dir)
-    problem: dict[str, str] = dict(missing)
+    problem: dict[str, str] = {}
     shas: dict[str, str] = {}
     by_sha: dict[str, ImageFacts] = {}
     jobs: dict[str, ImageJob] = {}
@@ -88,7 +88,5 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult
                                                                       cache)
         return grays[sha]
 
-    order = {path: i for i, path in enumerate(files)}
-    unreadable = [(path, reason) for path, reason in missing] + sorted(
-        ((p, r) for p, r in problem.items() if p in order), key=lambda item: order[item[0]])
+    unreadable = missing + [(path, problem[path]) for path in files if path in problem]
     return FilesResult(find_duplicates(facts, gray_of, verdicts=cache), len(facts), unreadable)

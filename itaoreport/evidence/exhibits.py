@@ -18,6 +18,7 @@ from itaoreport.case.model import Case
 from itaoreport.errors import Loc, Problem, error, sort_problems
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
+from itaoreport.evidence.images import ImageError
 from itaoreport.evidence.prepare import (
     SCREEN_KEY,
     ImageJob,
@@ -158,7 +159,11 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     problems += images.analyse([info for info in infos.values() if info.is_image], where)
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
-    result = find_duplicates(images.facts, images.gray, verdicts=cache)
+    try:
+        result = find_duplicates(images.facts, images.gray, verdicts=cache)
+    except _Unreadable as exc:
+        return Evidence(infos, [], problems=[error(where[exc.path],
+                                                   f"attachment {exc.path!r}: {exc.reason}")])
     exhibits = _number_exhibits(case, infos, result)
     problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
                                      where)
@@ -178,6 +183,14 @@ def cache_folder(root: Path) -> Path | None:
     if folder.is_symlink() or (folder / "cache").is_symlink():
         return None
     return folder / "cache"
+
+
+class _Unreadable(Exception):
+    """An image that was fine when analysed could not be decoded again."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(reason)
+        self.path, self.reason = path, reason
 
 
 class _Images:
@@ -239,7 +252,10 @@ class _Images:
         if sha not in self._grays:
             gray = self.cache.gray(sha)
             if gray is None:
-                gray = analyse_again(self.root / path, self.facts[path], self.cache)
+                try:
+                    gray = analyse_again(self.root / path, self.facts[path], self.cache)
+                except ImageError as exc:
+                    raise _Unreadable(path, str(exc)) from None
             self._grays[sha] = gray
         return self._grays[sha]
 
@@ -265,8 +281,8 @@ class _Images:
         problems = []
         for work in run_jobs(jobs, self._progress("preparing")):
             if work.error is not None:
-                info = next(i for i in infos.values() if i.sha256 == work.job.sha256)
-                problems.append(error(where[info.path], f"attachment {info.path!r}: {work.error}"))
+                path = work.job.path.relative_to(self.root).as_posix()
+                problems.append(error(where[path], f"attachment {path!r}: {work.error}"))
                 continue
             self._took(work)
         for x in exhibits:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import struct
 import warnings
 from dataclasses import dataclass
@@ -33,31 +35,48 @@ class Decoded:
     lossless: bool
 
 
-def open_image(path: Path) -> Decoded:
-    """Decode an image fully and apply its EXIF orientation; raise ImageError on any problem."""
+def open_image(path: Path, sha256: str | None = None) -> Decoded:
+    """Decode an image fully and apply its EXIF orientation; raise ImageError on any problem.
+
+    With `sha256`, the file is read once and decoded only if its bytes still have that
+    hash: what is decoded is then exactly the evidence the report names (a file saved
+    over during a build would otherwise be cached under the old file's hash).
+    """
     from PIL import ImageFile
+
+    source: Path | io.BytesIO = path
+    if sha256 is not None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageError(f"cannot read the file ({exc.strerror or exc})") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ImageError("the file changed while the report was being built; build again")
+        source = io.BytesIO(data)
 
     # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported, after
     # which truncated files decode silently with grey fill. Evidence must be whole.
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        return _decode(path)
+        return _decode(source)
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
-def _decode(path: Path) -> Decoded:
+def _decode(source: Path | io.BytesIO) -> Decoded:
     from PIL import Image, ImageOps
 
     try:
-        if path.stat().st_size == 0:
+        empty = (source.getbuffer().nbytes if isinstance(source, io.BytesIO)
+                 else source.stat().st_size) == 0
+        if empty:
             raise ImageError("the file is empty (0 bytes)")
         with warnings.catch_warnings():
             # Pillow warns about damaged metadata it skips; the image is still usable
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 fmt = (im.format or "").upper()
                 if fmt not in SCREENSHOT_FORMATS:
                     raise ImageError(f"unsupported image format {fmt or 'unknown'}")

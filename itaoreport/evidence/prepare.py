@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 MIN_POOL_JOBS = 8
 """Fewer images than this are prepared in-process: starting workers costs ~0.5 s."""
 WORKERS_ENV = "ITAOREPORT_WORKERS"
+MAX_WORKERS = 4
+"""Each worker holds numpy, Pillow and one decoded screenshot (~150 MB); the CPU count
+a container reports may be the host's."""
 
 
 class PrintMaker(Protocol):
@@ -77,36 +80,45 @@ class ImageWork:
 
 
 def prepare_image(job: ImageJob) -> ImageWork:
-    """Decode once, make what the job asks for, store it in the cache; never raises ImageError."""
+    """Decode once, make what the job asks for, store it in the cache.
+
+    Never raises for the image's sake: a file that cannot be decoded, has changed
+    since it was hashed, or that Pillow fails on later (a rendition too tall for
+    JPEG, say) comes back as an error naming what went wrong.
+    """
     from itaoreport.evidence.cache import ImageCache
     from itaoreport.evidence.dedupe import analyse_decoded
     from itaoreport.evidence.images import open_image
     from itaoreport.evidence.renditions import screen_rendition
 
+    work = ImageWork(job)
     try:
-        decoded = open_image(job.path)
+        decoded = open_image(job.path, job.sha256)
+        cache = ImageCache(job.cache_folder)
+        if job.analyse:
+            work.facts, work.gray = analyse_decoded(decoded.image, job.sha256, job.size,
+                                                    decoded.format, decoded.lossless)
+            cache.put(work.facts, work.gray)
+        if job.screen:
+            work.screen = screen_rendition(decoded.image, job.sha256)
+            cache.put_rendition(job.sha256, SCREEN_KEY, rendition_tuple(work.screen))
+        if job.printer is not None:
+            work.printed = job.printer.make(decoded.image, job.sha256)
     except ImageError as exc:
         return ImageWork(job, error=str(exc))
-    cache = ImageCache(job.cache_folder)
-    work = ImageWork(job)
-    if job.analyse:
-        work.facts, work.gray = analyse_decoded(decoded.image, job.sha256, job.size,
-                                                decoded.format, decoded.lossless)
-        cache.put(work.facts, work.gray)
-    if job.screen:
-        work.screen = screen_rendition(decoded.image, job.sha256)
-        cache.put_rendition(job.sha256, SCREEN_KEY, rendition_tuple(work.screen))
-    if job.printer is not None:
-        work.printed = job.printer.make(decoded.image, job.sha256)
+    except (OSError, ValueError, MemoryError) as exc:  # after decoding: scaling, encoding
+        return ImageWork(job, error=f"the image could not be prepared for the report "
+                                    f"({type(exc).__name__}: {exc})")
     return work
 
 
 def analyse_again(path: Path, facts: ImageFacts, cache: ImageCache) -> np.ndarray:
-    """The grayscale of an image whose cached one is gone or damaged: decode and store it again."""
+    """The grayscale of an image whose cached one is gone or damaged: decode and store it
+    again. Raises ImageError when that fails."""
     from itaoreport.evidence.dedupe import analyse_decoded
     from itaoreport.evidence.images import open_image
 
-    decoded = open_image(path)
+    decoded = open_image(path, facts.sha256)
     cache.stats["decodes"] += 1
     again, gray = analyse_decoded(decoded.image, facts.sha256, facts.size, decoded.format,
                                   decoded.lossless)
@@ -118,34 +130,80 @@ def run_jobs(jobs: list[ImageJob], progress: Callable[[int, int], None] | None =
              ) -> Iterator[ImageWork]:
     """Each job's work, in the order given; in worker processes when that pays."""
     workers = worker_count(len(jobs))
-    if workers < 2:
-        for done, job in enumerate(jobs, start=1):
-            yield prepare_image(job)
-            if progress:
-                progress(done, len(jobs))
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     done = 0
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_leave_ctrl_c_to_the_parent)
-    try:
-        for work in pool.map(prepare_image, jobs, chunksize=1):
-            done += 1
-            yield work
-            if progress:
-                progress(done, len(jobs))
-    except BrokenProcessPool:
-        pass  # a worker died (killed, out of memory, a decoder crash): the rest is done here
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    for job in jobs[done:]:
-        yield prepare_image(job)
+    results = _in_pool(jobs, workers) if workers > 1 else map(prepare_image, jobs)
+    for work in results:
         done += 1
+        yield work
         if progress:
             progress(done, len(jobs))
+
+
+def _in_pool(jobs: list[ImageJob], workers: int) -> Iterator[ImageWork]:
+    """prepare_image over `jobs` in worker processes, results in order.
+
+    At most 2 jobs per worker are queued at a time, so stopping (Ctrl-C, the end of
+    watch mode) waits for a few screenshots, not for every one queued. When a worker
+    dies (killed, out of memory, a decoder crash), the jobs it may have been running
+    are each tried again alone in a fresh process: the one that kills its process is
+    an error for that file, never retried in this process.
+    """
+    from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _new_pool(workers)
+    if pool is None:  # no process pools here (no /dev/shm, a sandbox): in this process
+        yield from map(prepare_image, jobs)
+        return
+    queued: deque = deque()
+    submitted = 0
+    broken = False
+    try:
+        while submitted < len(jobs) or queued:
+            while submitted < len(jobs) and len(queued) < 2 * workers:
+                queued.append(pool.submit(prepare_image, jobs[submitted]))
+                submitted += 1
+            yield queued[0].result()
+            queued.popleft()
+    except BrokenProcessPool:
+        broken = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if not broken:
+        return
+    first = submitted - len(queued)
+    for offset, future in enumerate(queued):  # one of these killed its worker
+        ok = future.done() and not future.cancelled() and future.exception() is None
+        yield future.result() if ok else _alone(jobs[first + offset])
+    yield from _in_pool(jobs[submitted:], workers)  # never started: a fresh pool
+
+
+def _alone(job: ImageJob) -> ImageWork:
+    """One job in a process of its own; an error if that process dies."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _new_pool(1)
+    if pool is None:
+        return prepare_image(job)
+    try:
+        return pool.submit(prepare_image, job).result()
+    except BrokenProcessPool:
+        return ImageWork(job, error="reading this image made the image decoder crash; "
+                                    "is the file damaged? Open it and save it again, "
+                                    "or take the screenshot again")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _new_pool(workers: int):  # noqa: ANN202 - a ProcessPoolExecutor or None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_leave_ctrl_c_to_the_parent)
+    except (OSError, NotImplementedError, ImportError, ValueError):
+        return None
 
 
 def _leave_ctrl_c_to_the_parent() -> None:
@@ -166,7 +224,7 @@ def worker_count(jobs: int) -> int:
         cpus = os.cpu_count() or 1
     if jobs < MIN_POOL_JOBS:
         return 1
-    return max(1, min(cpus, jobs))
+    return max(1, min(cpus, jobs, MAX_WORKERS))
 
 
 def rendition_tuple(r: Rendition) -> tuple:
@@ -180,14 +238,15 @@ def release_freed_memory() -> None:
     a few hundred screenshots (~1 MB each) end up in the heap and stay resident after
     they are freed: ~0.3 GB that the PDF stage would then add its own memory to.
     """
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:
-        pass
-
+        libc = ctypes.CDLL("libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # musl, or no glibc
+        return
+    trim(0)

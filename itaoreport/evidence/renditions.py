@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from PIL import __version__ as PILLOW_VERSION
 
+from itaoreport.evidence.cache import no_links_below, read_cache_file
 from itaoreport.write import write_atomic
 
 if TYPE_CHECKING:
@@ -224,8 +225,10 @@ def cached(cache_root: Path | None, key: str, make: Callable[[], bytes] | None) 
     if cache_root is None:
         return make() if make else None
     path = cache_root / f"pillow-{PILLOW_VERSION}" / key[:2] / key
+    if not no_links_below(str(cache_root), str(path)):  # never read or write through a link
+        return make() if make else None
     try:
-        return path.read_bytes()
+        return read_cache_file(str(path))
     except OSError:
         pass
     if make is None:
