@@ -34,6 +34,7 @@ from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
 from itaoreport.evidence.renditions import cache_root_for
+from itaoreport.gctune import fewer_collections
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, entry_views, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
@@ -115,11 +116,15 @@ class Analysed:
 
 def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildResult:
     """Build the report files for one case folder; raise CaseInvalid or BuildFailed."""
-    options = options or BuildOptions()
+    with fewer_collections():
+        return _build(Path(case_dir), options or BuildOptions())
+
+
+def _build(case_dir: Path, options: BuildOptions) -> BuildResult:
     timings: dict[str, float] = {}
     say = options.progress or (lambda message: None)
     started = time.perf_counter()
-    analysed = analyse_case(Path(case_dir), options, timings)
+    analysed = analyse_case(case_dir, options, timings)
     say(f"{len(analysed.case.entries)} entries, {len(analysed.evidence.exhibits)} exhibits")
     out_dir = options.out or analysed.case.root / OUTPUT_DIR
     check_output_dir(analysed.case.root, out_dir,

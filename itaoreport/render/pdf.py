@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from itaoreport.errors import BuildFailed
+from itaoreport.gctune import fewer_collections
 
 if TYPE_CHECKING:
     import weasyprint
@@ -100,9 +101,10 @@ def render_document(html: str, assets: Assets) -> weasyprint.Document:
 
     _quiet()
     try:
-        return weasyprint.HTML(string=html, base_url=BASE_URL,
-                               url_fetcher=_confined_fetcher(assets)
-                               ).render(pdf_variant=PDF_VARIANT)
+        with fewer_collections():
+            return weasyprint.HTML(string=html, base_url=BASE_URL,
+                                   url_fetcher=_confined_fetcher(assets)
+                                   ).render(pdf_variant=PDF_VARIANT)
     except Exception as exc:  # WeasyPrint raises many kinds; the user needs one message
         raise BuildFailed(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
 
@@ -118,8 +120,9 @@ def write_document(document: weasyprint.Document, attachments: list[PdfAttachmen
                                    modified=modified, relationship=a.relationship)
              for a in attachments]
     try:
-        return document.write_pdf(attachments=files, pdf_variant=PDF_VARIANT,
-                                  pdf_identifier=True)
+        with fewer_collections():
+            return document.write_pdf(attachments=files, pdf_variant=PDF_VARIANT,
+                                      pdf_identifier=True)
     except Exception as exc:
         raise BuildFailed(f"PDF writing failed: {type(exc).__name__}: {exc}") from exc
 

@@ -1,0 +1,48 @@
+"""Fewer garbage collections while a build runs.
+
+A build allocates millions of small objects that live until it ends (the case
+model, the HTML, and above all WeasyPrint's boxes: 124 million function calls
+for a 1,000-entry report). With Python's default thresholds the cyclic garbage
+collector keeps walking all of them. Measured on that report: WeasyPrint's
+layout 37.5 s with the defaults, 32.5 s inside `fewer_collections()`, with the
+same peak memory (0.78 GiB). Reference counting still frees everything that is
+not in a cycle at once; cycles are collected, only less often.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+THRESHOLDS = (50_000, 50, 50)
+"""Python's defaults are (700, 10, 10) (2,000 for the youngest generation from 3.13)."""
+
+_lock = threading.Lock()
+_depth = 0
+_saved: tuple[int, ...] = ()
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the collector's thresholds (and set aside what already exists) for the block.
+
+    Nested and concurrent uses (watch mode builds the HTML while the PDF renders)
+    share one setting; the defaults come back when the last one ends.
+    """
+    global _depth, _saved
+    with _lock:
+        if _depth == 0:
+            _saved = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*THRESHOLDS)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.set_threshold(*_saved)
+                gc.unfreeze()

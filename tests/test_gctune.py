@@ -1,0 +1,41 @@
+"""The collector's thresholds are raised for a build and come back afterwards."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from itaoreport.gctune import THRESHOLDS, fewer_collections
+
+
+def test_thresholds_raised_inside_and_restored_after_nested_and_concurrent_use():
+    before = gc.get_threshold()
+    entered, release = threading.Event(), threading.Event()
+
+    def other_build():
+        with fewer_collections():
+            entered.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other_build)
+    with fewer_collections():
+        assert gc.get_threshold() == THRESHOLDS
+        thread.start()
+        entered.wait(5)
+        with fewer_collections():
+            assert gc.get_threshold() == THRESHOLDS
+        assert gc.get_threshold() == THRESHOLDS
+    assert gc.get_threshold() == THRESHOLDS  # the other build still runs
+    release.set()
+    thread.join(5)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_restored_after_an_exception():
+    before = gc.get_threshold()
+    try:
+        with fewer_collections():
+            raise ValueError("a failed build")
+    except ValueError:
+        pass
+    assert gc.get_threshold() == before
