@@ -36,8 +36,8 @@ MIN_POOL_JOBS = 8
 """Fewer images than this are prepared in-process: starting workers costs ~0.5 s."""
 WORKERS_ENV = "ITAOREPORT_WORKERS"
 MAX_WORKERS = 4
-"""Each worker holds numpy, Pillow and one decoded screenshot (~150 MB); the CPU count
-a container reports may be the host's."""
+"""Unless ITAOREPORT_WORKERS says otherwise: each worker holds numpy, Pillow and one
+decoded screenshot (~150 MB), and the CPU count a container reports may be the host's."""
 
 
 class PrintMaker(Protocol):
@@ -217,14 +217,14 @@ def worker_count(jobs: int) -> int:
     """How many processes to prepare `jobs` images with (1: in this process)."""
     wanted = os.environ.get(WORKERS_ENV, "").strip()
     if wanted.isdigit() and int(wanted) >= 1:
-        cpus = int(wanted)
+        workers = min(int(wanted), 61)  # 61: the most Windows allows
     elif hasattr(os, "sched_getaffinity"):
-        cpus = len(os.sched_getaffinity(0))
+        workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
     else:  # pragma: no cover - macOS, Windows
-        cpus = os.cpu_count() or 1
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if jobs < MIN_POOL_JOBS:
         return 1
-    return max(1, min(cpus, jobs, MAX_WORKERS))
+    return max(1, min(workers, jobs))
 
 
 def rendition_tuple(r: Rendition) -> tuple:
