@@ -112,3 +112,13 @@ def test_watch_rebuild_times_each_edit_in_a_watcher_and_restores_the_entry(work:
     assert measured["seconds"] == min(r["seconds"] for r in measured["edits"])
     assert measured["timings"] and "watch mode" in measured["mode"]
     assert measured["watcher_lines"][0].startswith("first build")
+
+
+def test_watch_rebuild_with_the_pdf_on_measures_rebuilds_while_it_renders(work: Path):
+    case = work / TINY.key
+    entry = middle_entry(case)
+    before = entry.read_bytes()
+    measured = run_rebuild(case, pdf=True)
+    assert entry.read_bytes() == before
+    assert len(measured["edits"]) == REBUILDS
+    assert "report.pdf rendering meanwhile" in measured["mode"]

@@ -212,3 +212,29 @@ def test_deleting_a_folder_of_screenshots_rebuilds(tmp_path: Path):
         assert not outcome.ok and "screenshots/chat" in " ".join(outcome.changed)
     finally:
         w.stop()
+
+
+def test_watch_pdf_is_rendered_in_its_own_process_and_equals_a_build(tmp_path: Path):
+    """report.pdf comes from the PDF process (WeasyPrint never holds the watcher's GIL) and
+    is byte for byte the PDF `itaoreport build` makes of the same case."""
+    from conftest import png_bytes
+
+    from itaoreport.build import BuildOptions, build
+    from itaoreport.watch import PdfProcess
+
+    entry = ENTRY_YAML + "attachments:\n  - screenshots/s.png\n"
+    case = write_case(tmp_path / "case", entries={"a.yaml": entry},
+                      files={"screenshots/s.png": png_bytes(text="hello")})
+    w = Watcher(case, WatchOptions(debounce=0.05), say=lambda m: None)
+    w.start()
+    try:
+        gen = w.wait_for_build(0, WAIT).generation
+        assert w.pdf is not None and w.pdf.wait_written(gen, 120)
+        renderer = w.pdf._render
+        assert isinstance(renderer, PdfProcess) and renderer._pool is not None
+        watched = (case / "build" / "report.pdf").read_bytes()
+    finally:
+        w.stop()
+    assert renderer._pool is None  # stopped with the watcher
+    built = build(case, BuildOptions(formats=("pdf",)))
+    assert watched == (built.out_dir / "report.pdf").read_bytes()

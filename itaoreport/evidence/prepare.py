@@ -201,12 +201,12 @@ def _new_pool(workers: int):  # noqa: ANN202 - a ProcessPoolExecutor or None
 
     try:
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_leave_ctrl_c_to_the_parent)
+                                   initializer=leave_ctrl_c_to_the_parent)
     except (OSError, NotImplementedError, ImportError, ValueError):
         return None
 
 
-def _leave_ctrl_c_to_the_parent() -> None:
+def leave_ctrl_c_to_the_parent() -> None:
     """Workers ignore Ctrl-C: the parent stops the pool (one message, no worker tracebacks)."""
     import signal
 
