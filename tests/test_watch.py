@@ -126,9 +126,12 @@ def test_case_change_names_real_files_only(tmp_path: Path):
     ignored = (root / "build", root / "out")
     assert case_change(root, ignored, str(root / "entries" / "a.yaml")) == "entries/a.yaml"
     assert case_change(root, ignored, str(root / "theme" / "style.css")) == "theme/style.css"
-    for litter in ("entries/4913", "entries/.goutputstream-AB12", "build/report.html",
+    for litter in ("entries/4913", "entries/5036", "entries/.goutputstream-AB12",
+                   "entries/sedK3x9Qa", "screenshots/~$notes.docx", "build/report.html",
                    "out/report.json", ".itaoreport/cache/x.json", ".git/index"):
         assert case_change(root, ignored, str(root / litter)) is None, litter
+    for kept in ("entries/4914", "entries/sed-notes.yaml", "screenshots/2023-10-26.png"):
+        assert case_change(root, ignored, str(root / kept)) == kept
     assert case_change(root, ignored, str(tmp_path.parent / "elsewhere.yaml")) is None
 
 

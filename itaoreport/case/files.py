@@ -16,18 +16,23 @@ ENTRY_SUFFIXES = (".yaml", ".yml")
 OUTPUT_DIR = "build"
 CACHE_DIR = ".itaoreport"
 
-# Temporary and backup files of common editors: vim (file~, 4913, .swp/.swx),
-# gedit/GNOME (.goutputstream-XXXX), JetBrains (___jb_tmp___, ___jb_old___),
-# emacs (.#lock, #autosave#), and generic .tmp/.bak/.orig/.part files.
+# Temporary and backup files of common editors: vim (file~, .swp/.swx; its write probes
+# 4913, 5036, ... are checked below), gedit/GNOME (.goutputstream-XXXX), JetBrains
+# (___jb_tmp___, ___jb_old___), emacs (.#lock, #autosave#), Office lock files (~$name),
+# GNU `sed -i` (sedXXXXXX), and generic .tmp/.bak/.orig/.part files.
 _EDITOR_LITTER = re.compile(
-    r"""(^\.|~$|^\#.*\#$|^4913$|\.sw[a-p]$|___jb_(tmp|old|bak)___$|^\.goutputstream-
-        |\.(tmp|temp|bak|orig|part|crdownload)$)""",
+    r"""(^\.|~$|^~\$|^\#.*\#$|\.sw[a-p]$|___jb_(tmp|old|bak)___$|^\.goutputstream-
+        |^sed[A-Za-z0-9]{6}$|\.(tmp|temp|bak|orig|part|crdownload)$)""",
     re.VERBOSE,
 )
+VIM_PROBE_FIRST, VIM_PROBE_STEP = 4913, 123
+"""vim checks it may write a folder by creating 4913, or 5036, 5159, ... if that exists."""
 
 
 def is_editor_litter(name: str) -> bool:
     """True for names editors use for temporary, lock and backup files."""
+    if name.isdigit() and int(name) >= VIM_PROBE_FIRST:
+        return (int(name) - VIM_PROBE_FIRST) % VIM_PROBE_STEP == 0
     return bool(_EDITOR_LITTER.search(name))
 
 
