@@ -155,15 +155,23 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
             infos[att.path] = AttachmentInfo(att.path, sha, size, _looks_like_image(att.path),
                                              used_by=[entry.id])
             where[att.path] = att.loc
-    images = _Images(case.root, cache, printer, say)
-    problems += images.analyse([info for info in infos.values() if info.is_image], where)
+    images = ImageSet(cache, printer, say)
+    shown = [info for info in infos.values() if info.is_image]
+    failed = images.analyse([(i.path, case.root / i.path, i.sha256, i.size) for i in shown])
+    for info in shown:
+        if info.path in failed:
+            problems.append(error(where[info.path], f"attachment {info.path!r}: "
+                                                    f"{failed[info.path]}"))
+        else:
+            facts = images.facts[info.path]
+            info.width, info.height, info.format = facts.width, facts.height, facts.format
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
     try:
         result = find_duplicates(images.facts, images.gray, verdicts=cache)
-    except _Unreadable as exc:
-        return Evidence(infos, [], problems=[error(where[exc.path],
-                                                   f"attachment {exc.path!r}: {exc.reason}")])
+    except Unreadable as exc:
+        return Evidence(infos, [], problems=[error(where[exc.key],
+                                                   f"attachment {exc.key!r}: {exc.reason}")])
     exhibits = _number_exhibits(case, infos, result)
     problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
                                      where)
@@ -185,46 +193,51 @@ def cache_folder(root: Path) -> Path | None:
     return folder / "cache"
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """An image that was fine when analysed could not be decoded again."""
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, key: str, reason: str):
         super().__init__(reason)
-        self.path, self.reason = path, reason
+        self.key, self.reason = key, reason
 
 
-class _Images:
-    """Each image decoded at most once per build, and not at all when the cache has it.
+class ImageSet:
+    """The images of one build (or one `dedupe` run), each decoded at most once, and not
+    at all when the cache has it.
 
     Facts come from the cache or from one decode (evidence/prepare.py), which also
-    makes the image's renditions in case it becomes an exhibit; grayscales are read
-    only for the pairs the verifier has to decide.
+    makes the image's renditions in case it becomes an exhibit (unless `renditions`
+    is off); grayscales are read only for the pairs the verifier has to decide.
+    Images are known by a key: the attachment path in a build, the file in `dedupe`.
     """
 
-    def __init__(self, root: Path, cache: ImageCache, printer: PrintMaker | None,
-                 say: Callable[[str], None] | None):
-        self.root, self.cache, self.printer, self.say = root, cache, printer, say
+    def __init__(self, cache: ImageCache, printer: PrintMaker | None = None,
+                 say: Callable[[str], None] | None = None, renditions: bool = True):
+        self.cache, self.printer, self.say = cache, printer, say
+        self.renditions = renditions
         self.facts: dict[str, ImageFacts] = {}
-        """Attachment path -> facts (what the duplicate detector groups)."""
+        """Key -> facts (what the duplicate detector groups)."""
+        self._files: dict[str, tuple[Path, int]] = {}
         self._grays: dict[str, np.ndarray] = {}
         self._screens: dict[str, Rendition] = {}
         self._prints: dict[str, Rendition] = {}
         """By SHA-256: what this build's decodes made."""
         self.decoded = 0
 
-    def analyse(self, infos: list[AttachmentInfo], where: dict[str, Loc]) -> list[Problem]:
-        """Facts (size, format, hashes) of every image; located problems for unusable ones."""
+    def analyse(self, items: list[tuple[str, Path, str, int]]) -> dict[str, str]:
+        """Facts of every (key, file, sha256, size); returns why, by key, for unusable ones."""
         by_sha: dict[str, ImageFacts] = {}
         jobs: dict[str, ImageJob] = {}
-        for info in infos:
-            if info.sha256 in by_sha or info.sha256 in jobs:
+        for key, path, sha, size in items:
+            self._files[key] = (path, size)
+            if sha in by_sha or sha in jobs:
                 continue  # the same bytes under another name are analysed once
-            facts = self.cache.facts(info.sha256)
+            facts = self.cache.facts(sha)
             if facts is None:
-                jobs[info.sha256] = self._job(info, analyse=True, screen=True,
-                                              printer=self.printer)
+                jobs[sha] = self._job(key, sha, analyse=True, screen=self.renditions,
+                                      printer=self.printer if self.renditions else None)
             else:
-                by_sha[info.sha256] = facts
+                by_sha[sha] = facts
         failed: dict[str, str] = {}
         for work in run_jobs(list(jobs.values()), self._progress("analysing")):
             if work.error is not None:
@@ -235,27 +248,25 @@ class _Images:
             by_sha[work.job.sha256] = work.facts
             self._grays[work.job.sha256] = work.gray
             self.cache.remember(work.facts, work.gray)
-        problems = []
-        for info in infos:
-            if info.sha256 in failed:
-                problems.append(error(where[info.path],
-                                      f"attachment {info.path!r}: {failed[info.sha256]}"))
-                continue
-            facts = by_sha[info.sha256]
-            info.width, info.height, info.format = facts.width, facts.height, facts.format
-            self.facts[info.path] = facts
-        return problems
+        unusable = {}
+        for key, _path, sha, _size in items:
+            if sha in failed:
+                unusable[key] = failed[sha]
+            else:
+                self.facts[key] = by_sha[sha]
+        return unusable
 
-    def gray(self, path: str) -> np.ndarray:
-        """The normalised grayscale of an image, for the verifier."""
-        sha = self.facts[path].sha256
+    def gray(self, key: str) -> np.ndarray:
+        """The normalised grayscale of an image, for the verifier; Unreadable if it is lost
+        from the cache and the file cannot be decoded again."""
+        sha = self.facts[key].sha256
         if sha not in self._grays:
             gray = self.cache.gray(sha)
             if gray is None:
                 try:
-                    gray = analyse_again(self.root / path, self.facts[path], self.cache)
+                    gray = analyse_again(self._files[key][0], self.facts[key], self.cache)
                 except ImageError as exc:
-                    raise _Unreadable(path, str(exc)) from None
+                    raise Unreadable(key, str(exc)) from None
             self._grays[sha] = gray
         return self._grays[sha]
 
@@ -277,11 +288,12 @@ class _Images:
             screen = sha not in self._screens
             printer = self.printer if self.printer and sha not in self._prints else None
             if screen or printer:
-                jobs.append(self._job(info, analyse=False, screen=screen, printer=printer))
+                jobs.append((x.path, self._job(x.path, sha, analyse=False, screen=screen,
+                                               printer=printer)))
         problems = []
-        for work in run_jobs(jobs, self._progress("preparing")):
+        for (path, _), work in zip(jobs, run_jobs([j for _, j in jobs],
+                                                  self._progress("preparing"))):
             if work.error is not None:
-                path = work.job.path.relative_to(self.root).as_posix()
                 problems.append(error(where[path], f"attachment {path!r}: {work.error}"))
                 continue
             self._took(work)
@@ -290,10 +302,10 @@ class _Images:
             x.rendition, x.printed = self._screens.get(sha), self._prints.get(sha)
         return problems
 
-    def _job(self, info: AttachmentInfo, analyse: bool, screen: bool,
+    def _job(self, key: str, sha: str, analyse: bool, screen: bool,
              printer: PrintMaker | None) -> ImageJob:
-        return ImageJob(self.root / info.path, info.sha256, info.size, analyse, screen, printer,
-                        self.cache.folder)
+        path, size = self._files[key]
+        return ImageJob(path, sha, size, analyse, screen, printer, self.cache.folder)
 
     def _took(self, work: ImageWork) -> None:
         """Keep the renditions a decode made."""
