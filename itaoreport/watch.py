@@ -36,7 +36,6 @@ from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR, is_editor_litter
 from itaoreport.errors import BuildFailed, CaseInvalid, ItaoError, Problem
 from itaoreport.evidence.exhibits import cache_folder
 from itaoreport.evidence.memo import MemoCache
-from itaoreport.gctune import fewer_collections
 from itaoreport.write import write_outputs
 
 FAST_FORMATS = ("html", "json", "txt", "csv")
@@ -310,8 +309,7 @@ def render_case_pdf(case_dir: Path, case_dir_from_output: str) -> dict[str, byte
     try:
         analysed = analyse_case(case_dir, options, {})
         analysed.report["case_dir"] = case_dir_from_output
-        with fewer_collections():
-            return render_files(analysed, options, {}, lambda message: None)
+        return render_files(analysed, options, {}, lambda message: None)
     except ItaoError as exc:
         return exc.format_message()
 

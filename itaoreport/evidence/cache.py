@@ -48,15 +48,9 @@ class ImageCache:
             return None
         folder = f"{self._base}/{kind}/{name[:2]}"
         if folder not in self._plain_folders:
-            for part in (self._base, f"{self._base}/{kind}", folder):
-                try:
-                    if stat.S_ISLNK(os.lstat(part).st_mode):
-                        return None
-                except FileNotFoundError:
-                    break  # made by the first write, as a real folder
-                except OSError:
-                    return None
-            else:
+            if not no_links_below(str(self.folder), f"{folder}/{name}"):
+                return None
+            if os.path.isdir(folder):  # made by a first write otherwise, as a real folder
                 self._plain_folders.add(folder)
         return f"{folder}/{name}{suffix}"
 

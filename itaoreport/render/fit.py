@@ -111,6 +111,11 @@ FIRST_TRY = (LAYOUTS[0], QUALITY_STEPS[0])
 """The layout and image step every PDF is rendered with first."""
 
 
+def print_spec(layout: Layout, step: Step, size: tuple[int, int], grayscale: bool) -> PrintSpec:
+    """How an image of `size` pixels is prepared for `layout` at image step `step`."""
+    return PrintSpec(layout.box_for(size), step.ppi, step.quality, grayscale)
+
+
 def master_size(size: tuple[int, int]) -> tuple[int, int]:
     """Largest print size any layout asks for: the best step in the widest box."""
     boxes = [layout.box_for(size) for layout in LAYOUTS]
@@ -131,8 +136,7 @@ class PrintPrep:
     cache_root: Path | None
 
     def spec(self, size: tuple[int, int]) -> PrintSpec:
-        layout, step = FIRST_TRY
-        return PrintSpec(layout.box_for(size), step.ppi, step.quality, self.grayscale)
+        return print_spec(*FIRST_TRY, size, self.grayscale)
 
     def lookup(self, size: tuple[int, int], sha256: str) -> Rendition | None:
         """The rendition from the cache, or None."""
@@ -222,8 +226,7 @@ class _Fitter:
             if key not in self._renditions and img.first and (layout, step) == FIRST_TRY:
                 self._renditions[key] = img.first
             if key not in self._renditions:
-                spec = PrintSpec(layout.box_for(img.size), step.ppi, step.quality,
-                                 self.job.grayscale)
+                spec = print_spec(layout, step, img.size, self.job.grayscale)
                 self._renditions[key] = print_rendition(img.master, img.size,
                                                         img.master_size(), img.sha256, spec,
                                                         self.job.cache_root)
