@@ -489,7 +489,7 @@ def run_watch(case_dir: Path, options: WatchOptions, say: Callable[[str], None],
                       else None)
     try:
         if preview is not None:
-            server = PreviewServer(watcher.out_dir, preview, port)
+            server = PreviewServer(watcher.out_dir, preview, port, log=say)
             server.start()
             busy = f" (port {port} was busy)" if server.port != port and port else ""
             say(f"preview: {server.url}{busy}")
