@@ -160,8 +160,9 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
 def verify(pdf: Path, case_dir: Path | None) -> None:
     """Check the evidence files against the manifest embedded in a report.pdf.
 
-    CASE_DIR defaults to the case folder recorded in the report, relative to the PDF.
-    Prints OK, or each file that changed, is missing or was added; exit 1 on any.
+    CASE_DIR defaults to the folder above the PDF's (CASE/build/report.pdf). The
+    manifest is checked as untrusted input. Prints OK, or each file that changed,
+    is missing, was added or was not read; exit 1 on any.
     """
     from itaoreport.verify import verify_report
 
