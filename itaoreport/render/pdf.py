@@ -138,15 +138,25 @@ def write_document(document: weasyprint.Document, attachments: list[PdfAttachmen
 def _finish(document, pdf) -> None:  # noqa: ANN001 (WeasyPrint's Document, pydyf's PDF)
     """Last touches on the PDF objects before they are written.
 
-    WeasyPrint 70 lists every embedded file twice in the catalog's /AF (once from the
-    EmbeddedFiles name tree, once from the file specifications): each is kept once,
-    in order.
+    - WeasyPrint 70 lists every embedded file twice in the catalog's /AF (once from the
+      EmbeddedFiles name tree, once from the file specifications): each is kept once,
+      in order.
+    - No image is interpolated (PDF/A rule 6.2.8-3). print.css asks for it on pictures
+      (`image-rendering: crisp-edges`), but colour emoji are drawn as images with the
+      text's style, and a case's own theme may leave the rule out.
     """
     import pydyf
 
     listed = pdf.catalog.get("AF")
     if listed is not None:
         pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(listed))
+    for obj in pdf.objects:
+        extra = getattr(obj, "extra", None)
+        while isinstance(extra, dict) and extra.get("Subtype") == "/Image":
+            if "Interpolate" in extra:
+                extra["Interpolate"] = "false"
+            mask = extra.get("SMask")
+            extra = getattr(mask, "extra", None)
 
 
 def html_to_pdf(html: str, assets: Assets, *, attachments: list[PdfAttachment] | None = None,
