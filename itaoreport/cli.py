@@ -202,6 +202,8 @@ def dedupe(paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(outcome.result.to_json(), indent=2, ensure_ascii=False))
     else:
         _print_dedupe(outcome)
+    for path, note in outcome.warnings:
+        click.echo(f"{path}: warning: {note}", err=True)
     for path, reason in outcome.unreadable:
         click.echo(f"{path}: error: {reason}", err=True)
     if outcome.unreadable:
