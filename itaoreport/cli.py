@@ -244,6 +244,55 @@ def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
 
 
 @main.command()
+@click.argument("case_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--at", "at_text", metavar="TIME",
+              help="The time for every file, e.g. '2024-05-10 10:03' (default: from each file).")
+@click.option("--sender", type=click.Choice(["me", "seller", "platform", "carrier", "other"]),
+              help="Who sent what the pictures show (default: a placeholder to fill in).")
+@click.option("--channel", metavar="TEXT",
+              help="Where it happened, e.g. 'ItaoBuy Messaging' (default: a placeholder).")
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+def add(case_dir: Path, files: tuple[Path, ...], at_text: str | None, sender: str | None,
+        channel: str | None, dry_run: bool) -> None:
+    """Copy screenshots and photos into CASE_DIR and write a draft entry for each.
+
+    Pictures go to screenshots/ or photos/ (never over another file; one already in the
+    case is used where it is). The timestamp comes from the file name, then the picture's
+    metadata; fill in the FILL IN placeholders, then `itaoreport validate --strict`.
+    """
+    from itaoreport.add import AddOptions, add_files
+
+    channel = " ".join(channel.split()) if channel else None
+    result = add_files(case_dir, list(files), AddOptions(at_text, sender, channel or None,
+                                                         dry_run))
+    verb = "would write" if dry_run else "wrote"
+    for item in result.added:
+        if item.copied:
+            click.echo(f"{'would copy' if dry_run else 'copied'} {item.source} to "
+                       f"{case_dir / item.attachment}")
+        else:
+            click.echo(f"{item.source} is already in the case as {case_dir / item.attachment}")
+        if item.entry is None:
+            click.echo(f"  already attached by {case_dir / str(item.existing_entry)}; "
+                       "no new draft")
+            continue
+        click.echo(f"{verb} {case_dir / item.entry}")
+        if dry_run:
+            click.echo("".join(f"  | {line}\n" for line in item.entry_text.splitlines()), nl=False)
+    for problem in result.problems:
+        click.echo(problem.format(), err=True)
+    failed = sum(p.is_error for p in result.problems)
+    drafts = sum(1 for item in result.added if item.entry)
+    if drafts and not dry_run:
+        click.echo(f"{drafts} draft entries: fill in the FILL IN values, then run "
+                   f"`itaoreport validate --strict {case_dir}`")
+    if failed:
+        click.echo(f"{failed} file(s) could not be added", err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("kind", type=click.Choice(["case", "entry"]), required=False)
 def schema(kind: str | None) -> None:
     """Print the JSON Schema of case.yaml, of an entry file, or (no KIND) of both."""
