@@ -218,14 +218,26 @@ def _print_dedupe(outcome) -> None:  # noqa: ANN001
 @click.option("--dayfirst/--monthfirst", default=None,
               help="How the sheet writes dates like 05/11/2023 (otherwise such dates are errors).")
 def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
-    """Turn a spreadsheet log (CSV or XLSX) into entry files in CASE_DIR/entries/.
+    """Turn a spreadsheet log (CSV or XLSX) or e-mails (.eml, .mbox) into entry files.
 
-    One entry per row; never overwrites. Rows already imported are left alone,
-    so importing the same sheet again writes nothing.
+    One entry per row or message; never overwrites. Rows and messages already
+    imported are left alone, so importing the same file again writes nothing.
+    E-mails are kept in CASE_DIR/attachments/ with their attachments.
     """
+    from itaoreport.mailimport import import_mail, is_mail_file
+
+    if is_mail_file(log):
+        result = import_mail(log, case_dir)
+        _import_outcome(result, case_dir, "messages")
+        return
     from itaoreport.importers import import_log
 
     result = import_log(log, case_dir, dayfirst=dayfirst)
+    _import_outcome(result, case_dir, "rows")
+
+
+def _import_outcome(result, case_dir: Path, what: str) -> None:  # noqa: ANN001
+    """Print what an import wrote; exit 1 when something could not be imported."""
     for problem in result.problems:
         click.echo(problem.format(), err=True)
     for path in result.written:
@@ -234,12 +246,13 @@ def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
     if result.written:
         click.echo(f"{len(result.written)} new entries, {len(result.unchanged)} already there")
     elif result.unchanged:
-        click.echo(f"nothing new: all {len(result.unchanged)} rows are already in "
+        click.echo(f"nothing new: all {len(result.unchanged)} {what} are already in "
                    f"{case_dir / 'entries'}")
     if not (case_dir / "case.yaml").exists() and result.written:
         click.echo(f"{case_dir} has no case.yaml yet; run `itaoreport init {case_dir}`")
     if failed:
-        click.echo(f"{failed} row(s) or problem(s) kept the log from importing fully", err=True)
+        click.echo(f"{failed} {what[:-1]}(s) or problem(s) kept the file from importing fully",
+                   err=True)
         sys.exit(1)
 
 
