@@ -25,7 +25,7 @@ from itaoreport.analysis.promises import (
     deadline_marks,
     promise_statuses,
 )
-from itaoreport.case.files import OUTPUT_DIR
+from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
 from itaoreport.errors import BuildFailed, CaseInvalid, Problem
@@ -49,7 +49,7 @@ from itaoreport.render.themes import (
     theme_search_path,
     user_template_cache,
 )
-from itaoreport.write import check_output_dir, write_outputs
+from itaoreport.write import check_output_dir, clean_stale_temps, write_outputs
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -131,6 +131,7 @@ def _build(case_dir: Path, options: BuildOptions) -> BuildResult:
                      [*analysed.evidence.attachments, "case.yaml",
                       *(e.path for e in analysed.case.entries)])
     analysed.report["case_dir"] = case_dir_from(out_dir, analysed.case.root)
+    clean_stale_temps(analysed.case.root / CACHE_DIR)  # a killed build's cache writes (#14)
     fitted: list[FitResult] = []
     files = render_files(analysed, options, timings, say, fitted)
     t = time.perf_counter()
