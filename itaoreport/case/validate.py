@@ -41,6 +41,13 @@ SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters (only reachable through escapes like "\\0" or "\\e" in double quotes)."""
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+PLACEHOLDER = "FILL IN"
+"""A text value starting with this is a placeholder (`itaoreport add` drafts): a warning, so
+`validate --strict` and `build --strict` refuse it; a `sender` placeholder reads as `other`."""
+
+
+def is_placeholder(text: str) -> bool:
+    return text.lstrip().upper().startswith(PLACEHOLDER)
 
 
 @dataclass
@@ -234,6 +241,15 @@ class _Reader:
             locs[prefix + key] = key_loc
             value_node = node.items[key]
             if isinstance(value_node, YScalar) and value_node.is_null:
+                continue
+            if (isinstance(value_node, YScalar) and spec.kind in ("text", "line", "enum")
+                    and is_placeholder(value_node.text)):
+                self.problems.append(warning(value_node.loc, f"`{prefix}{key}` is still a "
+                                             f"`{PLACEHOLDER}` placeholder", spec.doc))
+                if spec.kind != "enum":
+                    values[key] = " ".join(value_node.text.split())
+                elif "other" in spec.choices:
+                    values[key] = "other"
                 continue
             try:
                 value = self.value(value_node, spec, prefix + key + ".", locs)
