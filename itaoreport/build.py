@@ -172,6 +172,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     search_path = theme_search_path(case.root, case.theme)
     tr, warnings = load_translator(search_path, case.language, case.timezone,
                                    case.locs.get("language"))
+    warnings = evidence.warnings + warnings
     if "html" in options.formats or "pdf" in options.formats:
         warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
     if options.strict and warnings:
