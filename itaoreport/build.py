@@ -33,16 +33,18 @@ from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.gctune import fewer_collections
 from itaoreport.render import exports
-from itaoreport.render.context import build_context, log_rows
+from itaoreport.render.context import build_context, detail_assets, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
 from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
 from itaoreport.render.pdf import Assets, PdfAttachment
 from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from itaoreport.render.themes import (
+    greyscale_css,
     make_environment,
     read_theme_file,
     render_template,
@@ -162,6 +164,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
                if "pdf" in options.formats else None)
     evidence = gather_evidence(case, options.image_cache, printer, options.progress)
+    evidence.problems += highlight_problems(case, evidence)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     timings["evidence"] = time.perf_counter() - t
@@ -255,9 +258,13 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper,
             "modified": document_dates(analysed.facts.as_of)[1].isoformat()}
+    quote_checks = getattr(analysed, "quote_checks", None) or {}
+    figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
+                           cache_root_for(case.root))
     context = build_context(case, analysed.facts, analysed.promises, evidence,
                             analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
-                            approvals=analysed.approvals, marks=analysed.marks)
+                            approvals=analysed.approvals, marks=analysed.marks,
+                            figures=figures, quote_checks=quote_checks)
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)
@@ -270,6 +277,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     timings["html"] = time.perf_counter() - t
     assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)
               for x in evidence.exhibits if x.rendition}
+    assets.update(detail_assets(figures))
     if "html" in options.formats:
         files[OUTPUT_NAMES["html"]] = html.encode("utf-8")
         for name, (data, _media) in assets.items():
@@ -281,8 +289,11 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         t = time.perf_counter()
 
         def html_for(layout: Layout) -> str:
+            css = css_screen + css_print + layout.css()
+            if options.profile.grayscale:
+                css = greyscale_css(css)
             return render_template(env, "report.html.j2", {
-                **context, "medium": "print", "css": css_screen + css_print + layout.css(),
+                **context, "medium": "print", "css": css,
                 "print_images": {x.label: image_url(x.label) for x in evidence.exhibits}})
 
         job = pdf_job(analysed, html_for, assets, report_json, options.profile.grayscale)
