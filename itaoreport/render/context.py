@@ -32,6 +32,10 @@ Keys (all always present):
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
+    quote_checks dict[entry id, dict]: the quote check of each entry with a quote
+                 (analysis/quotes.py QuoteCheck.to_json(): status found|not_found|no_text|
+                 skipped, exhibit, path, box [x0, y0, x1, y1] in the file's pixels, score,
+                 closest); set by build.render_files
 """
 
 from __future__ import annotations
