@@ -68,10 +68,12 @@ _PLAIN = str.maketrans({
     "\u00bb": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
     "\u2015": "-", "\u2212": "-", "\u3000": " ", "\u00a0": " ",
 })
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_CJK = re.compile(r"[\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+"""CJK characters (CJK punctuation, U+3000-303F, is punctuation)."""
 _TIMEISH = r"[\dOoIlSsBgqZz|]"
-_CHROME = re.compile(rf"(?:{_TIMEISH}{{1,2}}[:.;,]{_TIMEISH}{{2}}\s?(?:am|pm)?)?"
-                     r"[vVwW\u2713\u2714\u221a/\\|~]{0,3}|am|pm", re.IGNORECASE)
+_TIME = re.compile(rf"{_TIMEISH}{{1,2}}:{_TIMEISH}{{2}}(?:am|pm)?[vVwW\u2713\u2714\u221a/]{{0,3}}",
+                   re.IGNORECASE)
+_TICKS = re.compile(r"[vVwW\u2713\u2714\u221a/\\|~]{1,3}|am|pm", re.IGNORECASE)
 """A chat app's own marks at the end of a line: a time (as OCR may misread it) and read ticks."""
 _CONFUSED = {frozenset(p) for p in ("il", "ec", "ij")}
 _LIKE_DIGIT = {"o": "0", "l": "1", "i": "1", "|": "1", "s": "5", "b": "8", "z": "2"}
@@ -138,13 +140,10 @@ def _ocr_stream(ocr: OcrText) -> _Stream:
     word: list[int] = []
     words = ocr.words
     small = _small_lines(words)
-    line_end = {}
-    for i, w in enumerate(words):
-        line_end[w["line"]] = i
+    tail = _line_tails(words)
     for i, w in enumerate(words):
         raw = unicodedata.normalize("NFKC", w["text"]).translate(_PLAIN)
-        chrome = w["line"] in small or (
-            line_end[w["line"]] - i < 3 and _CHROME.fullmatch(raw.strip(".,")) is not None)
+        chrome = w["line"] in small or i in tail
         text = _chars(_fold_ocr_word(raw.replace("'", "")))
         if not text:
             continue
@@ -157,6 +156,26 @@ def _ocr_stream(ocr: OcrText) -> _Stream:
             skippable.append(chrome or c == " ")
             word.append(-1 if c == " " else i)
     return _Stream(chars, skippable, word)
+
+
+def _line_tails(words: list[dict]) -> set[int]:
+    """Words that end a line as a chat app's time and read ticks do (`... 09:12 ✓✓`)."""
+    tails: set[int] = set()
+    k = len(words) - 1
+    while k >= 0:
+        line, run = words[k]["line"], []
+        while k >= 0 and words[k]["line"] == line and len(run) < 3:
+            text = words[k]["text"].strip(".,")
+            if _TIME.fullmatch(text):
+                tails.update(run + [k])
+                break
+            if not _TICKS.fullmatch(text):
+                break
+            run.append(k)
+            k -= 1
+        while k >= 0 and words[k]["line"] == line:
+            k -= 1
+    return tails
 
 
 def _small_lines(words: list[dict]) -> set[int]:
@@ -173,26 +192,32 @@ def _small_lines(words: list[dict]) -> set[int]:
 
 
 def _fold_ocr_word(text: str) -> str:
-    """Undo OCR's letter/digit confusions by context: an O or l between digits is a digit,
-    a 0 or 1 between letters a letter; then case fold and the rn/m, vv/w pairs."""
+    """Undo OCR's letter/digit confusions by context: in a run of letters and digits that has
+    a digit and otherwise only digit-like letters (O, l, I, |, S, B, Z), those are digits;
+    in a run with other letters, 0, 1 and 5 are letters; a capital I inside a lower-case word
+    is an l. Then case fold and the rn/m, vv/w pairs."""
     if text == "|":  # the pronoun I, as OCR reads it in sans-serif fonts
         return "i"
-    out = list(text)
-    for k, c in enumerate(text):
-        before = text[k - 1] if k else ""
-        after = text[k + 1] if k + 1 < len(text) else ""
-        low = c.lower()
-        if low in _LIKE_DIGIT and (before.isdigit() or after.isdigit()) \
-                and not (before.isalpha() or after.isalpha()):
-            out[k] = _LIKE_DIGIT[low]
-        elif c in _LIKE_LETTER and (before.isalpha() or after.isalpha()) \
-                and not (before.isdigit() or after.isdigit()):
-            out[k] = _LIKE_LETTER[c]
-        elif c == "I" and before.islower():  # capital i inside a lower-case word: an l
-            out[k] = "l"
-        elif c == "|" and (before.isalpha() or after.isalpha()):
-            out[k] = "l"
-    return "".join(out).casefold().replace("rn", "m").replace("vv", "w")
+
+    def fold(run: re.Match) -> str:
+        word = run.group()
+        if any(c.isdigit() for c in word) and all(c.isdigit() or c.lower() in _LIKE_DIGIT
+                                                  for c in word):
+            return "".join(c if c.isdigit() else _LIKE_DIGIT[c.lower()] for c in word)
+        if any(c.isalpha() for c in word):
+            out = []
+            for k, c in enumerate(word):
+                if c in _LIKE_LETTER:
+                    c = _LIKE_LETTER[c]
+                elif c == "|":
+                    c = "l"
+                elif c == "I" and k and word[k - 1].islower():
+                    c = "l"
+                out.append(c)
+            return "".join(out)
+        return word
+
+    return re.sub(r"[A-Za-z0-9|]+", fold, text).casefold().replace("rn", "m").replace("vv", "w")
 
 
 @dataclass

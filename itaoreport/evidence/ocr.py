@@ -4,7 +4,7 @@ Why Tesseract through its command and how fast it is: docs/ocr.md. In short, one
 `tesseract` run per picture on a grayscale copy reduced to about 540 px wide (phone
 screenshots; chat text stays 15-25 px high), dark mode inverted, `--psm 3`, one
 thread, only the languages needed (`chi_sim` when the text looked for has CJK
-characters, `eng` otherwise): about 0.4 s of CPU per 1080x2340 screenshot.
+characters, `eng` otherwise): about 0.4-0.6 s of CPU per 1080x2340 screenshot.
 
 Results are cached by the file's SHA-256 and the engine key (engine, version,
 languages, preparation) under the case's `.itaoreport/cache/ocr-v1/`, with the image
@@ -42,6 +42,10 @@ TESSERACT_ENV = "ITAOREPORT_TESSERACT"
 PREP = "p1"
 """Version of the preparation below (scale, inversion, psm); part of the cache key."""
 PSM = "3"
+THRESHOLD: tuple[str, ...] = ()
+"""Tesseract's default (Otsu) threshold. Sauvola's local one (`-c thresholding_method=2`)
+also reads black text on a saturated blue bubble, but loses light text on dark app headers
+(names, order numbers): docs/ocr.md."""
 """Tesseract's automatic page segmentation: blocks, lines and words of a whole screenshot."""
 TARGET_WIDTH = 540
 """Phone screenshots are reduced by an integer factor to about this width."""
@@ -206,7 +210,7 @@ def read_words(image: Image, spec: OcrSpec) -> OcrText:
     data = _pnm(prepared)
     try:
         done = subprocess.run([spec.command, "stdin", "stdout", "-l", "+".join(spec.languages),
-                               "--psm", PSM, "tsv"], input=data, capture_output=True,
+                               "--psm", PSM, *THRESHOLD, "tsv"], input=data, capture_output=True,
                               timeout=TIMEOUT_SECONDS, env=engine_env(), check=False)
     except subprocess.TimeoutExpired:
         raise OcrError(f"OCR took longer than {TIMEOUT_SECONDS} s and was stopped") from None
