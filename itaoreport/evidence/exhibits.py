@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from itaoreport.case.files import CACHE_DIR
 from itaoreport.case.model import Case
-from itaoreport.errors import Loc, Problem, error, sort_problems
+from itaoreport.errors import Loc, Problem, error, sort_problems, warning
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
 from itaoreport.evidence.images import ImageError
@@ -109,6 +109,8 @@ class Evidence:
     """By SHA-256: the words of the pictures OCR was asked for (evidence/ocr.py)."""
     ocr_errors: dict[str, str] = field(default_factory=dict)
     """By SHA-256: why OCR of a picture failed."""
+    warnings: list[Problem] = field(default_factory=list)
+    """What the report cannot show of the evidence (frames after the first)."""
 
     def exhibit_for(self, path: str) -> Exhibit | None:
         label = self.attachments[path].exhibit if path in self.attachments else None
@@ -169,6 +171,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     images.want_ocr({infos[p].sha256: spec for p, spec in (ocr or {}).items()
                      if p in infos and infos[p].is_image})
     failed = images.analyse([(i.path, case.root / i.path, i.sha256, i.size) for i in shown])
+    notes: list[Problem] = []
     for info in shown:
         if info.path in failed:
             problems.append(error(where[info.path], f"attachment {info.path!r}: "
@@ -176,6 +179,9 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
         else:
             facts = images.facts[info.path]
             info.width, info.height, info.format = facts.width, facts.height, facts.format
+            if facts.frames > 1:
+                notes.append(warning(where[info.path], f"attachment {info.path!r}: "
+                                                       f"{frames_note(facts.frames)}"))
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
     try:
@@ -199,7 +205,12 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     kept_separate = [{"a": n.a, "b": n.b, "score": n.score} for n in result.kept_separate]
     return Evidence(infos, exhibits, kept_separate=kept_separate,
                     printed_grayscale=printer.grayscale if printer else None,
-                    ocr=ocr, ocr_errors=ocr_errors)
+                    ocr=ocr, ocr_errors=ocr_errors, warnings=sort_problems(notes))
+
+
+def frames_note(frames: int) -> str:
+    """The warning for a multi-frame file (TIFF pages, animated GIF, APNG, WEBP)."""
+    return f"{frames} frames; only the first is shown"
 
 
 def cache_folder(root: Path) -> Path | None:
