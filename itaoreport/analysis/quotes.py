@@ -330,8 +330,10 @@ def _in_long_word(chars: list[str], k: int) -> bool:
     return hi - lo + 1 >= 7 and all(chars[x].isalpha() for x in range(lo, hi + 1))
 
 
-def _candidates(q: _Stream, s: _Stream, limit: int = 3) -> list[tuple[int, int]]:
-    """OCR stream windows where the quote may be: voted by shared character n-grams."""
+def _candidates(q: _Stream, s: _Stream, limit: int = 3
+                ) -> list[tuple[int, int, float]]:
+    """OCR stream windows where the quote may be, voted by shared character n-grams:
+    (lo, hi, share of the quote's n-grams found there), best first."""
     qn = [c for c in q.chars if c != " "]
     pos = [k for k, c in enumerate(s.chars) if c != " "]
     sn = [s.chars[k] for k in pos]
@@ -345,18 +347,28 @@ def _candidates(q: _Stream, s: _Stream, limit: int = 3) -> list[tuple[int, int]]
     for a in range(len(qn) - size + 1):
         for b in index.get("".join(qn[a:a + size]), ()):
             votes[(b - a) // 4] += 1
-    windows: list[tuple[int, int]] = []
+    grams = max(1, len(qn) - size + 1)
+    windows: list[tuple[int, int, float]] = []
     slack = 12 + len(qn) // 5
     for bucket, _n in votes.most_common():
         start = bucket * 4
         lo = pos[max(0, min(len(pos) - 1, start - slack))]
         hi = pos[max(0, min(len(pos) - 1, start + len(qn) + slack))] + 1
-        if any(lo < h and l < hi for l, h in windows):
+        if any(lo < h and w_lo < hi for w_lo, h, _ in windows):
             continue
-        windows.append((lo, hi))
+        near = votes[bucket - 1] + votes[bucket] + votes[bucket + 1]
+        windows.append((lo, hi, min(1.0, near / grams)))
         if len(windows) >= limit:
             break
     return windows
+
+
+def _close_enough(share: float, q: _Stream) -> bool:
+    """Whether a window shares enough n-grams with the quote that it may be found there:
+    each slip a found quote may have spoils at most 3 of them; alignment is only worth
+    its cost (quadratic, in Python) where this holds."""
+    grams = max(1, sum(c != " " for c in q.chars) - 2)
+    return share * grams >= min(grams - 18, grams * 0.5)
 
 
 def _parts(quote: str) -> list[str]:
@@ -390,7 +402,14 @@ def find_quote(quote: str, ocr: OcrText) -> _Found:
     for part in _parts(quote):
         q = _quote_stream(part)
         best: _Match | None = None
-        for lo, hi in _candidates(q, s):
+        windows = _candidates(q, s)
+        close = [w for w in windows if _close_enough(w[2], q)] or windows[:1]
+        for lo, hi, _share in close:
+            if not _close_enough(_share, q):  # the closest text only, roughly placed
+                words = sorted({s.word[k] for k in range(lo, hi) if s.word[k] >= 0})
+                best = _Match(len(q.chars) * (1 - _share), len(q.chars), False, words, lo,
+                              hi - 1, True, False)
+                break
             m = _align(q, s, lo, hi)
             if m is not None and (best is None or (_ok(m), -m.cost) > (_ok(best), -best.cost)):
                 best = m
