@@ -44,7 +44,7 @@ def tesseract_reader():  # noqa: ANN201
             return None
         return read_words(image, spec)
 
-    return f"tesseract {engine.version} (command, psm 3, reduced to ~540 px)", read
+    return f"tesseract {engine.version} (command, psm 3, reduced to 720 px wide)", read
 
 
 def tesserocr_reader():  # noqa: ANN201 - the same preparation through the library

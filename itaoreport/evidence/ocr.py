@@ -1,8 +1,8 @@
 """The text of a screenshot, with word boxes: Tesseract 5 (the `tesseract` command), cached.
 
 Why Tesseract through its command and how fast it is: docs/ocr.md. In short, one
-`tesseract` run per picture on a grayscale copy reduced to about 540 px wide (phone
-screenshots; chat text stays 15-25 px high), dark mode inverted, `--psm 3`, one
+`tesseract` run per picture on a grayscale copy reduced to 720 px wide (phone
+screenshots; chat text stays 15-30 px high), dark mode inverted, `--psm 3`, one
 thread, only the languages needed (`chi_sim` when the text looked for has CJK
 characters, `eng` otherwise): about 0.4-0.6 s of CPU per 1080x2340 screenshot.
 
@@ -39,7 +39,7 @@ OCR_ENV = "ITAOREPORT_OCR"
 """ITAOREPORT_OCR=0 turns OCR (and so the quote check) off."""
 TESSERACT_ENV = "ITAOREPORT_TESSERACT"
 """The tesseract command to use instead of the one on PATH."""
-PREP = "p1"
+PREP = "p2"
 """Version of the preparation below (scale, inversion, psm); part of the cache key."""
 PSM = "3"
 THRESHOLD: tuple[str, ...] = ()
@@ -47,8 +47,8 @@ THRESHOLD: tuple[str, ...] = ()
 also reads black text on a saturated blue bubble, but loses light text on dark app headers
 (names, order numbers): docs/ocr.md."""
 """Tesseract's automatic page segmentation: blocks, lines and words of a whole screenshot."""
-TARGET_WIDTH = 540
-"""Phone screenshots are reduced by an integer factor to about this width."""
+TARGET_WIDTH = 720
+"""Phone screenshots wider than 1.2 times this are reduced to this width."""
 TIMEOUT_SECONDS = 120
 """Longest OCR of one picture (a hang is an OCR error for that picture, not a stuck build)."""
 MAX_CACHE_BYTES = 8 * 1024 * 1024
@@ -223,25 +223,26 @@ def read_words(image: Image, spec: OcrSpec) -> OcrText:
                                        image.width, image.height))
 
 
-def prepare(image: Image) -> tuple[Image, int]:
+def prepare(image: Image) -> tuple[Image, float]:
     """A grayscale copy, dark text on light, reduced by an integer factor: (copy, factor).
 
-    Tall pictures (phone screenshots) are reduced to about TARGET_WIDTH wide, where chat
-    text is still 15-25 px high, which Tesseract reads as well as full size in a third of
-    the time; other shapes (desktop screenshots, with smaller text) are read full size."""
+    Tall pictures (phone screenshots) are reduced to TARGET_WIDTH wide, where chat text is
+    still 15-30 px high, which Tesseract reads as well as full size in about 2/3 of the
+    time (halving loses the small text of store-style framed screenshots); other shapes
+    (desktop screenshots, with smaller text) are read full size."""
+    from PIL import Image as PILImage
     from PIL import ImageOps, ImageStat
 
     gray = image.convert("L") if image.mode != "L" else image
     if image.mode in ("RGBA", "LA"):  # transparent: as composited over white
-        from PIL import Image as PILImage
-
         back = PILImage.new("RGBA", image.size, "white")
         gray = PILImage.alpha_composite(back, image.convert("RGBA")).convert("L")
-    factor = 1
-    if image.height >= 1.5 * image.width:
-        factor = max(1, round(image.width / TARGET_WIDTH))
-    if factor > 1:
-        gray = gray.reduce(factor)
+    factor = 1.0
+    if image.height >= 1.5 * image.width and image.width > 1.2 * TARGET_WIDTH:
+        factor = image.width / TARGET_WIDTH
+        gray = gray.resize((TARGET_WIDTH, round(image.height / factor)),
+                           PILImage.Resampling.BOX)
+        factor = image.height / gray.height
     if ImageStat.Stat(gray).mean[0] < 110:  # dark mode
         gray = ImageOps.invert(gray)
     return gray, factor
@@ -252,7 +253,7 @@ def _pnm(gray: Image) -> bytes:
     return f"P5\n{gray.width} {gray.height}\n255\n".encode() + gray.tobytes()
 
 
-def parse_tsv(tsv: str, factor: int, width: int, height: int) -> list[dict]:
+def parse_tsv(tsv: str, factor: float, width: int, height: int) -> list[dict]:
     """Words of tesseract's TSV, boxes scaled back to the original picture's pixels."""
     words: list[dict] = []
     lines: dict[tuple[int, int, int], int] = {}
@@ -268,8 +269,9 @@ def parse_tsv(tsv: str, factor: int, width: int, height: int) -> list[dict]:
             left, top, w, h = (int(c) for c in cols[6:10])
         except ValueError:
             continue
-        box = [min(width, max(0, left * factor)), min(height, max(0, top * factor)),
-               min(width, max(0, (left + w) * factor)), min(height, max(0, (top + h) * factor))]
+        box = [min(width, max(0, int(left * factor))), min(height, max(0, int(top * factor))),
+               min(width, max(0, round((left + w) * factor + 0.49))),
+               min(height, max(0, round((top + h) * factor + 0.49)))]
         number = lines.setdefault((block, par, line), len(lines))
         words.append({"text": text, "box": box, "line": number, "block": block})
         if len(words) >= MAX_WORDS:
