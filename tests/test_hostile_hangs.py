@@ -124,7 +124,8 @@ def test_a_small_xlsx_that_expands_to_hundreds_of_mb_is_refused_before_opening(
 
 def test_shared_strings_that_expand_are_refused_too(tmp_path: Path):
     def strings():
-        yield b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        yield (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
+               b'spreadsheetml/2006/main">')
         for _ in range(120):
             yield b"<si><t>" + b"B" * 1_000_000 + b"</t></si>"
         yield b"</sst>"
@@ -182,7 +183,8 @@ def test_a_cell_at_the_last_row_and_column_does_not_pad_a_million_rows(tmp_path:
 def test_text_logs_that_do_not_decode_are_named_errors(tmp_path: Path, data: bytes, message: str):
     log = tmp_path / "log.csv"
     log.write_bytes(data)
-    assert_clean_failure(run_cli("import", log, tmp_path / "case"), f"log.csv: error: the file {message}")
+    assert_clean_failure(run_cli("import", log, tmp_path / "case"),
+                         f"log.csv: error: the file {message}")
 
 
 @posix_only
@@ -223,8 +225,6 @@ def test_a_broken_plural_forms_header_is_a_named_error(tmp_path: Path, plural_fo
 def test_a_plural_expression_failing_for_a_rare_count_falls_back_to_english():
     import gettext
 
-    from itaoreport.render.i18n import Translator  # noqa: F401 - the class under test
-
     class Failing(gettext.NullTranslations):
         def ngettext(self, msgid1, msgid2, n):
             raise ZeroDivisionError("integer division or modulo by zero")
@@ -244,7 +244,7 @@ def translator_plural_key(translator) -> str:  # noqa: ANN001
     return plural_keys(read_catalog(po, po.stat().st_mtime_ns))[0]
 
 
-# -- a poisoned analysis cache ----------------------------------------------------------------------
+# -- a poisoned analysis cache --------------------------------------------------------------------
 
 def _built_case(tmp_path: Path) -> Path:
     shots = {f"s/{n}.png": png_bytes(colour=c, text=f"shot {n}")
@@ -287,7 +287,7 @@ def test_cache_entries_of_the_wrong_shape_are_misses(tmp_path: Path, poison: str
     assert [json.loads(p.read_text()) for p in files if "images" in p.parts]  # rewritten
 
 
-# -- leftovers of a killed build --------------------------------------------------------------------
+# -- leftovers of a killed build ------------------------------------------------------------------
 
 def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
