@@ -26,6 +26,7 @@ MOMENT_PATTERN = (
     r"^\s*\d{4}-\d{1,2}-\d{1,2}"
     r"([Tt ]+\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?)?\s*$"
 )
+DURATION_PATTERN = r"^\s*\d{1,4}\s*([Hh][Oo][Uu][Rr]|[Dd][Aa][Yy]|[Ww][Ee][Ee][Kk])[Ss]?\s*$"
 CURRENCY_PATTERN = r"^\s*[A-Za-z]{3}\s*$"
 LANGUAGE_PATTERN = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*\s*$"
 DECIMAL_PATTERN = r"^\s*(\d+(\.\d*)?|\.\d+|\d{1,3}(,\d{3})+\.\d*)\s*$"
@@ -157,6 +158,14 @@ def _kind_schema(spec: Field) -> dict:
     if kind == "moment":
         return {"type": "string", "pattern": MOMENT_PATTERN,
                 "examples": ["2023-10-27 09:15", "2023-10-27T09:15+08:00", "2023-10-27"]}
+    if kind == "due":
+        return {"type": "string", "anyOf": [{"pattern": MOMENT_PATTERN},
+                                            {"pattern": DURATION_PATTERN}],
+                "examples": ["2023-10-29 09:15", "2023-10-29", "48 hours", "2 days", "1 week"]}
+    if kind == "bool":
+        return {"anyOf": [{"type": "boolean"},
+                          {"type": "string", "pattern": r"^\s*([Tt]rue|[Ff]alse|[Yy]es|[Nn]o|"
+                                                        r"[Oo]n|[Oo]ff|TRUE|FALSE|YES|NO|ON|OFF)\s*$"}]}
     if kind == "decimal":
         return {"type": ["number", "string"], "minimum": 0, "pattern": DECIMAL_PATTERN}
     if kind == "currency":
