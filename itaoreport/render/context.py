@@ -31,6 +31,13 @@ Keys (all always present):
     promise_times promise_times(PromiseStatus) -> (made, due): offsets shown if they differ
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
+    dispute      None, or {"id", "reason", "opened", "respond_by", "details"}: the platform's
+                 dispute, dates formatted, `details` one line of the rest (render/caseviews.py)
+    delivery     None, or {"carrier", "tracking", "shipped", "delivered", "condition", "line"}
+    deadlines    list of {"entry", "text", "dir", "set_by", "made", "due", "status" (met |
+                 missed | open), "status_label", "icon", "met_by", "met_at", "met_late"}:
+                 deadlines set for the claimant, never counted as promises
+    declaration  bool: close the report with the claimant's declaration (case.yaml)
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
 """
 
@@ -44,6 +51,7 @@ from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
 from itaoreport.analysis.narrative import format_duration
 from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
 from itaoreport.case.model import Case, Entry
+from itaoreport.render.caseviews import deadline_views, delivery_view, dispute_view
 from itaoreport.render.i18n import Translator
 
 if TYPE_CHECKING:  # types only: evidence/ imports NumPy and Pillow
@@ -222,7 +230,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
                   summary: list[str], css: str, meta: dict, tr: Translator,
                   provenance: dict[str, Provenance] | None = None,
                   approvals: Approvals | None = None,
-                  marks: list[DeadlineMark] | None = None) -> dict:
+                  marks: list[DeadlineMark] | None = None,
+                  deadlines: list | None = None) -> dict:
     """The template context (keys in the module docstring) in the language of `tr`."""
     views = entry_views(case, evidence, promises, tr)
     marks_before: dict[str, list[DeadlineMark]] = {}
@@ -259,4 +268,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "promise_times": lambda promise: promise_times(promise, tr),
         "delivery_claim": case.claim.type in DELIVERY_CLAIMS,
         "status_icons": STATUS_ICONS,
+        "dispute": dispute_view(case, tr),
+        "delivery": delivery_view(case, tr),
+        "deadlines": deadline_views(deadlines or [], tr),
+        "declaration": case.declaration,
     }
