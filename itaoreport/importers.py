@@ -32,7 +32,7 @@ from itaoreport.case.files import (
 )
 from itaoreport.case.safety import CaseFileError, read_case_file
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
-from itaoreport.case.values import BadValue, check_date, parse_moment, zone
+from itaoreport.case.values import BadValue, check_date, parse_duration, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
 from itaoreport.errors import Loc, Problem, error, warning
 
@@ -340,7 +340,11 @@ class _Sheet:
     def _promise(self, draft: _Draft, text: str, due_cell: str, col_of: dict[str, int]) -> None:
         text, due_text = split_due(text) if not due_cell else (text, due_cell)
         promise: dict = {"text": text}
-        if due_text:
+        relative = relative_due(due_text) if due_text else (None if due_cell else
+                                                             relative_due(text))
+        if relative:
+            promise["due"] = relative
+        elif due_text:
             try:
                 promise["due"] = parse_log_moment(due_text, self.dayfirst, self.tz)
             except BadValue as exc:
@@ -589,6 +593,29 @@ def split_action(cell: str) -> tuple[str | None, str | None]:
     action = text[: match.start()].strip().rstrip(";").strip() or None
     promise = _STATUS_NOTE.sub("", text[match.end():]).strip() or None
     return action, promise
+
+
+_RELATIVE = re.compile(r"(?:^|\b(?:in|within)\s+)(?:the\s+next\s+)?(?P<n>\d{1,4})\s*"
+                       r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|wks?)\b\.?", re.IGNORECASE)
+_UNITS = {"h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
+          "d": "day", "day": "day", "days": "day",
+          "week": "week", "weeks": "week", "wk": "week", "wks": "week"}
+
+
+def relative_due(text: str) -> str | None:
+    """`48 hours` from a promise like "Tracking update in 48 hours" or "within 2 days", or from
+    a due cell that is a duration: the entry format's duration, counted from the timestamp."""
+    duration = parse_duration(text)
+    if duration is not None:
+        return duration.text.lower()
+    match = _RELATIVE.search(text)
+    if match is None or (match.start() == 0 and match.end() < len(text.rstrip())):
+        return None
+    count = int(match["n"])
+    if count < 1:
+        return None
+    unit = _UNITS[match["unit"].lower()]
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def split_due(text: str) -> tuple[str, str | None]:

@@ -128,8 +128,8 @@ def test_an_edited_entry_is_kept_and_never_overwritten(tmp_path, case):
     log = write_log(tmp_path, THREE_ROWS)
     first = import_log(log, case)
     edited = case / first.written[1]
-    edited.write_text(edited.read_text().replace("Tracking will update in 2 days\n",
-                                                 "Tracking will update\n  due: 2023-10-29 09:15\n"))
+    assert "  due: 2 days\n" in edited.read_text()
+    edited.write_text(edited.read_text().replace("  due: 2 days\n", "  due: 2023-10-29 09:15\n"))
     kept = edited.read_bytes()
     second = import_log(log, case)
     assert second.written == [] and edited.read_bytes() == kept
@@ -251,7 +251,9 @@ def test_a_promise_with_a_due_date_and_an_action_in_one_cell(tmp_path, case):
 
 
 def test_a_promise_without_due_date_is_imported_with_a_warning(tmp_path, case):
-    result = import_log(write_log(tmp_path, THREE_ROWS), case)
+    rows = THREE_ROWS.replace("Promise: Tracking will update in 2 days",
+                              "Promise: Tracking will update soon")
+    result = import_log(write_log(tmp_path, rows), case)
     [warning] = [p for p in result.problems if not p.is_error]
     assert warning.loc.line == 3 and "no due date" in warning.message
 
@@ -414,3 +416,35 @@ def test_import_into_a_new_folder_then_init_makes_a_valid_case(tmp_path):
     for name in ("chat-1026.png", "chat-1027.png"):
         (case / "screenshots" / name).write_bytes(b"png")
     assert len(loaded(case).entries) == 4  # the three rows and init's example entry
+
+
+def test_in_48_hours_and_within_2_days_in_a_promise_become_a_duration_due(tmp_path, case):
+    rows = (f"{HEADER}\r\n"
+            "2023-10-27 09:15,ItaoBuy Messaging,Seller,Tracking soon.,,"
+            "Promise: Tracking update in 48 hours\r\n"
+            "2023-10-28 10:00,ItaoBuy Messaging,Seller,Refund soon.,,"
+            "Promise: Refund within 2 days\r\n"
+            "2023-10-29 10:00,ItaoBuy Messaging,Seller,Parcel soon.,,"
+            "Promise: Ship the parcel in 1 week\r\n")
+    result = import_log(write_log(tmp_path, rows), case)
+    assert [p for p in result.problems] == []
+    texts = [(case / rel).read_text() for rel in result.written]
+    assert ["  due: 48 hours\n" in texts[0], "  due: 2 days\n" in texts[1],
+            "  due: 1 week\n" in texts[2]] == [True, True, True]
+    tracking, refund, parcel = loaded(case).entries
+    assert tracking.promise.text == "Tracking update in 48 hours"
+    # 48 real hours after Oct 27 09:15 CEST: the clocks go back on Oct 29 (Berlin)
+    assert tracking.promise.due.local.strftime("%Y-%m-%d %H:%M %Z") == "2023-10-29 08:15 CET"
+    assert refund.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-10-30 10:00"
+    assert parcel.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-11-05 10:00"
+    assert tracking.promise.due.relative == "48 hours"
+
+
+def test_a_duration_in_the_due_column_is_kept_as_a_duration(tmp_path, case):
+    rows = (f"{HEADER},Due\r\n"
+            "2023-10-27 09:15,ItaoBuy Messaging,Seller,Tracking soon.,,Promise: Tracking,3 Days\r\n")
+    result = import_log(write_log(tmp_path, rows), case)
+    assert not result.problems
+    [entry] = loaded(case).entries
+    assert entry.promise.due.relative == "3 days"
+    assert entry.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-10-30 09:15"
