@@ -60,7 +60,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters (only reachable through escapes like "\\0" or "\\e" in double quotes)."""
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 FORMAT_DOC = "docs/case-format.md"
-FORMAT_URL = "https://github.com/itaoreport/itaoreport/blob/main/docs/case-format.md"
 """Where users read about every field (messages point here)."""
 _NAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
@@ -92,8 +91,8 @@ def load_case(case_dir: str | os.PathLike) -> LoadResult:
         has_entries = bool(entry_files(root))
         problems.append(
             error(Loc(CASE_FILE), "case.yaml is missing: this folder is not a case yet",
-                  f"run `{command}` to add case.yaml"
-                  + (" (your entries stay as they are)" if has_entries else "")
+                  f"run `{command}` to add it"
+                  + ("; your entries stay as they are" if has_entries else "")
                   + f"; every field is explained in {FORMAT_DOC}")
         )
         return LoadResult(None, problems)
@@ -580,8 +579,8 @@ def _check_case_warnings(values: dict, locs: dict[str, Loc], entries: list[Entry
         if isinstance(value, str) and example.casefold() in value.casefold():
             problems.append(warning(
                 locs.get(dotted, Loc(CASE_FILE)),
-                f"`{dotted}` still holds the example that `itaoreport init` wrote ({example!r})",
-                "write your own; a case with init's examples does not pass --strict"))
+                f"`{dotted}` is still init's example ({example!r})",
+                "write your own; `--strict` refuses a case that holds init's examples"))
     tz_name = values.get("timezone") or "UTC"
     as_of = values.get("as_of")
     if as_of is not None:
