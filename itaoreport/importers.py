@@ -783,7 +783,7 @@ class _Dumper(yaml.SafeDumper):
     """Plain scalars where safe, quoted where YAML would misread them, `|` for several lines."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)  # lists indented under their key, as CASE_FORMAT
+        super().increase_indent(flow, False)  # lists indented under their key
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
@@ -794,7 +794,7 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 class Moment(str):
-    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in CASE_FORMAT."""
+    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in docs/case-format.md."""
 
 
 def _represent_moment(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
