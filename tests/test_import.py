@@ -415,7 +415,7 @@ def test_import_into_a_new_folder_then_init_makes_a_valid_case(tmp_path):
     assert runner.invoke(main, ["init", str(case)]).exit_code == 0
     for name in ("chat-1026.png", "chat-1027.png"):
         (case / "screenshots" / name).write_bytes(b"png")
-    assert len(loaded(case).entries) == 4  # the three rows and init's example entry
+    assert len(loaded(case).entries) == 3  # the three rows; no example entry beside real ones
 
 
 def test_in_48_hours_and_within_2_days_in_a_promise_become_a_duration_due(tmp_path, case):
