@@ -135,8 +135,9 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 @click.option("--max-pages", type=click.IntRange(1, 10_000), metavar="N",
               help="Most pages in report.pdf (overrides the profile).")
 @click.option("--embed-originals/--no-embed-originals", default=None,
-              help="Embed the original evidence files in report.pdf (default: on for generic; "
-                   "otherwise only when they fit the size limit).")
+              help="Embed the original evidence files in report.pdf (default: as many as fit "
+                   "the size limit, the largest left out first; --embed-originals: all of them "
+                   "or fail; --no-embed-originals: none).")
 def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bool,
           summary_chars: int, profile: str, max_size: str | None, max_pages: int | None,
           embed_originals: bool | None) -> None:
@@ -162,7 +163,16 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
         fit = result.pdf
         click.echo(f"report.pdf: {len(fit.pdf):,} bytes, {fit.pages} pages ({fit.layout.name} "
                    f"layout, images at {fit.step.ppi} ppi, quality {fit.step.quality}"
-                   f"{', originals embedded' if fit.originals_embedded else ''})")
+                   f"{_originals_said(fit.originals_embedded, fit.originals_total)})")
+
+
+def _originals_said(embedded: int, total: int) -> str:
+    """How many originals report.pdf embeds, for the build's last line."""
+    if not total:
+        return ""
+    if embedded == total:
+        return ", originals embedded"
+    return f", {embedded} of {total} originals embedded"
 
 
 @main.command()
@@ -171,8 +181,9 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
 def verify(pdf: Path, case_dir: Path | None) -> None:
     """Check the evidence files against the manifest embedded in a report.pdf.
 
-    CASE_DIR defaults to the case folder recorded in the report, relative to the PDF.
-    Prints OK, or each file that changed, is missing or was added; exit 1 on any.
+    CASE_DIR defaults to the folder above the PDF's (CASE/build/report.pdf). The
+    manifest is checked as untrusted input. Prints OK, or each file that changed,
+    is missing, was added or was not read; exit 1 on any.
     """
     from itaoreport.verify import verify_report
 
@@ -202,6 +213,8 @@ def dedupe(paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(outcome.result.to_json(), indent=2, ensure_ascii=False))
     else:
         _print_dedupe(outcome)
+    for path, note in outcome.warnings:
+        click.echo(f"{path}: warning: {note}", err=True)
     for path, reason in outcome.unreadable:
         click.echo(f"{path}: error: {reason}", err=True)
     if outcome.unreadable:
@@ -229,14 +242,26 @@ def _print_dedupe(outcome) -> None:  # noqa: ANN001
 @click.option("--dayfirst/--monthfirst", default=None,
               help="How the sheet writes dates like 05/11/2023 (otherwise such dates are errors).")
 def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
-    """Turn a spreadsheet log (CSV or XLSX) into entry files in CASE_DIR/entries/.
+    """Turn a spreadsheet log (CSV or XLSX) or e-mails (.eml, .mbox) into entry files.
 
-    One entry per row; never overwrites. Rows already imported are left alone,
-    so importing the same sheet again writes nothing.
+    One entry per row or message; never overwrites. Rows and messages already
+    imported are left alone, so importing the same file again writes nothing.
+    E-mails are kept in CASE_DIR/attachments/ with their attachments.
     """
+    from itaoreport.mailimport import import_mail, is_mail_file
+
+    if is_mail_file(log):
+        result = import_mail(log, case_dir)
+        _import_outcome(result, case_dir, "messages", log)
+        return
     from itaoreport.importers import import_log
 
     result = import_log(log, case_dir, dayfirst=dayfirst)
+    _import_outcome(result, case_dir, "rows", log)
+
+
+def _import_outcome(result, case_dir: Path, what: str, log: Path) -> None:  # noqa: ANN001
+    """Print what an import wrote; exit 1 when something could not be imported."""
     for problem in result.problems:
         if problem.loc.path == log.name:  # the log as the user named it, so it can be opened
             problem = dataclasses.replace(problem, loc=dataclasses.replace(problem.loc,
@@ -248,12 +273,62 @@ def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
     if result.written:
         click.echo(f"{len(result.written)} new entries, {len(result.unchanged)} already there")
     elif result.unchanged:
-        click.echo(f"nothing new: all {len(result.unchanged)} rows are already in "
+        click.echo(f"nothing new: all {len(result.unchanged)} {what} are already in "
                    f"{case_dir / 'entries'}")
     if not (case_dir / "case.yaml").exists() and result.written:
         click.echo(f"{case_dir} has no case.yaml yet; run `itaoreport init {case_dir}`")
     if failed:
-        click.echo(f"{failed} row(s) or problem(s) kept the log from importing fully", err=True)
+        click.echo(f"{failed} {what[:-1]}(s) or problem(s) kept the file from importing fully",
+                   err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("case_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--at", "at_text", metavar="TIME",
+              help="The time for every file, e.g. '2024-05-10 10:03' (default: from each file).")
+@click.option("--sender", type=click.Choice(["me", "seller", "platform", "carrier", "other"]),
+              help="Who sent what the pictures show (default: a placeholder to fill in).")
+@click.option("--channel", metavar="TEXT",
+              help="Where it happened, e.g. 'ItaoBuy Messaging' (default: a placeholder).")
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+def add(case_dir: Path, files: tuple[Path, ...], at_text: str | None, sender: str | None,
+        channel: str | None, dry_run: bool) -> None:
+    """Copy screenshots and photos into CASE_DIR and write a draft entry for each.
+
+    Pictures go to screenshots/ or photos/ (never over another file; one already in the
+    case is used where it is). The timestamp comes from the file name, then the picture's
+    metadata; fill in the FILL IN placeholders, then `itaoreport validate --strict`.
+    """
+    from itaoreport.add import AddOptions, add_files
+
+    channel = " ".join(channel.split()) if channel else None
+    result = add_files(case_dir, list(files), AddOptions(at_text, sender, channel or None,
+                                                         dry_run))
+    verb = "would write" if dry_run else "wrote"
+    for item in result.added:
+        if item.copied:
+            click.echo(f"{'would copy' if dry_run else 'copied'} {item.source} to "
+                       f"{case_dir / item.attachment}")
+        else:
+            click.echo(f"{item.source} is already in the case as {case_dir / item.attachment}")
+        if item.entry is None:
+            click.echo(f"  already attached by {case_dir / str(item.existing_entry)}; "
+                       "no new draft")
+            continue
+        click.echo(f"{verb} {case_dir / item.entry}")
+        if dry_run:
+            click.echo("".join(f"  | {line}\n" for line in item.entry_text.splitlines()), nl=False)
+    for problem in result.problems:
+        click.echo(problem.format(), err=True)
+    failed = sum(p.is_error for p in result.problems)
+    drafts = sum(1 for item in result.added if item.entry)
+    if drafts and not dry_run:
+        click.echo(f"{drafts} draft entries: fill in the FILL IN values, then run "
+                   f"`itaoreport validate --strict {case_dir}`")
+    if failed:
+        click.echo(f"{failed} file(s) could not be added", err=True)
         sys.exit(1)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from itaoreport.case.files import entry_files
-from itaoreport.case.schema import modeline, write_schema_files
+from itaoreport.case.safety import safe_case_dir, write_new_file
+from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.errors import ItaoError
 
 CASE_YAML = """\
@@ -84,57 +86,56 @@ def create_case(case_dir: Path) -> list[Path]:
 
     Nothing that exists is overwritten: files already there are kept (see `kept_files`),
     and the example entry is only written into a case without entries (an imported log,
-    for example, is the real thing).
+    for example, is the real thing). Every folder and file is made with case/safety.py's
+    writers, so an `entries/` or `case.yaml` that is a link (shipped in a folder from
+    someone else) is refused, never written through.
     """
-    return _create(case_dir)[0]
+    if os.path.lexists(case_dir) and not case_dir.is_dir():
+        raise InitError(f"{case_dir} exists and is not a folder")
+    if os.path.lexists(case_dir / "case.yaml"):
+        raise InitError(f"{case_dir} is already a case (it has case.yaml); nothing was changed. "
+                        f"Check it with `itaoreport validate {case_dir}`")
+    files = _planned(case_dir)
+    links = [case_dir / rel for rel in files if (case_dir / rel).is_symlink()]
+    if links:
+        raise InitError("refusing to overwrite: " + ", ".join(str(p) for p in links)
+                        + (" is a link" if len(links) == 1 else " are links")
+                        + "; a case keeps its own files, so remove the link first")
+    kept = set(kept_files(case_dir))
+    created = [] if case_dir.is_dir() else [case_dir]
+    for folder in ("entries", "screenshots", SCHEMA_DIR):
+        if not os.path.lexists(case_dir / folder):
+            created.append(case_dir / folder)
+        safe_case_dir(case_dir, folder)
+    for rel, text in files.items():
+        if case_dir / rel in kept:
+            continue
+        try:
+            created.append(write_new_file(case_dir, rel, text.encode("utf-8")))
+        except FileExistsError:
+            raise InitError(f"{case_dir / rel} appeared while init ran; nothing was "
+                            "overwritten") from None
+    # Generated, not edited by hand: refreshed rather than refused (an import may have
+    # written them already).
+    created.extend(case_dir / rel for rel in write_schema_files(case_dir))
+    return [p for p in created if p.name != SCHEMA_DIR]
 
 
 def kept_files(case_dir: Path) -> list[Path]:
-    """The files `create_case` would leave as they are, because they already exist."""
-    return [p for p in _planned(case_dir) if p.exists() or p.is_symlink()]
+    """The files `create_case` leaves as they are, because they already exist."""
+    return [case_dir / rel for rel in _planned(case_dir) if os.path.lexists(case_dir / rel)]
 
 
 EXAMPLE = "entries/2023-10-26-1430-asked-for-tracking.yaml"
 
 
-def _planned(case_dir: Path) -> dict[Path, str]:
+def _planned(case_dir: Path) -> dict[str, str]:
+    """The files init writes, relative to the case (the example only into a case without
+    entries)."""
     files = {
-        case_dir / "case.yaml": modeline("case.yaml", "case") + "\n" + CASE_YAML,
-        case_dir / ".gitignore": GITIGNORE,
+        "case.yaml": modeline("case.yaml", "case") + "\n" + CASE_YAML,
+        ".gitignore": GITIGNORE,
     }
     if not entry_files(case_dir):
-        files[case_dir / EXAMPLE] = modeline(EXAMPLE, "entry") + "\n" + EXAMPLE_ENTRY
+        files[EXAMPLE] = modeline(EXAMPLE, "entry") + "\n" + EXAMPLE_ENTRY
     return files
-
-
-def _create(case_dir: Path) -> tuple[list[Path], list[Path]]:
-    if case_dir.exists() and not case_dir.is_dir():
-        raise InitError(f"{case_dir} exists and is not a folder")
-    if (case_dir / "case.yaml").exists() or (case_dir / "case.yaml").is_symlink():
-        raise InitError(f"{case_dir} is already a case (it has case.yaml); nothing was changed. "
-                        f"Check it with `itaoreport validate {case_dir}`")
-    files = _planned(case_dir)
-    kept = [p for p in files if p.exists() or p.is_symlink()]
-    created = []
-    try:
-        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots"):
-            if folder.is_symlink():
-                raise InitError(f"{folder} is a link; a case keeps its own folders")
-            if not folder.exists():
-                folder.mkdir(parents=True)
-                created.append(folder)
-        for path, text in files.items():
-            if path in kept:
-                continue
-            with path.open("x", encoding="utf-8") as fh:
-                fh.write(text)
-            created.append(path)
-        # Generated, not edited by hand: refreshed rather than refused (an import may have
-        # written them already).
-        created.extend(case_dir / rel for rel in write_schema_files(case_dir))
-    except FileExistsError as exc:
-        raise InitError(f"{exc.filename} appeared while init ran; nothing was overwritten") \
-            from None
-    except OSError as exc:
-        raise InitError(f"cannot create {exc.filename}: {exc.strerror}") from None
-    return created, kept
