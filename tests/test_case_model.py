@@ -206,6 +206,8 @@ def test_deadlines_set_for_me_are_met_missed_or_open_and_never_promises(tmp_path
     assert statement["set_by"] == "seller"
     html = report["_html"]
     assert "Deadlines set for me" in html and "Write a statement" in html
+    timeline = html[html.index('id="entry-2023-10-29-1000-receipt"'):]
+    assert "Deadline set for me: Missed" in timeline[:2000]
     cover = html[html.index('class="cover"'):html.index('id="summary"')]
     assert "0/0" in cover, "deadlines are not counted as the other side's promises"
     assert "promised" not in report["_summary_txt"]

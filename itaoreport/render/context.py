@@ -70,6 +70,7 @@ A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label"
 
 An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summary",
 "summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
+"deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
 "links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
 {"label", "path", "caption", "first_use", "copy_of", "picture": picture or None,
 "copies": [path]} and a picture is {"src", "width", "height", "shape"}.
@@ -415,6 +416,10 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
     for mark in marks or []:
         if mark.before is not None:
             marks_before.setdefault(mark.before, []).append(views.mark_view(mark))
+    deadline_list = deadline_views(deadlines or [], tr)
+    deadline_of = {d["entry"]: d for d in deadline_list}
+    for view in entries:
+        view["deadline"] = deadline_of.get(view["id"])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     return {
         "case": views.case_view(),
@@ -450,6 +455,6 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "status_icons": dict(STATUS_ICONS),
         "dispute": dispute_view(case, tr),
         "delivery": delivery_view(case, tr),
-        "deadlines": deadline_views(deadlines or [], tr),
+        "deadlines": deadline_list,
         "declaration": case.declaration,
     }
