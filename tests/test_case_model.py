@@ -333,3 +333,18 @@ def test_report_json_doc_names_the_new_keys():
     doc = (Path(__file__).parent.parent / "docs" / "report-json.md").read_text(encoding="utf-8")
     for key in ("`deadlines`", "`dispute", "`delivery", "`declaration`", "`due_relative`"):
         assert key in doc, key
+
+
+@pytest.mark.parametrize("due, message", [
+    ("0 days", "'0 days' is no time at all"),
+    ("-2 days", "'-2 days' is not a date and time"),
+    ("2 fortnights", "'2 fortnights' is not a date and time"),
+    ("9999 weeks", "`9999 weeks` after 2023-10-27 is out of range"),
+    ("5 hours", "`5 hours` counts from the entry's time, but its timestamp '2023-10-27' has no "
+                "time of day"),
+])
+def test_a_duration_that_cannot_be_counted_is_a_located_error(tmp_path, due, message):
+    write_case(tmp_path, case_yaml(), {"a.yaml": entry(
+        "2023-10-27", "seller", "Promised.", promise=promise("Refund", due))})
+    [problem] = messages(tmp_path)
+    assert problem.startswith("entries/a.yaml:7:") and f"error: promise.due: {message}" in problem

@@ -158,7 +158,9 @@ def resolve_due(due: Duration, start: Moment, tz: ZoneInfo) -> Moment:
     days = due.count * (7 if due.unit == "weeks" else 1)
     if not start.has_time:
         day = start.day() + timedelta(days=days)
-        check_date(day.year, day.month, day.day, due.text)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise BadValue(f"`{due.text}` after {start.text} is out of range",
+                           f"years from {MIN_YEAR} to {MAX_YEAR} are accepted")
         local = datetime(day.year, day.month, day.day, tzinfo=start.local.tzinfo)
         return Moment(local.astimezone(timezone.utc), local, False, False, day.isoformat(),
                       relative=due.text)
@@ -172,7 +174,8 @@ def resolve_due(due: Duration, start: Moment, tz: ZoneInfo) -> Moment:
         # a wall-clock time the clocks skipped moves on by the skipped hour
         local = local.astimezone(timezone.utc).astimezone(zone_of_start)
     if not MIN_YEAR <= local.year <= MAX_YEAR:
-        raise BadValue(f"`{due.text}` after {start.text} is out of range")
+        raise BadValue(f"`{due.text}` after {start.text} is out of range",
+                       f"years from {MIN_YEAR} to {MAX_YEAR} are accepted")
     text = local.strftime("%Y-%m-%d %H:%M") + (offset_text(local) if start.explicit_offset else "")
     return Moment(local.astimezone(timezone.utc), local, True, start.explicit_offset, text,
                   ambiguous=not start.explicit_offset and is_ambiguous(local),
