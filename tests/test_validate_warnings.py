@@ -284,3 +284,12 @@ def test_verify_against_another_case_says_the_report_belongs_to_another_order(tm
     assert "this report belongs to another order: it is the report of order T-1" in result.output
     assert "is the case of order T-2" in result.output
     assert run("verify", ours / "build" / "report.pdf", ours).exit_code == 0
+
+
+def test_choices_are_taken_in_any_capitalisation(tmp_path):
+    case = CASE_YAML.replace("type: item_not_received", "type: Item_Not_Received") + "paper: a4\n"
+    write_case(tmp_path, case, {"a.yaml": ENTRY_YAML + "kind: EMAIL\n"})
+    result = load_case(tmp_path)
+    assert result.problems == []
+    assert (result.case.claim.type, result.case.paper, result.case.entries[0].kind) == (
+        "item_not_received", "A4", "email")

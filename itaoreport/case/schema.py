@@ -10,6 +10,7 @@ left empty (null): the validator treats that as absent.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path, PurePosixPath
 
 from itaoreport.case import fields as F
@@ -147,8 +148,15 @@ def _kind_schema(spec: Field) -> dict:
     kind = spec.kind
     if kind == "map":
         return _object(spec.fields)
+    if kind == "enum" and spec.name == "sender":
+        # the spreadsheet's forms (`Me (Buyer)`, `Seller "GadgetWorld"`, a party's name) are
+        # accepted by the validator, which alone knows the names in case.yaml
+        return {"anyOf": [{"type": "string", "enum": list(spec.choices)},
+                          {"type": "string", "pattern": NOT_BLANK}]}
     if kind == "enum":
-        return {"type": "string", "enum": list(spec.choices)}
+        # the validator takes any capitalisation (`Email`, `DAMAGED`); editors complete the enum
+        return {"anyOf": [{"type": "string", "enum": list(spec.choices)},
+                          {"type": "string", "pattern": _any_case(spec.choices)}]}
     if kind in ("line", "entry_ref"):
         return {"type": _SCALAR, "pattern": NOT_BLANK}
     if kind in ("text", "url", "timezone"):
@@ -177,6 +185,14 @@ def _kind_schema(spec: Field) -> dict:
     if kind == "attachments":
         return {"anyOf": [_attachment(), {"type": "array", "items": _attachment()}]}
     raise AssertionError(f"no JSON Schema for field kind {kind!r}")
+
+
+def _any_case(choices: tuple[str, ...]) -> str:
+    """An ECMA-262 pattern for the choices in any capitalisation (JSON Schema has no flags)."""
+    def letters(word: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
+                       for c in word)
+    return r"^\s*(" + "|".join(letters(c) for c in choices) + r")\s*$"
 
 
 def _attachment() -> dict:

@@ -505,8 +505,9 @@ def _convert_scalar(text: str, spec: Field, tz: ZoneInfo):  # noqa: ANN202
     if kind == "enum":
         value = text.strip()
         if value not in spec.choices:
-            if value.lower() in spec.choices:
-                return value.lower()
+            canonical = {c.casefold(): c for c in spec.choices}.get(value.casefold())
+            if canonical is not None:  # any capitalisation: `Email`, `DAMAGED`, `a4`
+                return canonical
             close = difflib.get_close_matches(value.lower(), spec.choices, n=1, cutoff=0.5)
             hint = f"did you mean `{close[0]}`?" if close else ""
             raise BadValue(f"{value!r} is not one of {', '.join(spec.choices)}", hint)
