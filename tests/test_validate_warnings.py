@@ -59,9 +59,13 @@ def test_case_dates_after_as_of_and_delivered_before_shipped(tmp_path):
 
 
 def test_the_date_in_the_file_name_must_match_the_timestamp(tmp_path):
+    shanghai = ENTRY_YAML.replace("2023-10-26 14:30", "2023-10-28T03:00+08:00")
     write_case(tmp_path, entries={"2023-10-25-1430-asked.yaml": ENTRY_YAML,
                                   "2023-10-26-1430-fine.yaml": ENTRY_YAML,
-                                  "no-date-in-name.yaml": ENTRY_YAML})
+                                  "no-date-in-name.yaml": ENTRY_YAML,
+                                  # the day as written, and that day in Berlin: both fine
+                                  "2023-10-28-0300-travelling.yaml": shanghai,
+                                  "2023-10-27-2100-travelling.yaml": shanghai})
     [warning] = warnings_of(tmp_path)
     assert warning.startswith("entries/2023-10-25-1430-asked.yaml:1:1: warning: the file name "
                               "says 2023-10-25 but the timestamp says 2023-10-26")

@@ -116,7 +116,8 @@ def load_case(case_dir: str | os.PathLike) -> LoadResult:
         problems.append(warning(Loc(ENTRIES_DIR), "the case has no entries yet",
                                 "add one file per communication with `itaoreport new`, or "
                                 "`itaoreport import LOG.csv`"))
-    _check_entry_warnings(entries, problems, _names_in_capitals(case_values))
+    _check_entry_warnings(entries, problems, _names_in_capitals(case_values),
+                          (case_values or {}).get("timezone") or "UTC")
     if case_values is None or any(p.is_error for p in problems):
         return LoadResult(None, sort_problems(problems))
     case = _make_case(root, case_values, entries, reader.case_locs)
@@ -641,15 +642,17 @@ def _case_day(moment: Moment, tz_name: str):  # noqa: ANN202 - a date
 
 
 def _check_entry_warnings(entries: list[Entry], problems: list[Problem],
-                          names: tuple[str, ...] = ()) -> None:
-    """What a reviewer would catch in an entry: a file name that disagrees with the timestamp,
-    a file attached twice, loaded language."""
+                          names: tuple[str, ...] = (), tz_name: str = "UTC") -> None:
+    """What a reviewer would catch in an entry: a file name that disagrees with the timestamp
+    (the day as written, or that day in the case timezone), a file attached twice, loaded
+    language."""
     from itaoreport.case.wording import loaded_language
 
     for entry in entries:
         match = _NAME_DATE.match(entry.id)
         written = entry.timestamp.local.date()
-        if match and match.group() != written.isoformat():
+        days = {written.isoformat(), _case_day(entry.timestamp, tz_name).isoformat()}
+        if match and match.group() not in days:
             problems.append(warning(
                 entry.loc("timestamp"),
                 f"the file name says {match.group()} but the timestamp says {written.isoformat()}",
