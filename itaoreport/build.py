@@ -19,6 +19,7 @@ from itaoreport import __version__
 from itaoreport.analysis.approvals import Approvals, requirement_approvals
 from itaoreport.analysis.facts import Facts, derive_facts
 from itaoreport.analysis.narrative import fit_text, join_sentences, summarise
+from itaoreport.analysis.quotes import QuoteCheck
 from itaoreport.analysis.promises import (
     DeadlineMark,
     DeadlineStatus,
@@ -30,7 +31,7 @@ from itaoreport.analysis.promises import (
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
-from itaoreport.errors import BuildFailed, CaseInvalid, Problem
+from itaoreport.errors import BuildFailed, CaseInvalid, Problem, warning
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
@@ -118,6 +119,8 @@ class Analysed:
     marks: list[DeadlineMark] = field(default_factory=list)
     deadlines: list[DeadlineStatus] = field(default_factory=list)
     """Deadlines set for the claimant (entry `deadline:`), apart from the promises."""
+    quote_checks: dict[str, QuoteCheck] = field(default_factory=dict)
+    """Entry id -> whether its quote is in its screenshots (analysis/quotes.py)."""
 
 
 def build(case_dir: str | Path, options: BuildOptions | None = None) -> BuildResult:
@@ -167,17 +170,24 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     t = time.perf_counter()
     printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
                if "pdf" in options.formats else None)
-    evidence = gather_evidence(case, options.image_cache, printer, options.progress)
+    ocr_wanted, ocr_notes = ocr_requests(case)
+    evidence = gather_evidence(case, options.image_cache, printer, options.progress, ocr_wanted)
     evidence.problems += highlight_problems(case, evidence)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     timings["evidence"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    quote_checks, quote_warnings, notes = check_quotes(case, evidence, ocr_wanted)
+    for note in ocr_notes + notes:
+        (options.progress or (lambda message: None))(note)
+    timings["quotes"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     search_path = theme_search_path(case.root, case.theme)
     tr, warnings = load_translator(search_path, case.language, case.timezone,
                                    case.locs.get("language"))
-    warnings = evidence.warnings + warnings
+    warnings = evidence.warnings + warnings + quote_warnings
     if "html" in options.formats or "pdf" in options.formats:
         warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
     if options.strict and warnings:
@@ -203,9 +213,10 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "promises": [p.to_json() for p in promises],
         "deadlines": [d.to_json() for d in deadlines],
         "approvals": approvals.to_json(),
-        "entries": [exports.entry_json(e, exhibit_of) for e in case.entries],
+        "entries": [exports.entry_json(e, exhibit_of, quote_checks.get(e.id))
+                    for e in case.entries],
         "attachments": [evidence.attachments[p].to_json() for p in sorted(evidence.attachments)],
-        "exhibits": [x.to_json() for x in evidence.exhibits],
+        "exhibits": [exports.exhibit_json(x, evidence) for x in evidence.exhibits],
         "kept_separate": evidence.kept_separate,
     }
     timings["analyse"] = time.perf_counter() - t
@@ -217,7 +228,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
                     summary_text, loaded.problems + warnings, search_path, tr, provenance,
-                    approvals, marks, deadlines)
+                    approvals, marks, deadlines, quote_checks)
 
 
 def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:
@@ -229,6 +240,77 @@ def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:
         if found:
             labels[entry.id] = list(dict.fromkeys(found))
     return labels
+
+
+def ocr_requests(case: Case) -> tuple[dict, list[str]]:
+    """Which pictures to OCR, in which languages: every picture attached to an entry with a
+    quote. Also the notes to say once when that cannot be done (no engine, no language)."""
+    from itaoreport.evidence.exhibits import IMAGE_SUFFIXES
+    from itaoreport.evidence.ocr import find_engine, languages_for, missing_engine_note
+
+    quoted = [e for e in case.entries if e.quote and e.quote.strip() and any(
+        Path(a.path).suffix.lower() in IMAGE_SUFFIXES for a in e.attachments)]
+    if not quoted:
+        return {}, []
+    engine = find_engine()
+    if engine is None:
+        return {}, [missing_engine_note()]
+    wanted: dict = {}
+    missing: set[str] = set()
+    for entry in quoted:
+        langs = languages_for(entry.quote)
+        spec = engine.spec(langs)
+        if spec is None:
+            missing.update(set(langs) - engine.languages)
+            continue
+        for att in entry.attachments:
+            if Path(att.path).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if att.path in wanted:
+                spec = engine.spec({*wanted[att.path].languages, *spec.languages}) or spec
+            wanted[att.path] = spec
+    notes = [f"quote checks skipped for quotes in {', '.join(sorted(missing))}: that Tesseract "
+             f"language is not installed (Debian: tesseract-ocr-chi-sim)"] if missing else []
+    return wanted, notes
+
+
+def check_quotes(case: Case, evidence: Evidence, wanted: dict
+                 ) -> tuple[dict[str, QuoteCheck], list[Problem], list[str]]:
+    """Each quoted entry's QuoteCheck, a located warning for each quote not found, and notes
+    for pictures OCR failed on."""
+    from itaoreport.analysis.quotes import NOT_FOUND, check_quote
+
+    checks: dict[str, QuoteCheck] = {}
+    problems: list[Problem] = []
+    notes: list[str] = []
+    kept = {x.label: x.path for x in evidence.exhibits}
+    failed: set[str] = set()
+    for entry in case.entries:
+        if not entry.quote or not entry.quote.strip():
+            continue
+        pictures = []
+        for att in entry.attachments:
+            info = evidence.attachments.get(att.path)
+            if info is None or not info.is_image or info.exhibit is None:
+                continue
+            shown = evidence.attachments[kept[info.exhibit]]
+            text = evidence.ocr.get(shown.sha256) if att.path in wanted else None
+            if shown.sha256 in evidence.ocr_errors and shown.path not in failed:
+                failed.add(shown.path)
+                notes.append(f"OCR of {shown.path} failed ({evidence.ocr_errors[shown.sha256]});"
+                             f" quotes in it were not checked")
+            if all(p[1] != shown.path for p in pictures):
+                pictures.append((info.exhibit, shown.path, text))
+        check = check_quote(entry.quote, pictures)
+        if check is None:
+            continue
+        checks[entry.id] = check
+        if check.status == NOT_FOUND:
+            there = (f'closest text there: "{check.closest}"' if check.closest
+                     else "no text like it there")
+            problems.append(warning(entry.loc("quote"), f"quote not found in {check.exhibit} "
+                                                        f"({check.path}); {there}"))
+    return checks, problems, notes
 
 
 def own_exhibits(case: Case, evidence: Evidence) -> dict[str, str]:
@@ -276,7 +358,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper,
             "modified": document_dates(analysed.facts.as_of)[1].isoformat()}
-    quote_checks = getattr(analysed, "quote_checks", None) or {}
+    quote_checks = {entry_id: check.to_json() for entry_id, check in analysed.quote_checks.items()}
     figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
                            cache_root_for(case.root))
     context = build_context(case, analysed.facts, analysed.promises, evidence,

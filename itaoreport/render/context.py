@@ -67,6 +67,10 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
                  (render/caseviews.py)
     medium       "screen" or "print" (added by the build)
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
+    quote_checks dict[entry id, dict]: the quote check of each entry with a quote
+                 (analysis/quotes.py QuoteCheck.to_json(): status found|not_found|no_text|
+                 skipped, exhibit, path, box [x0, y0, x1, y1] in the file's pixels, score,
+                 closest); set by build.render_files
 
 A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label",
 "icon", "kept_late", "kept_by": ref or None, "stated", "derived_status",

@@ -7,8 +7,14 @@ import io
 import json
 from datetime import date, datetime
 
+from typing import TYPE_CHECKING
+
 from itaoreport.case.model import Case, Entry
 from itaoreport.render.context import LOG_COLUMNS, LogRow
+
+if TYPE_CHECKING:
+    from itaoreport.analysis.quotes import QuoteCheck
+    from itaoreport.evidence.exhibits import Evidence, Exhibit
 
 REPORT_JSON_FORMAT = 1
 
@@ -61,7 +67,8 @@ def _delivery(case: Case) -> dict | None:
             "delivered": _day(d.delivered), "condition": d.condition}
 
 
-def entry_json(entry: Entry, exhibit_of: dict[str, str]) -> dict:
+def entry_json(entry: Entry, exhibit_of: dict[str, str], quote_check: QuoteCheck | None = None
+               ) -> dict:
     p, d = entry.promise, entry.deadline
     return {
         "id": entry.id,
@@ -87,7 +94,16 @@ def entry_json(entry: Entry, exhibit_of: dict[str, str]) -> dict:
         "decision": entry.decision,
         "refers_to": entry.refers_to,
         "tags": entry.tags,
+        "quote_check": quote_check.to_json() if quote_check else None,
     }
+
+
+def exhibit_json(exhibit: Exhibit, evidence: Evidence) -> dict:
+    """An exhibit with `ocr_text`: the words OCR read in its kept file, line by line, when
+    OCR was asked for it (a quote checked against it), else None."""
+    text = evidence.ocr.get(evidence.attachments[exhibit.path].sha256)
+    return {**exhibit.to_json(),
+            "ocr_text": {"engine": text.engine, "text": text.text()} if text else None}
 
 
 def _money(value) -> str | None:  # noqa: ANN001
