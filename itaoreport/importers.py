@@ -428,8 +428,11 @@ class _Sheet:
         _put(values, "quote", quote)
         draft = _Draft(number, timestamp, values, entry_id=self._entry_id(number, cols))
         self._attachments(draft, cols.get("attachments", ""), col_of.get("attachments", 0))
-        action, promise = split_action(cols.get("action", ""))
+        rest, deadline = split_deadline(cols.get("action", ""))
+        action, promise = split_action(rest)
         promise = promise or cols.get("promise") or None
+        if deadline and not self._deadline(draft, deadline, col_of):
+            action = "; ".join(filter(None, [action, f"Deadline for me: {deadline}"]))
         _put(values, "action", action)
         if promise:
             self._promise(draft, promise, cols.get("due", ""), col_of)
@@ -467,6 +470,25 @@ class _Sheet:
                 f"row {draft.row}: the promise has no due date",
                 "add `due:` under `promise:` so the report can tell whether it was kept"))
         draft.values["promise"] = promise
+
+    def _deadline(self, draft: _Draft, text: str, col_of: dict[str, int]) -> bool:
+        """`Deadline for me: TEXT (due WHEN)` (as log.csv writes it) → the entry's `deadline`;
+        False (kept as action text, with a warning) when it names no due time."""
+        text, due_text = split_due(text)
+        due = relative_due(due_text or text) if (due_text or text) else None
+        if due is None and due_text:
+            try:
+                due = parse_log_moment(due_text, self.dayfirst, self.tz)
+            except BadValue as exc:
+                raise RowError(f"deadline due: {exc}", exc.hint, col_of.get("action", 0)) from None
+        if due is None:
+            self.problems.append(warning(
+                Loc(self.name, draft.row, col_of.get("action", 0)),
+                f"row {draft.row}: the deadline set for you has no due date; kept as action text",
+                "write it as `Deadline for me: what (due 2023-11-08)`"))
+            return False
+        draft.values["deadline"] = {"text": text, "due": due}
+        return True
 
     def _attachments(self, draft: _Draft, cell: str, col: int) -> None:
         paths, links, notes = split_attachments(cell)
@@ -694,6 +716,22 @@ _DUE = re.compile(r"\s*(?:[(\[]\s*|[,;–—-]\s*|\s)(?:due|by|until|before)(?:\
 
 _STATUS_NOTE = re.compile(r"\s*\[(?:kept|broken|pending)[^\]]*\]\s*$", re.IGNORECASE)
 """The status log.csv shows after a promise; derived by the report, so not imported."""
+
+
+_DEADLINE = re.compile(r"(?:^|(?<=[\n;.]))\s*deadline(?:\s+(?:set\s+)?for\s+me)?\s*:\s*",
+                       re.IGNORECASE)
+_DEADLINE_STATUS = re.compile(r"\s*\[(?:met|missed|open)[^\]]*\]\s*$", re.IGNORECASE)
+
+
+def split_deadline(cell: str) -> tuple[str, str | None]:
+    """(the rest, deadline text) from an Action/Promise cell: `Deadline for me: ...` (as
+    log.csv writes a deadline set for the claimant) is the deadline, up to the end."""
+    text = cell.strip()
+    match = _DEADLINE.search(text)
+    if not match:
+        return text, None
+    rest = text[: match.start()].strip().rstrip(";").strip()
+    return rest, _DEADLINE_STATUS.sub("", text[match.end():]).strip() or None
 
 
 def split_action(cell: str) -> tuple[str | None, str | None]:
@@ -942,8 +980,9 @@ def dump_fields(values: dict) -> str:
 def entry_yaml(rel_path: str, timestamp: str, values: dict, comments: tuple[str, ...] = ()) -> str:
     """The text of an entry file: the schema line, comments, then the fields."""
     head = [modeline(rel_path, "entry"), *(f"# {c}" for c in comments)]
-    promise = values.get("promise")
-    if promise and promise.get("due"):
-        values = {**values, "promise": {**promise, "due": Moment(promise["due"])}}
+    for name in ("promise", "deadline"):
+        part = values.get(name)
+        if part and part.get("due"):
+            values = {**values, name: {**part, "due": Moment(part["due"])}}
     body = dump_fields({"timestamp": Moment(timestamp), **values})
     return "\n".join(head) + "\n" + body

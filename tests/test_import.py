@@ -332,7 +332,8 @@ def _facts(entry) -> tuple:
     return (entry.timestamp.instant, entry.timestamp.has_time, entry.channel, entry.sender,
             entry.sender_name, entry.summary, entry.quote, [a.path for a in entry.attachments],
             entry.links, entry.action, entry.promise and entry.promise.text,
-            entry.promise and entry.promise.due and entry.promise.due.instant)
+            entry.promise and entry.promise.due and entry.promise.due.instant,
+            entry.deadline and (entry.deadline.text, entry.deadline.due.instant))
 
 
 def test_import_command_says_what_it_did(tmp_path, case):
@@ -448,3 +449,23 @@ def test_a_duration_in_the_due_column_is_kept_as_a_duration(tmp_path, case):
     [entry] = loaded(case).entries
     assert entry.promise.due.relative == "3 days"
     assert entry.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-10-30 09:15"
+
+
+def test_a_deadline_set_for_me_imports_from_the_action_cell(tmp_path, case):
+    rows = (f"{HEADER}\r\n"
+            "2023-11-05 10:20,ItaoBuy Resolution Center,Platform,Asked for the chat.,,"
+            "Deadline for me: Upload the chat (due 2023-11-08 10:20)\r\n"
+            "2023-11-05 11:00,ItaoBuy Resolution Center,Platform,Asked for photos.,,"
+            "Replied; Deadline: Upload photos within 2 days\r\n"
+            "2023-11-05 12:00,ItaoBuy Resolution Center,Platform,Asked for more.,,"
+            "Deadline for me: Send more\r\n")
+    result = import_log(write_log(tmp_path, rows), case)
+    [warning] = result.problems
+    assert warning.loc.line == 4 and "has no due date; kept as action text" in warning.message
+    chat, photos, more = loaded(case).entries
+    assert (chat.deadline.text, chat.deadline.due.local.strftime("%Y-%m-%d %H:%M")) == (
+        "Upload the chat", "2023-11-08 10:20")
+    assert chat.promise is None and chat.action is None
+    assert (photos.action, photos.deadline.text, photos.deadline.due.relative) == (
+        "Replied", "Upload photos within 2 days", "2 days")
+    assert more.deadline is None and more.action == "Deadline for me: Send more"

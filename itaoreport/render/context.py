@@ -199,6 +199,10 @@ def log_rows(case: Case, evidence: Evidence, promises: list[PromiseStatus],
             status = tr.text("log_status", status=tr.text(f"status.{p.status}")) if p else ""
             action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
                                         status=status))
+        if e.deadline:  # a deadline set for the claimant (#17); import reads it back
+            when = e.deadline.due.text if tr.iso_dates else tr.moment(e.deadline.due)
+            action_parts.append(tr.text("log_deadline", text=e.deadline.text.strip(),
+                                        due=tr.text("log_due", due=when)))
         rows.append(LogRow(e.id, tr.moment(e.timestamp), e.channel, sender_label(e, tr),
                            summary, attachment, "; ".join(action_parts)))
     return rows
