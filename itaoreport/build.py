@@ -26,7 +26,7 @@ from itaoreport.analysis.promises import (
     deadline_marks,
     promise_statuses,
 )
-from itaoreport.case.files import OUTPUT_DIR
+from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR
 from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
 from itaoreport.errors import BuildFailed, CaseInvalid, Problem, warning
@@ -34,23 +34,25 @@ from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.gctune import fewer_collections
 from itaoreport.render import exports
-from itaoreport.render.context import build_context, log_rows
+from itaoreport.render.context import build_context, detail_assets, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
 from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
 from itaoreport.render.pdf import Assets, PdfAttachment
 from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from itaoreport.render.themes import (
+    greyscale_css,
     make_environment,
     read_theme_file,
     render_template,
     theme_search_path,
     user_template_cache,
 )
-from itaoreport.write import check_output_dir, write_outputs
+from itaoreport.write import check_output_dir, clean_stale_temps, write_outputs
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -134,6 +136,7 @@ def _build(case_dir: Path, options: BuildOptions) -> BuildResult:
                      [*analysed.evidence.attachments, "case.yaml",
                       *(e.path for e in analysed.case.entries)])
     analysed.report["case_dir"] = case_dir_from(out_dir, analysed.case.root)
+    clean_stale_temps(analysed.case.root / CACHE_DIR)  # a killed build's cache writes (#14)
     fitted: list[FitResult] = []
     files = render_files(analysed, options, timings, say, fitted)
     t = time.perf_counter()
@@ -165,6 +168,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
                if "pdf" in options.formats else None)
     ocr_wanted, ocr_notes = ocr_requests(case)
     evidence = gather_evidence(case, options.image_cache, printer, options.progress, ocr_wanted)
+    evidence.problems += highlight_problems(case, evidence)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     timings["evidence"] = time.perf_counter() - t
@@ -350,11 +354,13 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper,
             "modified": document_dates(analysed.facts.as_of)[1].isoformat()}
+    quote_checks = {entry_id: check.to_json() for entry_id, check in analysed.quote_checks.items()}
+    figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
+                           cache_root_for(case.root))
     context = build_context(case, analysed.facts, analysed.promises, evidence,
                             analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
-                            approvals=analysed.approvals, marks=analysed.marks)
-    context["quote_checks"] = {entry_id: check.to_json()
-                               for entry_id, check in analysed.quote_checks.items()}
+                            approvals=analysed.approvals, marks=analysed.marks,
+                            figures=figures, quote_checks=quote_checks)
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)
@@ -367,6 +373,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     timings["html"] = time.perf_counter() - t
     assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)
               for x in evidence.exhibits if x.rendition}
+    assets.update(detail_assets(figures))
     if "html" in options.formats:
         files[OUTPUT_NAMES["html"]] = html.encode("utf-8")
         for name, (data, _media) in assets.items():
@@ -378,8 +385,11 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         t = time.perf_counter()
 
         def html_for(layout: Layout) -> str:
+            css = css_screen + css_print + layout.css()
+            if options.profile.grayscale:
+                css = greyscale_css(css)
             return render_template(env, "report.html.j2", {
-                **context, "medium": "print", "css": css_screen + css_print + layout.css(),
+                **context, "medium": "print", "css": css,
                 "print_images": {x.label: image_url(x.label) for x in evidence.exhibits}})
 
         job = pdf_job(analysed, html_for, assets, report_json, options.profile.grayscale)

@@ -16,7 +16,9 @@ from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
 from itaoreport.case.model import Attachment, Case, Claim, Entry, Order, Party, Promise
 from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
 from itaoreport.case.values import (
+    MAX_BOXES,
     BadValue,
+    parse_box,
     parse_currency,
     parse_date,
     parse_decimal,
@@ -288,6 +290,8 @@ class _Reader:
             return self.mapping(node, spec.fields, prefix, locs)
         if kind == "attachments":
             return self.attachments(node)
+        if kind == "boxes":
+            return self.boxes(node)
         if kind in ("tags", "links"):
             items = node.items if isinstance(node, YSeq) else [node]
             texts = [self.scalar(item, "a text") for item in items]
@@ -321,15 +325,38 @@ class _Reader:
                     continue
                 path_loc = item.items["path"].loc if "path" in item.items else item.loc
                 raw, caption = values["path"], values.get("caption")
+                highlight = values.get("highlight") or []
+                highlight_loc = item.items["highlight"].loc if "highlight" in item.items else None
             elif isinstance(item, YScalar):
                 raw, caption, path_loc = item.text, None, item.loc
+                highlight, highlight_loc = [], None
             else:
                 self.problems.append(error(item.loc, "an attachment is a path or `path:` + `caption:`"))
                 continue
             rel = self.safe_path(raw, path_loc)
             if rel is not None:
-                result.append(Attachment(rel, caption, path_loc))
+                result.append(Attachment(rel, caption, path_loc, highlight, highlight_loc))
         return result
+
+    def boxes(self, node: YNode) -> list[tuple[int, int, int, int]]:
+        """A list of [x0, y0, x1, y1] pixel boxes (a single box may be written without the
+        outer list)."""
+        if not isinstance(node, YSeq):
+            raise BadValue(f"expected a list of [x0, y0, x1, y1] boxes, got {_what(node)}")
+        items = node.items
+        if items and all(isinstance(i, YScalar) for i in items):
+            items = [node]  # one box written flat: [30, 420, 860, 560]
+        if len(items) > MAX_BOXES:
+            raise BadValue(f"{len(items)} boxes; the limit is {MAX_BOXES}")
+        boxes = []
+        for item in items:
+            if not isinstance(item, YSeq) or not all(isinstance(i, YScalar) for i in item.items):
+                raise BadValue("a box is [x0, y0, x1, y1]: four whole numbers of pixels")
+            try:
+                boxes.append(parse_box([i.text for i in item.items]))
+            except BadValue as exc:
+                raise BadValue(f"line {item.loc.line}: {exc}", exc.hint) from None
+        return boxes
 
     def safe_path(self, raw: str, loc: Loc) -> str | None:
         """A path to a regular file inside the case folder, or None with the problem recorded."""

@@ -7,7 +7,10 @@ the kept file's exhibit and say how they were matched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -125,9 +128,17 @@ class Evidence:
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a regular file; OSError for anything else.
+
+    Opened without blocking and checked on the descriptor, so a named pipe (no
+    writer) or a device such as /dev/zero (endless) is refused, never read (#14).
+    """
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket)", str(path))
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
