@@ -50,6 +50,24 @@ def test_dedupe_over_a_folder_with_a_fifo_and_a_link_to_dev_zero(tmp_path: Path)
 
 
 @posix_only
+def test_dedupe_over_the_shared_bad_images_with_pipes_among_them(tmp_path: Path):
+    """Pillow's broken and bomb images plus a FIFO and /dev/zero: named errors, no hang."""
+    import shutil
+
+    from conftest import require_shared
+
+    folder = tmp_path / "bad"
+    shutil.copytree(require_shared("corpora", "bad-images"), folder)
+    os.mkfifo(folder / "pipe.png")
+    (folder / "zero.jpg").symlink_to("/dev/zero")
+    proc = run_subprocess("dedupe", folder, timeout=GUARD * 2)
+    assert_clean_subprocess_failure(proc, "pipe.png: error: not a regular file",
+                                    "zero.jpg: error: not a regular file")
+    named = {line.split(": error: ")[0] for line in proc.stderr.splitlines() if ": error: " in line}
+    assert len(named) >= 3
+
+
+@posix_only
 def test_dedupe_of_a_fifo_or_device_named_directly(tmp_path: Path):
     os.mkfifo(tmp_path / "pipe.png")
     proc = run_subprocess("dedupe", "--json", tmp_path / "pipe.png", "/dev/zero", timeout=GUARD)
