@@ -114,7 +114,8 @@ def test_pdf_is_tagged_with_language_headings_and_figures(sample_build: Path):
         element_text(pdf_path, "/H2"))
     # every picture a Figure whose alternative text is the exhibit's caption (or, without a
     # caption, the entry's summary), never a file path; the same text as the HTML's alt
-    assert len(figures) == len(alts) >= 5
+    # (5 exhibits and the 4 enlarged details of quoted messages)
+    assert len(figures) == len(alts) == 9
     assert {"Order details page with the estimated delivery date",  # E1's caption
             "I asked the seller to confirm shipment and send the tracking number."  # summary
             } <= set(alts)
@@ -149,8 +150,12 @@ def test_side_by_side_columns_are_read_each_to_its_end(sample_build: Path):
     assert 0 <= by_position.find(summary) < by_position.find(caption)
     spoken = " ".join(" ".join(text for where, _, text in tagged_text(pdf_path)
                                if where == page).split())
-    places = [spoken.find(text) for text in (head, caption, summary, next_head)]
-    assert -1 not in places, places
+    # then the next entry, on the same page: its picture caption, text, quote, detail
+    second = ["E2 Oct 26, 2023, 14:30", "I asked the seller to confirm",
+              "Could you please confirm shipment", "E2 Detail of E2, enlarged"]
+    order = [head, caption, summary, next_head, *second]
+    places = [spoken.find(text) for text in order]
+    assert -1 not in places, dict(zip(order, places))
     assert places == sorted(places), spoken[:800]
 
 
