@@ -274,6 +274,12 @@ def ocr_requests(case: Case) -> tuple[dict, list[str]]:
     return wanted, notes
 
 
+_CHECKED: dict[tuple, QuoteCheck | None] = {}
+"""Quote checks by (quote, pictures by content and engine): a rebuild in watch mode checks
+only the quotes and pictures that changed."""
+MAX_CHECKED = 20_000
+
+
 def check_quotes(case: Case, evidence: Evidence, wanted: dict
                  ) -> tuple[dict[str, QuoteCheck], list[Problem], list[str]]:
     """Each quoted entry's QuoteCheck, a located warning for each quote not found, and notes
@@ -289,6 +295,7 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
         if not entry.quote or not entry.quote.strip():
             continue
         pictures = []
+        keys: list[tuple] = []
         for att in entry.attachments:
             info = evidence.attachments.get(att.path)
             if info is None or not info.is_image or info.exhibit is None:
@@ -301,7 +308,14 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
                              f" quotes in it were not checked")
             if all(p[1] != shown.path for p in pictures):
                 pictures.append((info.exhibit, shown.path, text))
-        check = check_quote(entry.quote, pictures)
+                keys.append((info.exhibit, shown.path, shown.sha256, text and text.engine))
+        key = (entry.quote, tuple(keys))
+        check = _CHECKED.get(key)
+        if check is None:
+            check = check_quote(entry.quote, pictures)
+            if len(_CHECKED) >= MAX_CHECKED:
+                _CHECKED.clear()
+            _CHECKED[key] = check
         if check is None:
             continue
         checks[entry.id] = check
