@@ -93,6 +93,30 @@ def test_chinese():
     assert not find_quote("你答应过如果早到就退款10欧元，请确认。", screen).found
 
 
+def test_accents_and_scripts():
+    assert find_quote("Le remboursement sera effectué", words("Le remboursement sera effectue")).found
+    assert find_quote("Le remboursement sera effectue", words("Le remboursement sera effectué")).found
+    assert not find_quote("Le remboursement sera refusé", words("Le remboursement sera effectué")).found
+    assert ocr_module.languages_for("We ship within 5 days, café") == ("eng",)
+    assert ocr_module.languages_for("你答应过退款10欧元") == ("chi_sim",)
+    assert ocr_module.languages_for("Возврат 10 евро") == ("rus",)
+    assert ocr_module.languages_for("返金は10ユーロです") == ("jpn",)
+    assert ocr_module.languages_for("환불 10유로") == ("kor",)
+
+
+def test_a_language_not_installed_is_skipped_not_missed(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    if ENGINE is None or "rus" in ENGINE.languages:
+        pytest.skip("needs tesseract without the Russian language pack")
+    case = _case(tmp_path / "case", {"a": "Возврат 10 евро"})
+    said: list[str] = []
+    result = build(case, BuildOptions(formats=("json",), progress=said.append))
+    assert result.report["entries"][0]["quote_check"]["status"] == SKIPPED
+    assert [s for s in said if "quote checks skipped" in s] == [
+        "quote checks skipped for quotes in rus: that Tesseract language is not installed "
+        "(Debian: apt install tesseract-ocr-rus)"]
+
+
 def test_check_quote_statuses():
     assert check_quote(None, []) is None
     assert check_quote("anything", []).status == NO_TEXT
