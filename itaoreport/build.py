@@ -22,8 +22,10 @@ from itaoreport.analysis.narrative import fit_text, join_sentences, summarise
 from itaoreport.analysis.quotes import QuoteCheck
 from itaoreport.analysis.promises import (
     DeadlineMark,
+    DeadlineStatus,
     PromiseStatus,
     deadline_marks,
+    deadline_statuses,
     promise_statuses,
 )
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR
@@ -115,6 +117,8 @@ class Analysed:
     """Git history of each entry and attachment file; None outside a git repository."""
     approvals: Approvals = field(default_factory=Approvals)
     marks: list[DeadlineMark] = field(default_factory=list)
+    deadlines: list[DeadlineStatus] = field(default_factory=list)
+    """Deadlines set for the claimant (entry `deadline:`), apart from the promises."""
     quote_checks: dict[str, QuoteCheck] = field(default_factory=dict)
     """Entry id -> whether its quote is in its screenshots (analysis/quotes.py)."""
 
@@ -195,7 +199,9 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     promises = promise_statuses(case, facts.as_of)
     approvals = requirement_approvals(case)
     marks = deadline_marks(case, promises, facts.as_of)
-    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals)
+    deadlines = deadline_statuses(case, facts.as_of)
+    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals,
+                          all_own_exhibits(case, evidence))
     summary_text = fit_text(sentences, options.summary_chars, tr)
     exhibit_of = {path: info.exhibit for path, info in evidence.attachments.items() if info.exhibit}
     report = {
@@ -205,6 +211,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "facts": {**facts.to_json(), "deadlines_passed": [m.to_json() for m in marks]},
         "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
+        "deadlines": [d.to_json() for d in deadlines],
         "approvals": approvals.to_json(),
         "entries": [exports.entry_json(e, exhibit_of, quote_checks.get(e.id))
                     for e in case.entries],
@@ -221,7 +228,18 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
                     summary_text, loaded.problems + warnings, search_path, tr, provenance,
-                    approvals, marks, quote_checks)
+                    approvals, marks, deadlines, quote_checks)
+
+
+def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:
+    """Entry id -> the exhibits of all its own attachments, in attachment order."""
+    labels: dict[str, list[str]] = {}
+    for entry in case.entries:
+        found = [x.exhibit for a in entry.attachments
+                 if (x := evidence.attachments.get(a.path)) is not None and x.exhibit]
+        if found:
+            labels[entry.id] = list(dict.fromkeys(found))
+    return labels
 
 
 def ocr_requests(case: Case) -> tuple[dict, list[str]]:
@@ -361,7 +379,8 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     context = build_context(case, analysed.facts, analysed.promises, evidence,
                             analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
                             approvals=analysed.approvals, marks=analysed.marks,
-                            figures=figures, quote_checks=quote_checks)
+                            figures=figures, quote_checks=quote_checks,
+                            deadlines=analysed.deadlines)
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)
