@@ -287,3 +287,23 @@ def test_quote_without_pictures_is_not_checked(tmp_path: Path):
     result = build(case, BuildOptions(formats=("json",), progress=said.append))
     assert result.report["entries"][0]["quote_check"]["status"] == NO_TEXT
     assert not [s for s in said if "quote" in s]
+
+
+@needs_tesseract
+def test_ocr_files_for_other_callers_reads_once_then_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from itaoreport.evidence.exhibits import sha256_file
+
+    picture = tmp_path / "chat.png"
+    chat_image("10:12", "14 November", MESSAGES).save(picture)
+    sha, _size = sha256_file(picture)
+    calls = []
+    real = ocr_module.read_words
+    monkeypatch.setattr(ocr_module, "read_words", lambda *a: calls.append(1) or real(*a))
+    first = ocr_module.ocr_files([(picture, sha), (picture, sha)], tmp_path / "cache")
+    assert calls == [1] and "within 5 days" in first[sha].text()
+    again = ocr_module.ocr_files([(picture, sha)], tmp_path / "cache")
+    assert calls == [1] and again[sha] == first[sha]
+    (tmp_path / "gone.png").write_bytes(b"not a picture")
+    failed = ocr_module.ocr_files([(tmp_path / "gone.png", "0" * 64)], tmp_path / "cache")
+    assert isinstance(failed["0" * 64], str)
