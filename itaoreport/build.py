@@ -33,8 +33,10 @@ from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.gctune import fewer_collections
+from itaoreport.privacy import apply_redact_text, check_case_texts
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, entry_views, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
@@ -155,6 +157,8 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case
+    apply_redact_text(case)  # before anything is derived from the text: no output can show it
+    private = check_case_texts(case)
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -171,6 +175,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
                                    case.locs.get("language"))
     if "html" in options.formats or "pdf" in options.formats:
         warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
+    warnings += private
     if options.strict and warnings:
         raise CaseInvalid(loaded.problems + warnings)
     timings["checks"] = time.perf_counter() - t
@@ -298,22 +303,26 @@ def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Asset
             report_json: bytes, grayscale: bool) -> FitJob:
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
     case, evidence = analysed.case, analysed.evidence
-    images = [PrintImage(x.label, x.path, (info.width, info.height), info.sha256, x.entries[0],
-                         partial(_decode, case.root / x.path, info.sha256),
+    images = [PrintImage(x.label, x.path, (info.width, info.height),
+                         redaction_key(info.sha256, x.redact), x.entries[0],
+                         partial(_decode, case.root / x.path, info.sha256, x.redact),
                          x.printed if evidence.printed_grayscale == grayscale else None)
               for x in evidence.exhibits if x.rendition
               for info in [evidence.attachments[x.path]] if info.width and info.height]
     manifest = PdfAttachment(report_json, "report.json", "Every fact of this report, with the "
                              "SHA-256 of each evidence file (itaoreport verify reads it)", "Data")
+    # a redacted picture's original shows what the report hides: never embedded
     originals = [(a.path, a.size, partial(_original, case.root, a.path, a.sha256))
-                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)]
+                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)
+                 if not a.redacted]
     return FitJob(html_for, images, assets, [manifest], originals,
                   document_dates(analysed.facts.as_of), grayscale,
                   cache_root_for(case.root))
 
 
-def _decode(path: Path, sha256: str) -> PILImage:
-    return open_image(path, sha256).image
+def _decode(path: Path, sha256: str, redact: tuple = ()) -> PILImage:
+    """The picture as the report shows it: decoded, upright, redact boxes filled black."""
+    return apply_redaction(open_image(path, sha256).image, redact)
 
 
 def _original(root: Path, path: str, sha256: str) -> PdfAttachment:

@@ -24,7 +24,8 @@ class Field:
 
     kind is one of: text (one or more lines), line (one line), enum, date,
     moment (date and time), decimal, currency, timezone, language, url,
-    entry_ref, tags, links, attachments, map (with `fields`).
+    entry_ref, tags, links, attachments, boxes (pixel regions, [[x0, y0, x1, y1], ...]),
+    map (with `fields`).
     """
 
     name: str
@@ -40,6 +41,8 @@ PARTY_CLAIMANT = (
     Field("name", "line", "The buyer's name as it should appear in the claim.", required=True),
     Field("account", "line", "The buyer's account name on the platform."),
     Field("email", "line", "Contact e-mail shown on the cover."),
+    Field("address", "text", "Your postal address, one line per line. Never shown in the report: "
+          "the privacy check warns wherever it appears in the evidence."),
 )
 
 PARTY_SELLER = (
@@ -76,6 +79,8 @@ CASE_FIELDS = (
     Field("language", "language", "The language of the report's own words (en, zh-Hans).",
           default="en"),
     Field("paper", "enum", "Paper size of the PDF.", choices=PAPER_SIZES, default="A4"),
+    Field("redact_text", "tags", "Texts every output shows as █████ (a card number, a name), "
+          "wherever they appear in the case."),
 )
 
 PROMISE_FIELDS = (
@@ -100,9 +105,14 @@ ENTRY_FIELDS = (
     Field("decision", "enum", "With kind: approval, the decision.", choices=DECISIONS),
     Field("refers_to", "entry_ref", "Id of the requirement an approval is about."),
     Field("tags", "tags", "Free labels."),
+    Field("redact_text", "tags", "Texts every output shows as █████ (a card number, a name), "
+          "wherever they appear in the case."),
 )
 
 ATTACHMENT_FIELDS = (
     Field("path", "line", "Path relative to the case folder.", required=True),
     Field("caption", "text", "What the attachment shows."),
+    Field("redact", "boxes", "Regions every output shows solid black, [[x0, y0, x1, y1], ...] in "
+          "the picture's pixels (after EXIF orientation); the original is then not embedded in "
+          "the PDF."),
 )

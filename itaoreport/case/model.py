@@ -38,6 +38,8 @@ class Attachment:
     """Path relative to the case folder, posix separators."""
     caption: str | None
     loc: Loc
+    redact: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """Regions shown solid black in every output (original pixels after EXIF orientation)."""
 
 
 @dataclass
@@ -72,6 +74,8 @@ class Entry:
     decision: str | None = None
     refers_to: str | None = None
     tags: list[str] = field(default_factory=list)
+    redact_text: list[str] = field(default_factory=list)
+    """Texts every output shows as █████ (privacy.py), wherever they appear."""
     locs: dict[str, Loc] = field(default_factory=dict)
     """Where each field was written, by field name ("" for the file itself)."""
 
@@ -85,6 +89,8 @@ class Party:
     account: str | None = None
     email: str | None = None
     store: str | None = None
+    address: str | None = None
+    """The claimant's postal address: never shown; the privacy check looks for it."""
 
 
 @dataclass
@@ -123,6 +129,8 @@ class Case:
     theme: str = "default"
     language: str = "en"
     paper: str = "A4"
+    redact_text: list[str] = field(default_factory=list)
+    """Texts every output shows as █████ (privacy.py)."""
     locs: dict[str, Loc] = field(default_factory=dict)
     """Where each case.yaml field was written, by dotted name."""
 

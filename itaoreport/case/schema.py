@@ -167,6 +167,11 @@ def _kind_schema(spec: Field) -> dict:
         return {"anyOf": [{"type": _SCALAR}, {"type": "array", "items": {"type": _SCALAR}}]}
     if kind == "attachments":
         return {"anyOf": [_attachment(), {"type": "array", "items": _attachment()}]}
+    if kind == "boxes":
+        box = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4,
+               "maxItems": 4}
+        return {"anyOf": [box, {"type": "array", "items": box}],
+                "examples": [[[30, 420, 860, 560]]]}
     raise AssertionError(f"no JSON Schema for field kind {kind!r}")
 
 

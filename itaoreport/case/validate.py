@@ -21,6 +21,7 @@ from itaoreport.case.values import (
     parse_date,
     parse_decimal,
     parse_language,
+    parse_box,
     parse_moment,
     parse_timezone,
     zone,
@@ -33,6 +34,8 @@ MAX_ATTACHMENTS_PER_ENTRY = 100
 MAX_ATTACHMENTS = 5_000
 MAX_TEXT_CHARS = 20_000
 MAX_PATH_CHARS = 1_000
+MAX_BOXES = 200
+"""Most redact (or highlight) boxes on one attachment."""
 MAX_ATTACHMENT_BYTES = 500_000_000
 """Largest single attachment: every one is read in full to hash it."""
 MAX_CASE_BYTES = 2_000_000_000
@@ -222,6 +225,7 @@ class _Reader:
             decision=values.get("decision"),
             refers_to=values.get("refers_to"),
             tags=values.get("tags") or [],
+            redact_text=values.get("redact_text") or [],
             locs=locs,
         )
 
@@ -288,6 +292,8 @@ class _Reader:
             return self.mapping(node, spec.fields, prefix, locs)
         if kind == "attachments":
             return self.attachments(node)
+        if kind == "boxes":
+            return self.boxes(node)
         if kind in ("tags", "links"):
             items = node.items if isinstance(node, YSeq) else [node]
             texts = [self.scalar(item, "a text") for item in items]
@@ -307,6 +313,22 @@ class _Reader:
                            "it cannot be shown in a report; remove the escape from the quotes")
         return node.text
 
+    def boxes(self, node: YNode) -> list[tuple[int, int, int, int]]:
+        """[[x0, y0, x1, y1], ...]; one box alone ([x0, y0, x1, y1]) is taken as a list of one."""
+        if not isinstance(node, YSeq):
+            raise BadValue(f"expected a list of boxes like [[30, 420, 860, 560]], got {_what(node)}")
+        items = node.items
+        if items and all(isinstance(i, YScalar) for i in items):
+            items = [node]
+        if len(items) > MAX_BOXES:
+            raise BadValue(f"{len(items)} boxes; the limit is {MAX_BOXES}")
+        boxes = []
+        for item in items:
+            if not isinstance(item, YSeq) or not all(isinstance(i, YScalar) for i in item.items):
+                raise BadValue(f"expected a box like [30, 420, 860, 560], got {_what(item)}")
+            boxes.append(parse_box([i.text for i in item.items]))  # type: ignore[union-attr]
+        return boxes
+
     def attachments(self, node: YNode) -> list[Attachment]:
         items = node.items if isinstance(node, YSeq) else [node]
         if len(items) > MAX_ATTACHMENTS_PER_ENTRY:
@@ -321,14 +343,15 @@ class _Reader:
                     continue
                 path_loc = item.items["path"].loc if "path" in item.items else item.loc
                 raw, caption = values["path"], values.get("caption")
+                redact = values.get("redact") or []
             elif isinstance(item, YScalar):
-                raw, caption, path_loc = item.text, None, item.loc
+                raw, caption, path_loc, redact = item.text, None, item.loc, []
             else:
                 self.problems.append(error(item.loc, "an attachment is a path or `path:` + `caption:`"))
                 continue
             rel = self.safe_path(raw, path_loc)
             if rel is not None:
-                result.append(Attachment(rel, caption, path_loc))
+                result.append(Attachment(rel, caption, path_loc, redact))
         return result
 
     def safe_path(self, raw: str, loc: Loc) -> str | None:
@@ -461,7 +484,8 @@ def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) 
     return Case(
         root=root,
         title=v["title"],
-        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email")),
+        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email"),
+                       address=claimant.get("address")),
         seller=Party(seller["name"], store=seller.get("store")),
         order=Order(order["id"], order["date"], order.get("item"), order.get("amount"),
                     order.get("currency"), order.get("expected_delivery")),
@@ -475,6 +499,7 @@ def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) 
         theme=v.get("theme", "default"),
         language=v.get("language", "en"),
         paper=v.get("paper", "A4"),
+        redact_text=v.get("redact_text") or [],
         locs=locs,
     )
 

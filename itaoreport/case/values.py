@@ -138,5 +138,31 @@ def parse_language(text: str) -> str:
     return code.replace("_", "-")
 
 
+MAX_BOX_COORD = 100_000
+_PIXEL = re.compile(r"^\s*\d{1,6}\s*$")
+
+
+def parse_box(items: list[str]) -> tuple[int, int, int, int]:
+    """A region [x0, y0, x1, y1] in whole pixels, x0 < x1 and y0 < y1.
+
+    Whether it lies inside the picture is checked where the picture's size is
+    known (the evidence stage).
+    """
+    shown = "[" + ", ".join(t.strip() for t in items) + "]"
+    hint = "[left, top, right, bottom] in whole pixels of the picture, e.g. [30, 420, 860, 560]"
+    if len(items) != 4:
+        raise BadValue(f"{shown} is not a box: it needs four numbers", hint)
+    bad = next((t for t in items if not _PIXEL.match(t)), None)
+    if bad is not None:
+        raise BadValue(f"{bad.strip()!r} in {shown} is not a pixel position", hint)
+    x0, y0, x1, y1 = (int(t) for t in items)
+    if max(x0, y0, x1, y1) > MAX_BOX_COORD:
+        raise BadValue(f"{shown} is far outside any picture", hint)
+    if not (x0 < x1 and y0 < y1):
+        raise BadValue(f"{shown} is empty: the left must be less than the right and the top "
+                       "less than the bottom", hint)
+    return x0, y0, x1, y1
+
+
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo("UTC" if name == "UTC" else name)
