@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from itaoreport.evidence.dedupe import analyse_decoded, find_duplicates
+from itaoreport.evidence.dedupe import analyse, find_duplicates
 from itaoreport.evidence.exhibits import sha256_file
 from itaoreport.evidence.images import open_image
 
@@ -32,7 +32,7 @@ def load_set(folder: Path) -> tuple[dict, dict]:
             continue
         decoded = open_image(path)
         sha, size = sha256_file(path)
-        facts, gray = analyse_decoded(decoded.image, sha, size, decoded.format, decoded.lossless)
+        facts, gray = analyse(decoded, sha, size)
         items[path.name], grays[path.name] = facts, gray
     return items, grays
 

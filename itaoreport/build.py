@@ -38,7 +38,7 @@ from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.gctune import fewer_collections
 from itaoreport.privacy import apply_redact_text, check_case_texts
 from itaoreport.render import exports
-from itaoreport.render.context import build_context, entry_views, log_rows
+from itaoreport.render.context import build_context, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
 from itaoreport.render.fonts import check_glyphs
 from itaoreport.render.i18n import Translator, data_translator, load_translator
@@ -173,6 +173,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     search_path = theme_search_path(case.root, case.theme)
     tr, warnings = load_translator(search_path, case.language, case.timezone,
                                    case.locs.get("language"))
+    warnings = evidence.warnings + warnings
     if "html" in options.formats or "pdf" in options.formats:
         warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
     warnings += private
@@ -264,7 +265,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)
-        rows = log_rows(entry_views(case, evidence, analysed.promises, english), english)
+        rows = log_rows(case, evidence, analysed.promises, english)
         if "csv" in options.formats:
             files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(rows).encode("utf-8")
         if "xlsx" in options.formats:

@@ -127,8 +127,9 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 @click.option("--max-pages", type=click.IntRange(1, 10_000), metavar="N",
               help="Most pages in report.pdf (overrides the profile).")
 @click.option("--embed-originals/--no-embed-originals", default=None,
-              help="Embed the original evidence files in report.pdf (default: on for generic; "
-                   "otherwise only when they fit the size limit).")
+              help="Embed the original evidence files in report.pdf (default: as many as fit "
+                   "the size limit, the largest left out first; --embed-originals: all of them "
+                   "or fail; --no-embed-originals: none).")
 def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bool,
           summary_chars: int, profile: str, max_size: str | None, max_pages: int | None,
           embed_originals: bool | None) -> None:
@@ -151,7 +152,16 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
         fit = result.pdf
         click.echo(f"report.pdf: {len(fit.pdf):,} bytes, {fit.pages} pages ({fit.layout.name} "
                    f"layout, images at {fit.step.ppi} ppi, quality {fit.step.quality}"
-                   f"{', originals embedded' if fit.originals_embedded else ''})")
+                   f"{_originals_said(fit.originals_embedded, fit.originals_total)})")
+
+
+def _originals_said(embedded: int, total: int) -> str:
+    """How many originals report.pdf embeds, for the build's last line."""
+    if not total:
+        return ""
+    if embedded == total:
+        return ", originals embedded"
+    return f", {embedded} of {total} originals embedded"
 
 
 @main.command()
@@ -160,8 +170,9 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
 def verify(pdf: Path, case_dir: Path | None) -> None:
     """Check the evidence files against the manifest embedded in a report.pdf.
 
-    CASE_DIR defaults to the case folder recorded in the report, relative to the PDF.
-    Prints OK, or each file that changed, is missing or was added; exit 1 on any.
+    CASE_DIR defaults to the folder above the PDF's (CASE/build/report.pdf). The
+    manifest is checked as untrusted input. Prints OK, or each file that changed,
+    is missing, was added or was not read; exit 1 on any.
     """
     from itaoreport.verify import verify_report
 
@@ -191,6 +202,8 @@ def dedupe(paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(outcome.result.to_json(), indent=2, ensure_ascii=False))
     else:
         _print_dedupe(outcome)
+    for path, note in outcome.warnings:
+        click.echo(f"{path}: warning: {note}", err=True)
     for path, reason in outcome.unreadable:
         click.echo(f"{path}: error: {reason}", err=True)
     if outcome.unreadable:

@@ -99,3 +99,22 @@ class CaseInvalid(ItaoError):
 
 class BuildFailed(ItaoError):
     """The build could not finish (for example the PDF does not fit its budget)."""
+
+
+class LocatedError(ItaoError):
+    """One problem at a place (a file of the case, a manifest entry); shown as `loc: error: ...`."""
+
+    def __init__(self, loc: Loc, message: str, hint: str = ""):
+        self.problem = error(loc, message, hint)
+        super().__init__(self.problem.format())
+
+    @property
+    def loc(self) -> Loc:
+        return self.problem.loc
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(self.problem.format(), err=True, file=file)
+
+
+class CaseWriteError(LocatedError):
+    """A command would write into the case through a link, over a file, or outside the case."""

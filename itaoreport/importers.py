@@ -30,11 +30,11 @@ from itaoreport.case.files import (
     entry_files,
     read_case_mapping,
 )
-from itaoreport.case.safety import CaseFileError, read_case_file
+from itaoreport.case.safety import CaseFileError, read_case_file, safe_case_dir, write_new_file
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.values import BadValue, check_date, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
-from itaoreport.errors import Loc, Problem, error, warning
+from itaoreport.errors import CaseWriteError, Loc, Problem, error, warning
 
 MAX_ROWS = 10_000
 MAX_LOG_BYTES = 50_000_000
@@ -773,31 +773,46 @@ def _existing_entries(root: Path) -> dict[tuple[str, str], str]:
 
 
 def _write_drafts(drafts: list[_Draft], root: Path, log_name: str, result: ImportResult) -> None:
+    try:
+        # refused before anything is written: an entries/ or .schema/ that is a link or a file
+        safe_case_dir(root, ENTRIES_DIR)
+        safe_case_dir(root, SCHEMA_DIR)
+    except CaseWriteError as exc:
+        result.problems.append(exc.problem)
+        return
     existing = _existing_entries(root)
     taken = {PurePosixPath(rel).stem for rel in entry_files(root)}
     by_key: dict[tuple[str, str], int] = {}
-    for draft in drafts:
-        key = draft.key()
-        if key in by_key:
-            result.problems.append(warning(
-                Loc(log_name, draft.row),
-                f"row {draft.row} repeats row {by_key[key]} (same timestamp and summary); skipped"))
-            continue
-        by_key[key] = draft.row
-        if key in existing:
-            result.unchanged.append(existing[key])
-            continue
-        entry_id = _free_id(draft.entry_id or entry_stem(draft.timestamp, draft.values["summary"]),
-                            taken)
-        taken.add(entry_id)
-        rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
-        (root / ENTRIES_DIR).mkdir(parents=True, exist_ok=True)
-        with open(root / rel, "x", encoding="utf-8", newline="\n") as out:
-            out.write(entry_yaml(rel, draft.timestamp, draft.values,
-                                 (f"Imported from {log_name}, row {draft.row}.", *draft.comments)))
-        result.written.append(rel)
-    if result.written:
-        write_schema_files(root)
+    try:
+        for draft in drafts:
+            key = draft.key()
+            if key in by_key:
+                result.problems.append(warning(
+                    Loc(log_name, draft.row),
+                    f"row {draft.row} repeats row {by_key[key]} (same timestamp and summary); "
+                    "skipped"))
+                continue
+            by_key[key] = draft.row
+            if key in existing:
+                result.unchanged.append(existing[key])
+                continue
+            stem = draft.entry_id or entry_stem(draft.timestamp, draft.values["summary"])
+            while True:
+                entry_id = _free_id(stem, taken)
+                taken.add(entry_id)
+                rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
+                text = entry_yaml(rel, draft.timestamp, draft.values,
+                                  (f"Imported from {log_name}, row {draft.row}.", *draft.comments))
+                try:
+                    write_new_file(root, rel, text.encode("utf-8"))
+                except FileExistsError:  # a name entry_files() does not list (litter, a link)
+                    continue
+                break
+            result.written.append(rel)
+        if result.written:
+            write_schema_files(root)
+    except CaseWriteError as exc:
+        result.problems.append(exc.problem)
 
 
 def entry_stem(timestamp: str, summary: str) -> str:

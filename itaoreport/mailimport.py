@@ -578,10 +578,14 @@ def import_mail(mail_path: str | os.PathLike, case_dir: str | os.PathLike) -> Im
         try:
             rel = _write_message(mail, root, source.name, number if several else 0, parties,
                                  files, taken)
-        except ItaoError as exc:
+        except ItaoError as exc:  # CaseWriteError: a link or a file in the way
             problem = getattr(exc, "problem", None)
             result.problems.append(problem if isinstance(problem, Problem)
                                    else error(loc, f"{label}{exc}"))
+            continue
+        except OSError as exc:  # FileExistsError: something appeared at a chosen name
+            result.problems.append(error(loc, f"{label}cannot write into the case: "
+                                          f"{exc.strerror or exc}"))
             continue
         wrote = True
         known[_key(mail)] = rel

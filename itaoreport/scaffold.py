@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from itaoreport.case.schema import modeline, write_schema_files
+from itaoreport.case.safety import safe_case_dir, write_new_file
+from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.errors import ItaoError
 
 CASE_YAML = """\
@@ -61,34 +63,38 @@ class InitError(ItaoError):
 
 
 def create_case(case_dir: Path) -> list[Path]:
-    """Create the files of a new case; refuse to overwrite anything that exists."""
+    """Create the files of a new case; refuse to overwrite anything that exists.
+
+    Into an existing folder too: every folder and file is made with case/safety.py's
+    writers, so an `entries/` or `case.yaml` that is a link (shipped in a folder from
+    someone else) is refused, never written through.
+    """
     example = "entries/2023-10-26-1430-asked-for-tracking.yaml"
     files = {
-        case_dir / "case.yaml": modeline("case.yaml", "case") + "\n" + CASE_YAML,
-        case_dir / example: modeline(example, "entry") + "\n" + EXAMPLE_ENTRY,
-        case_dir / ".gitignore": GITIGNORE,
+        "case.yaml": modeline("case.yaml", "case") + "\n" + CASE_YAML,
+        example: modeline(example, "entry") + "\n" + EXAMPLE_ENTRY,
+        ".gitignore": GITIGNORE,
     }
-    existing = [p for p in files if p.exists()]
+    if os.path.lexists(case_dir) and not case_dir.is_dir():
+        raise InitError(f"{case_dir} exists and is not a folder")
+    existing = [case_dir / rel for rel in files if os.path.lexists(case_dir / rel)]
     if existing:
         raise InitError(
             "refusing to overwrite: " + ", ".join(str(p) for p in existing)
             + "; choose a new folder"
         )
-    if case_dir.exists() and not case_dir.is_dir():
-        raise InitError(f"{case_dir} exists and is not a folder")
-    created = []
-    try:
-        for folder in (case_dir, case_dir / "entries", case_dir / "screenshots"):
-            if not folder.exists():
-                folder.mkdir(parents=True)
-                created.append(folder)
-        for path, text in files.items():
-            with path.open("x", encoding="utf-8") as fh:
-                fh.write(text)
-            created.append(path)
-        # Generated, not edited by hand: refreshed rather than refused (an import may have
-        # written them already).
-        created.extend(case_dir / rel for rel in write_schema_files(case_dir))
-    except OSError as exc:
-        raise InitError(f"cannot create {exc.filename}: {exc.strerror}") from None
-    return created
+    created = [] if case_dir.is_dir() else [case_dir]
+    for folder in ("entries", "screenshots", SCHEMA_DIR):
+        if not os.path.lexists(case_dir / folder):
+            created.append(case_dir / folder)
+        safe_case_dir(case_dir, folder)
+    for rel, text in files.items():
+        try:
+            created.append(write_new_file(case_dir, rel, text.encode("utf-8")))
+        except FileExistsError:
+            raise InitError(f"refusing to overwrite: {case_dir / rel}; choose a new folder") \
+                from None
+    # Generated, not edited by hand: refreshed rather than refused (an import may have
+    # written them already).
+    created.extend(case_dir / rel for rel in write_schema_files(case_dir))
+    return [p for p in created if p.name != SCHEMA_DIR]

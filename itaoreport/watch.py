@@ -32,7 +32,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 
 from itaoreport.build import Analysed, BuildOptions, analyse_case, build, render_files
-from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR, is_editor_litter
+from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR, is_editor_litter, is_hidden_folder
 from itaoreport.errors import BuildFailed, CaseInvalid, ItaoError, Problem
 from itaoreport.evidence.exhibits import cache_folder
 from itaoreport.evidence.memo import MemoCache
@@ -133,7 +133,9 @@ def case_change(root: Path, ignored: tuple[Path, ...], path: str | bytes) -> str
         rel = full.relative_to(root)
     except ValueError:
         return None
-    if not rel.parts or any(is_editor_litter(part) for part in rel.parts):
+    # litter rules are for file names only; hidden folders (.git, ...) are not case files
+    if not rel.parts or is_editor_litter(rel.parts[-1]) or any(
+            is_hidden_folder(part) for part in rel.parts[:-1]):
         return None
     if any(full == folder or folder in full.parents for folder in ignored):
         return None
@@ -489,7 +491,7 @@ def run_watch(case_dir: Path, options: WatchOptions, say: Callable[[str], None],
                       else None)
     try:
         if preview is not None:
-            server = PreviewServer(watcher.out_dir, preview, port)
+            server = PreviewServer(watcher.out_dir, preview, port, log=say)
             server.start()
             busy = f" (port {port} was busy)" if server.port != port and port else ""
             say(f"preview: {server.url}{busy}")

@@ -142,3 +142,51 @@ def test_too_many_pages_fails_naming_the_screenshot_pages(small_case: Path, tmp_
     assert "mastercard with --max-pages 2 allows 2" in result.output
     assert "The 4 screenshots of entries 2024-01-06-01 to 2024-01-07-04 take" in result.output
     assert "Traceback" not in result.output
+
+
+def _embedded_originals(pdf: Path) -> set[str]:
+    return set(pypdf.PdfReader(pdf).attachments) - {"report.json"}
+
+
+def test_portal_profiles_embed_the_originals_when_they_fit(small_case: Path, tmp_path: Path):
+    shots = {p.relative_to(small_case).as_posix()
+             for p in (small_case / "screenshots").iterdir()}
+    result = CliRunner().invoke(main, ["build", str(small_case), "-o", str(tmp_path / "visa"),
+                                       "--format", "pdf", "--profile", "visa"])
+    assert result.exit_code == 0, result.output
+    assert "originals embedded)" in result.output and "of 4 originals" not in result.output
+    assert _embedded_originals(tmp_path / "visa" / "report.pdf") == shots
+
+
+def test_originals_over_budget_are_left_out_largest_first_and_said(small_case: Path,
+                                                                    tmp_path: Path):
+    runner = CliRunner()
+    sizes: dict[str, int] = {}
+    for flag in ("--embed-originals", "--no-embed-originals"):
+        out = tmp_path / flag
+        assert runner.invoke(main, ["build", str(small_case), "-o", str(out), "--format", "pdf",
+                                    flag]).exit_code == 0
+        sizes[flag] = (out / "report.pdf").stat().st_size
+    budget = (sizes["--embed-originals"] + sizes["--no-embed-originals"]) // 2
+    out = tmp_path / "fitted"
+    result = runner.invoke(main, ["build", str(small_case), "-o", str(out), "--format", "pdf",
+                                  "--profile", "visa", "--max-size", str(budget)])
+    assert result.exit_code == 0, result.output
+    pdf = out / "report.pdf"
+    assert pdf.stat().st_size <= budget
+    kept = _embedded_originals(pdf)
+    by_size = sorted((p.relative_to(small_case).as_posix()
+                      for p in (small_case / "screenshots").iterdir()),
+                     key=lambda name: (-(small_case / name).stat().st_size, name))
+    dropped = [name for name in by_size if name not in kept]
+    assert 0 < len(dropped) < len(by_size)
+    assert dropped == by_size[:len(dropped)]  # the largest first
+    assert (f"{len(dropped)} of the 4 original evidence files were not embedded (the largest"
+            in result.output)
+    assert all(name in result.output for name in dropped)
+    assert f"{len(kept)} of 4 originals embedded" in result.output
+    # required originals that do not fit: the build fails and says so
+    result = runner.invoke(main, ["build", str(small_case), "-o", str(tmp_path / "all"),
+                                  "--format", "pdf", "--embed-originals",
+                                  "--max-size", str(sizes["--no-embed-originals"] + 1000)])
+    assert result.exit_code == 1 and "Leave out --embed-originals" in result.output

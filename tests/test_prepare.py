@@ -13,6 +13,7 @@ from conftest import ENTRY_YAML, png_bytes, write_case
 
 from itaoreport.case.validate import load_case
 from itaoreport.evidence import prepare
+from itaoreport.evidence.cache import VERSION as cache_version
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import gather_evidence
 from itaoreport.evidence.memo import MemoCache
@@ -237,7 +238,7 @@ def test_planted_cache_entries_cannot_name_outputs_hang_or_lead_out(tmp_path: Pa
     case = load_case(case_dir).case
     first = gather_evidence(case)
     sha = first.attachments["s/a.png"].sha256
-    folder = case_dir / ".itaoreport" / "cache" / "v1"
+    folder = case_dir / ".itaoreport" / "cache" / f"v{cache_version}"
     (meta,) = (folder / "renditions").rglob("*.json")
     info = json.loads(meta.read_text())
     meta.write_text(json.dumps({**info, "name": "report.html"}))

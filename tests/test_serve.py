@@ -134,3 +134,193 @@ def test_real_browser_reloads_after_rebuild_and_shows_errors(tmp_path: Path):
         server.stop()
         watcher.stop()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+# -- issue #14 part 2: what the preview answers, and to whom ------------------------------------
+
+def raw(port: int, request: bytes, timeout: float = 5) -> tuple[int, bytes]:
+    """Send one raw HTTP request; the status and body (the connection must not just drop)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    data = b"".join(chunks)
+    assert data.startswith(b"HTTP/1."), data[:200]  # an answer, not a dropped connection
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def request(port: int, target: bytes, host: bytes | None = None, method: bytes = b"GET"):
+    host_line = b"" if host is None else b"Host: " + host + b"\r\n"
+    return raw(port, method + b" " + target + b" HTTP/1.1\r\n" + host_line
+               + b"Connection: close\r\n\r\n")
+
+
+@pytest.fixture
+def logged(tmp_path: Path):
+    """A server with a log callback: every log line it writes, and its output folder."""
+    out = tmp_path / "out"
+    (out / "assets").mkdir(parents=True)
+    (out / "report.html").write_text("<html><body><h1>Report</h1></body></html>")
+    (out / "assets" / "a.jpg").write_bytes(b"jpeg")
+    (tmp_path / "secret.txt").write_text("do not serve")
+    lines: list[str] = []
+    state = PreviewState()
+    server = PreviewServer(out, state, port=0, log=lines.append)
+    server.start()
+    yield server, out, lines
+    server.stop()
+
+
+def host(server) -> bytes:
+    return f"127.0.0.1:{server.port}".encode()
+
+
+def test_planted_report_link_kept_by_a_failing_first_build_is_not_served(tmp_path: Path):
+    """The issue's example: build/report.html -> a file outside, and the first build fails."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:do not serve")
+    case = write_case(tmp_path / "case", entries={"a.yaml": "timestamp: [unclosed\n"})
+    (case / "build").mkdir()
+    (case / "build" / "report.html").symlink_to(secret)
+    (case / "build" / "report.json").symlink_to(secret)
+    state = PreviewState()
+    watcher = Watcher(case, WatchOptions(pdf=False, debounce=0.05), lambda m: None,
+                      publish=lambda o: state.publish(o.generation, o.banner()))
+    watcher.start()
+    lines: list[str] = []
+    server = PreviewServer(watcher.out_dir, state, port=0, log=lines.append)
+    server.start()
+    try:
+        assert not watcher.wait_for_build(0, WAIT).ok
+        assert (case / "build" / "report.html").is_symlink()  # kept as the "last good" report
+        for path in ("/report.html", "/report.json", "/./report.html", "//report.html"):
+            status, body = get(f"http://127.0.0.1:{server.port}{path}")
+            assert status == 404 and "do not serve" not in body, path
+        status, body = request(server.port, b"/report.html", host(server))
+        assert status == 404 and b"do not serve" not in body
+        assert b"is not a file itaoreport wrote" in body and b"EventSource" in body
+        assert any("not showing" in line for line in lines)
+    finally:
+        server.stop()
+        watcher.stop()
+
+
+def test_links_fifos_devices_and_folders_are_404_and_never_opened(logged, tmp_path: Path):
+    import os
+
+    server, out, _ = logged
+    (out / "assets" / "out.jpg").symlink_to(tmp_path / "secret.txt")
+    (out / "assets" / "zero.jpg").symlink_to("/dev/zero")
+    (out / "assets" / "up").symlink_to(tmp_path)
+    os.mkfifo(out / "assets" / "pipe.jpg")
+    (out / "assets" / "same.jpg").symlink_to(out / "assets" / "a.jpg")  # stays inside: served
+    base = f"http://127.0.0.1:{server.port}"
+    started = time.monotonic()
+    for path in ("/assets/out.jpg", "/assets/zero.jpg", "/assets/pipe.jpg", "/assets/up/secret.txt",
+                 "/assets", "/assets/"):
+        status, body = get(base + path)
+        assert status == 404 and "do not serve" not in body, path
+    assert time.monotonic() - started < 5  # no pipe waited for a writer, no device read
+    assert get(base + "/assets/same.jpg") == (200, "jpeg")
+    (out / "report.html").unlink()
+    os.mkfifo(out / "report.html")
+    assert get(base + "/report.html")[0] == 404
+    (out / "report.html").unlink()
+    (out / "report.html").mkdir()
+    assert get(base + "/report.html")[0] == 404
+    (out / "report.html").rmdir()
+    status, page = get(base + "/report.html")  # nothing there: the waiting page
+    assert status == 200 and "No report has been built yet" in page
+
+
+@pytest.mark.parametrize("header, status", [
+    (b"127.0.0.1:{port}", 200), (b"localhost:{port}", 200), (b"[::1]:{port}", 200),
+    (b"LocalHost:{port}", 200),
+    (b"evil.example:{port}", 403),            # DNS rebinding: a web page's own name
+    (b"127.0.0.1", 403), (b"localhost:1{port}", 403), (b"127.0.0.1.nip.io:{port}", 403),
+    (b"", 403), (None, 403),
+])
+def test_only_loopback_host_headers_are_answered(logged, header: bytes | None, status: int):
+    server, _, lines = logged
+    value = None if header is None else header.replace(b"{port}", str(server.port).encode())
+    for target in (b"/report.html", b"/report.json", b"/assets/a.jpg",
+                   b"/__itaoreport/events?since=0"):
+        if status == 200 and target.startswith(b"/__"):
+            continue  # an open event stream waits for the next build
+        got, body = request(server.port, target, value)
+        expected = 404 if status == 200 and target == b"/report.json" else status
+        assert got == expected, (value, target)
+        if status == 403:
+            assert b"Report" not in body and b"jpeg" not in body
+    if status == 403:
+        assert len(lines) == 4 and all("refused a request for host" in line for line in lines)
+
+
+@pytest.mark.parametrize("target", [
+    "/__itaoreport/events?since=²".encode(),           # raw UTF-8 byte in the request line
+    b"/__itaoreport/events?since=%C2%B2",              # the same, as a browser sends it
+    b"/__itaoreport/events?since=" + b"9" * 5000,      # int() refuses 4,301+ digits
+    b"/__itaoreport/events?since=%FF",
+    b"/__itaoreport/events?since=-1",
+    b"/__itaoreport/events?since=1&since=2",
+    b"/__itaoreport/events?since=%0a1",
+    b"/report%FF.html", b"/assets/a%00.jpg", b"/assets%5c..%5csecret.txt",
+    b"http://evil.example/report.html", b"*",
+    b"/" + b"a" * 3000,
+])
+def test_malformed_requests_get_400_and_one_log_line(logged, capfd, target: bytes):
+    server, _, lines = logged
+    status, body = request(server.port, target, host(server))
+    assert status == 400, (target, body)
+    assert len(lines) == 1 and "bad request" in lines[0] and len(lines[0]) < 400, lines
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+
+
+def test_report_html_that_is_not_utf8_is_400_not_a_dropped_connection(logged, capfd):
+    server, out, lines = logged
+    (out / "report.html").write_bytes(b"<html><body>\xff\xfe broken</body></html>")
+    status, body = request(server.port, b"/report.html", host(server))
+    assert status == 400 and b"not UTF-8" in body
+    assert len(lines) == 1 and "not UTF-8" in lines[0]
+    assert "Traceback" not in capfd.readouterr().err
+    status, _ = request(server.port, b"/report.html", host(server), method=b"HEAD")
+    assert status == 400
+
+
+def test_requests_http_server_refuses_itself_are_one_log_line(logged, capfd):
+    server, _, lines = logged
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /report.html HTTP/9.9\r\n\r\n")  # http.server answers HTTP/0.9
+        assert b"Error code: 505" in sock.recv(65536)
+    status, _ = raw(server.port, b"BREW /report.html HTTP/1.1\r\nHost: "
+                    + host(server) + b"\r\nConnection: close\r\n\r\n")
+    assert status == 501
+    assert len(lines) == 2
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_unexpected_error_while_answering_is_one_log_line(logged, capfd, monkeypatch):
+    from itaoreport import serve
+
+    server, _, lines = logged
+
+    def boom(*args):
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(serve, "read_served_file", boom)
+    try:
+        request(server.port, b"/assets/a.jpg", host(server))
+    except (AssertionError, OSError):
+        pass  # the connection may close without an answer; what matters is the log
+    assert lines == ["preview: internal error answering a request: RuntimeError: simulated"]
+    assert "Traceback" not in capfd.readouterr().err

@@ -1,9 +1,7 @@
-"""Theme environments: the faster sandbox keeps Jinja's rules; environments are reused safely."""
+"""Theme environments: Jinja's immutable sandbox with its own checks; environments reused safely."""
 
 from __future__ import annotations
 
-import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2.sandbox
@@ -12,75 +10,34 @@ import pytest
 from itaoreport.render import themes
 
 
-@dataclass
-class _Entry:
-    summary: str
+def test_case_templates_run_in_the_stock_immutable_sandbox(tmp_path: Path):
+    """No shortcut past Jinja's own attribute checks (issue #14: a fast path for "plain
+    objects" let templates call any public method of any object)."""
+    env = themes.make_environment([tmp_path])
+    assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
+    for name in ("is_safe_attribute", "is_safe_callable", "getattr", "getitem", "call",
+                 "modifies_known_mutable"):
+        own = getattr(type(env), name, None)
+        stock = getattr(jinja2.sandbox.ImmutableSandboxedEnvironment, name, None)
+        assert own is stock, name
+    assert "lipsum" not in env.globals
 
 
-def _function() -> None:
-    pass
-
-
-def _generator():
-    yield 1
-
-
-class _Liar:
-    """Claims to be a function through __class__, as isinstance would believe."""
-
-    __class__ = types.FunctionType  # type: ignore[assignment]
-    func_code = "secret"
-
-
-OBJECTS = [_Entry("x"), "text", {"a": 1}, [1], _function, _Entry("x").__repr__, _Entry,
-           _function.__code__, _generator(), _Liar()]
-ATTRIBUTES = ["summary", "upper", "items", "append", "__globals__", "func_code", "__code__",
-              "mro", "gi_frame", "_private", "__class__", "__init__", "f_globals"]
-
-
-@pytest.mark.parametrize("obj", OBJECTS, ids=lambda o: type(o).__name__)
-def test_sandbox_decides_like_jinja(obj: object, tmp_path: Path):
-    fast = themes.make_environment([tmp_path])
-    stock = jinja2.sandbox.SandboxedEnvironment()
-    for attr in ATTRIBUTES:
-        assert fast.is_safe_attribute(obj, attr, None) == stock.is_safe_attribute(obj, attr, None), attr
-
-
-class _Tricky:
-    plain = 1
-
-    @property
-    def broken(self) -> int:
-        raise AttributeError("inside the property")
-
-    def method(self) -> int:
-        return 2
-
-    def __getitem__(self, key: str) -> str:
-        return f"item {key}"
-
-
-GETATTR_OBJECTS = [*OBJECTS, _Tricky(), "{0.__class__}", {"summary": 1, "items": 2, "_x": 3}]
-GETATTR_NAMES = [*ATTRIBUTES, "plain", "broken", "method", "format", "format_map", "real",
-                 "missing", "_x"]
-
-
-def _outcome(env: jinja2.sandbox.SandboxedEnvironment, obj: object, attr: str) -> object:
-    value = env.getattr(obj, attr)
-    if isinstance(value, jinja2.Undefined):
-        return ("undefined", type(value), value._undefined_hint, value._undefined_exception)
-    if getattr(value, "__wrapped__", None) is not None:  # the sandbox's str.format wrapper
-        return ("wrapped", value.__wrapped__)
-    return ("value", value)
-
-
-@pytest.mark.parametrize("obj", GETATTR_OBJECTS, ids=lambda o: type(o).__name__)
-def test_sandbox_getattr_gives_what_jinja_gives(obj: object, tmp_path: Path):
-    fast = themes.make_environment([tmp_path])
-    stock = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
-    for attr in GETATTR_NAMES:
-        for _ in range(2):  # the first look-up teaches the fast sandbox the type
-            assert _outcome(fast, obj, attr) == _outcome(stock, obj, attr), attr
+@pytest.mark.parametrize("source, expected", [
+    ("{{ 'ab' * 3 }}", "ababab"), ("{{ 2 ** 10 }}", "1024"), ("{{ [0] * 2 }}", "[0, 0]"),
+    ("{{ 'x' * 10**7 }}", themes.ThemeError), ("{{ 7 ** 100000 }}", themes.ThemeError),
+    ("{{ (10**100) ** 20000 }}", themes.ThemeError),
+    ("{{ 'اهلا' | direction }} {{ 'hi' | direction }}", "rtl ltr"),
+])
+def test_arithmetic_is_bounded_and_the_direction_filter_is_plain(tmp_path: Path, source: str,
+                                                                  expected: object):
+    (tmp_path / "t.html.j2").write_text(source, encoding="utf-8")
+    env = themes.make_environment([tmp_path])
+    if expected is themes.ThemeError:
+        with pytest.raises(themes.ThemeError, match="t.html.j2:1: template error"):
+            themes.render_template(env, "t.html.j2", {})
+    else:
+        assert themes.render_template(env, "t.html.j2", {}) == expected
 
 
 def test_environment_is_reused_until_the_theme_files_change(tmp_path: Path):

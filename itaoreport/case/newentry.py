@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from itaoreport.case import fields as F
 from itaoreport.case.fields import Field
 from itaoreport.case.files import ENTRIES_DIR, case_timezone
-from itaoreport.case.schema import modeline, write_schema_files
+from itaoreport.case.safety import safe_case_dir, write_new_file
+from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.values import zone
 
 NAME = "new-entry"
@@ -31,16 +32,15 @@ def new_entry(case_dir: str | Path, at: datetime | None = None,
     moment = datetime.now(tz) if at is None else (
         at.replace(tzinfo=tz) if at.tzinfo is None else at.astimezone(tz))
     root = Path(case_dir)
-    folder = root / ENTRIES_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    safe_case_dir(root, ENTRIES_DIR)  # refuses an entries/ that is a link before anything
+    safe_case_dir(root, SCHEMA_DIR)
     stem = f"{moment:%Y-%m-%d-%H%M}-{NAME}"
     n = 1
     while True:
         name = stem if n == 1 else f"{stem}-{n}"
-        path = folder / f"{name}.yaml"
+        rel = f"{ENTRIES_DIR}/{name}.yaml"
         try:
-            with open(path, "x", encoding="utf-8", newline="\n") as out:
-                out.write(entry_template(f"{ENTRIES_DIR}/{name}.yaml", moment))
+            path = write_new_file(root, rel, entry_template(rel, moment).encode("utf-8"))
         except FileExistsError:
             n += 1
             continue

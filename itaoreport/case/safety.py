@@ -64,3 +64,282 @@ def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
             raise CaseFileError(f"file is {st.st_size:,} bytes; the limit is {limit:,}",
                                 "an entry is a few lines; is this really a case file?")
         return fh.read(limit + 1)
+
+
+# -- writing inside a case ------------------------------------------------------------------------
+#
+# Every command that writes into a case folder (new, import, init into an existing folder, add,
+# e-mail import, the generated .schema files) goes through safe_case_dir / write_new_file /
+# replace_case_file. The case folder itself is the user's choice (it may be reached through a
+# link the user made); every folder and file *below* it must be a real folder or file of the
+# case: no link is followed, whether it points out of the case or not, and nothing existing is
+# overwritten. Where the platform supports it the walk is done with folder descriptors
+# (openat, O_NOFOLLOW), so a folder swapped for a link between the check and the write cannot
+# redirect it either.
+
+_DIR_FD = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd and hasattr(
+    os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _case_write_error(rel: str, message: str, hint: str = ""):  # noqa: ANN202 - see below
+    from itaoreport.errors import CaseWriteError, Loc
+
+    return CaseWriteError(Loc(rel), message, hint)
+
+
+def _parts(rel: str | os.PathLike) -> tuple[str, list[str]]:
+    """`rel` as a posix text and its components; refuses anything that is not a plain relative path."""
+    text = os.fspath(rel)
+    shown = text.replace("\\", "/") if os.sep == "\\" else text
+    parts = shown.split("/") if shown else []
+    if (not parts or shown.startswith("/") or "\0" in shown
+            or any(p in ("", ".", "..") for p in parts)
+            or (os.name == "nt" and (":" in shown or "\\" in text))):
+        raise _case_write_error(short_repr(text)[1:-1] or ".",
+                                "not a plain path inside the case folder",
+                                "write to a relative path without `..`")
+    return "/".join(parts), parts
+
+
+def _case_root(case_dir: Path, create: bool) -> Path:
+    root = Path(case_dir)
+    if not root.is_dir():
+        if not create or os.path.lexists(root):
+            raise _case_write_error(str(root), "no such case folder" if not os.path.lexists(root)
+                                    else "not a folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _case_write_error(str(root), f"cannot create the case folder: "
+                                    f"{exc.strerror or exc}") from None
+    return root
+
+
+def _open_dir_at(root: Path, parent_fd: int, name: str, shown: str, create: bool) -> int:
+    """A descriptor of folder `name` in `parent_fd`, made if missing; refuses links and files."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        return os.open(name, flags, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if not create:
+            raise _case_write_error(shown, "no such folder in the case") from None
+    except OSError as exc:
+        raise _folder_refusal(root, parent_fd, name, shown, exc) from None
+    try:
+        os.mkdir(name, 0o777, dir_fd=parent_fd)
+    except FileExistsError:
+        pass  # made meanwhile (or a link planted meanwhile: the open below refuses it)
+    except OSError as exc:
+        raise _case_write_error(shown, f"cannot create the folder: {exc.strerror or exc}") from None
+    try:
+        return os.open(name, flags, dir_fd=parent_fd)
+    except OSError as exc:
+        raise _folder_refusal(root, parent_fd, name, shown, exc) from None
+
+
+def _link_refusal(root: Path, shown: str):  # noqa: ANN202
+    try:
+        where = "outside the case folder" if not is_inside(root, root / shown) else \
+            "elsewhere in the case"
+    except (OSError, RuntimeError, ValueError):
+        where = "nowhere (a broken link)"
+    return _case_write_error(shown, f"is a link that points {where}; nothing is written "
+                             "through a link", "replace the link with a real folder and run "
+                             "the command again")
+
+
+def _folder_refusal(root: Path, parent_fd: int, name: str, shown: str,
+                    exc: OSError):  # noqa: ANN202
+    try:
+        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except OSError:
+        return _case_write_error(shown, f"cannot open the folder: {exc.strerror or exc}")
+    if stat.S_ISLNK(st.st_mode):
+        return _link_refusal(root, shown)
+    if not stat.S_ISDIR(st.st_mode):
+        return _case_write_error(shown, "is not a folder")
+    return _case_write_error(shown, f"cannot open the folder: {exc.strerror or exc}")
+
+
+def _walk_dirs(root: Path, parts: list[str], create: bool) -> int:
+    """A descriptor of folder root/parts..., each component checked (descriptor-based walk)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for n, name in enumerate(parts, start=1):
+            next_fd = _open_dir_at(root, fd, name, "/".join(parts[:n]), create)
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_dirs_by_path(root: Path, parts: list[str], create: bool) -> Path:
+    """The same walk by path, for platforms without openat (Windows)."""
+    folder = root
+    for n, name in enumerate(parts, start=1):
+        folder = folder / name
+        shown = "/".join(parts[:n])
+        if not os.path.lexists(folder):
+            if not create:
+                raise _case_write_error(shown, "no such folder in the case")
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise _case_write_error(shown, f"cannot create the folder: "
+                                        f"{exc.strerror or exc}") from None
+        st = os.lstat(folder)
+        if stat.S_ISLNK(st.st_mode) or getattr(st, "st_reparse_tag", 0):
+            raise _link_refusal(root, shown)
+        if not stat.S_ISDIR(st.st_mode):
+            raise _case_write_error(shown, "is not a folder")
+    return folder
+
+
+def safe_case_dir(case_dir: str | os.PathLike, rel: str | os.PathLike, create: bool = True) -> Path:
+    """Folder `rel` of the case (posix, relative), every component a real folder, made as needed.
+
+    Raises CaseWriteError (located at the offending component) when a component is
+    a link (even one that stays inside the case), a file, a device, or cannot be
+    made, or when `rel` is absolute or has `..`. `rel` "." or "" is the case folder.
+    The case folder itself is made when missing and `create` is true.
+    """
+    root = _case_root(Path(case_dir), create)
+    text = os.fspath(rel)
+    if text in ("", "."):
+        return root
+    _, parts = _parts(text)
+    if _DIR_FD:
+        try:
+            os.close(_walk_dirs(root, parts, create))
+        except OSError as exc:
+            raise _case_write_error(str(root), f"cannot open the case folder: "
+                                    f"{exc.strerror or exc}") from None
+        return root.joinpath(*parts)
+    return _check_dirs_by_path(root, parts, create)
+
+
+def write_new_file(case_dir: str | os.PathLike, rel: str | os.PathLike, data: bytes) -> Path:
+    """Create case file `rel` holding `data`; never overwrites, never follows a link.
+
+    The folders on the way are checked (and made) as safe_case_dir does; the file is
+    created with O_CREAT|O_EXCL|O_NOFOLLOW, so an existing file, a dangling link or a
+    link to anything is refused with FileExistsError (a subclass of OSError; callers
+    that pick names choose another, as `new` does with -2, -3, ...). Every other
+    failure is CaseWriteError. A file whose write fails half way is removed.
+    """
+    text, parts = _parts(rel)
+    root = _case_root(Path(case_dir), True)
+    with _Folder(root, parts[:-1]) as folder:
+        folder.create(parts[-1], data, text)
+    return root.joinpath(*parts)
+
+
+def replace_case_file(case_dir: str | os.PathLike, rel: str | os.PathLike, data: bytes) -> Path:
+    """Write generated case file `rel` (e.g. .schema/*.json): a new file renamed over the old.
+
+    For files itaoreport owns and refreshes. The folders are checked as
+    safe_case_dir does; the old file, even a link, is replaced, never written
+    through. A folder or device at `rel` is refused.
+    """
+    import secrets
+
+    text, parts = _parts(rel)
+    root = _case_root(Path(case_dir), True)
+    with _Folder(root, parts[:-1]) as folder:
+        st = folder.lstat(parts[-1], text)
+        if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            raise _case_write_error(text, "is not a regular file")
+        while True:
+            tmp = f"{TEMP_PREFIX}{parts[-1]}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            try:
+                folder.create(tmp, data, text)
+                break
+            except FileExistsError:
+                continue
+        folder.replace(tmp, parts[-1], text)
+    return root.joinpath(*parts)
+
+
+TEMP_PREFIX = ".itaoreport-"
+TEMP_SUFFIX = ".tmp"
+"""Temporary files itaoreport makes inside a case: `.itaoreport-<name>.<random>.tmp`."""
+
+
+class _Folder:
+    """A checked folder of the case: a descriptor where openat exists, else a checked path."""
+
+    def __init__(self, root: Path, parts: list[str]):
+        self.root, self.parts = root, parts
+
+    def __enter__(self) -> "_Folder":
+        if _DIR_FD:
+            try:
+                self.fd = _walk_dirs(self.root, self.parts, True)
+            except OSError as exc:
+                raise _case_write_error(str(self.root), f"cannot open the case folder: "
+                                        f"{exc.strerror or exc}") from None
+            self.path = None
+        else:
+            self.fd = None
+            self.path = _check_dirs_by_path(self.root, self.parts, True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def _at(self, name: str) -> tuple[str, dict]:
+        if self.fd is not None:
+            return name, {"dir_fd": self.fd}
+        return os.path.join(self.path, name), {}
+
+    def lstat(self, name: str, shown: str) -> os.stat_result | None:
+        path, kw = self._at(name)
+        try:
+            return os.stat(path, follow_symlinks=False, **kw)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _case_write_error(shown, f"cannot write the file: {exc.strerror or exc}") \
+                from None
+
+    def create(self, name: str, data: bytes, shown: str) -> None:
+        path, kw = self._at(name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY
+        try:
+            fd = os.open(path, flags, 0o666, **kw)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise _case_write_error(shown, f"cannot create the file: {exc.strerror or exc}") \
+                from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            self.remove(name)
+            raise _case_write_error(shown, f"cannot write the file: {exc.strerror or exc}") \
+                from None
+
+    def remove(self, name: str) -> None:
+        path, kw = self._at(name)
+        try:
+            os.unlink(path, **kw)
+        except OSError:
+            pass
+
+    def replace(self, src: str, dst: str, shown: str) -> None:
+        (src_path, kw), (dst_path, _) = self._at(src), self._at(dst)
+        extra = {"src_dir_fd": self.fd, "dst_dir_fd": self.fd} if kw else {}
+        try:
+            os.replace(src_path, dst_path, **extra)
+        except OSError as exc:
+            self.remove(src)
+            raise _case_write_error(shown, f"cannot write the file: {exc.strerror or exc}") \
+                from None

@@ -89,25 +89,25 @@ def write_schema_files(case_dir: Path) -> list[str]:
     """Write or refresh the case's schema files; returns those that changed (relative paths).
 
     A case may come from someone else: the files are replaced, never written
-    through a link, and a `.schema` folder linking out of the case is refused.
+    through a link, and a `.schema` that is a link (or any link on the way) is
+    refused (case/safety.py's rules for writing inside a case).
     """
-    from itaoreport.case.safety import is_inside
-    from itaoreport.write import OutputError, write_atomic
+    from itaoreport.case.safety import replace_case_file, safe_case_dir
 
     changed = []
+    safe_case_dir(case_dir, SCHEMA_DIR)
     for kind in KINDS:
         rel = schema_file(kind)
         target = case_dir / rel
         text = schema_text(kind)
-        if target.parent.exists() and not is_inside(case_dir, target.parent):
-            raise OutputError(f"{case_dir / SCHEMA_DIR} is a link that points outside the case "
-                              "folder; delete it and run the command again")
         try:
-            if not target.is_symlink() and target.read_text(encoding="utf-8") == text:
+            if not target.is_symlink() and target.is_file() and \
+                    target.stat().st_size < 1_000_000 and \
+                    target.read_text(encoding="utf-8") == text:
                 continue
         except (OSError, UnicodeDecodeError):
             pass
-        write_atomic(target, text.encode("utf-8"))
+        replace_case_file(case_dir, rel, text.encode("utf-8"))
         changed.append(rel)
     return changed
 

@@ -151,7 +151,7 @@ class _Reader:
                       "entries must live inside the case folder")
             )
             return []
-        files = entry_files(self.root)
+        files = entry_files(self.root, self.problems)  # skipped files reported (#14)
         if len(files) > MAX_ENTRIES:
             self.problems.append(
                 error(Loc("entries"), f"{len(files):,} entry files; the limit is {MAX_ENTRIES:,}")
@@ -361,7 +361,7 @@ class _Reader:
             message, hint = problem
             self.problems.append(error(loc, message, hint))
             return None
-        rel = PurePosixPath(raw.strip().replace("\\", "/")).as_posix()
+        rel = PurePosixPath(raw).as_posix()  # exactly as written (#14): no strip, no `\` rewrite
         self.attachment_bytes[rel] = (self.root / rel).stat().st_size
         return rel
 
@@ -369,17 +369,20 @@ class _Reader:
 def _attachment_problem(root: Path, raw: str, root_real: Path | None = None
                         ) -> tuple[str, str] | None:
     """Why `raw` cannot be used as an attachment path, or None when it can."""
-    text = raw.strip().replace("\\", "/")
+    text = raw  # exactly as written (#14): "shot.png " is not shot.png, `a\\b` is not a/b
     shown = short_repr(raw)
-    if not text:
+    if not text.strip():
         return "empty attachment path", ""
+    if "\\" in text and os.sep == "\\":
+        return (f"attachment path {shown} has a backslash, which Windows reads as a folder "
+                "separator", "write paths with / (screenshots/shot.png)")
     if "\x00" in text:
         return f"attachment path {shown} contains a NUL character", ""
     if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "://" in text:
         return (f"attachment path {shown} must be relative to the case folder",
                 "copy the file into the case folder, e.g. screenshots/")
     pure = PurePosixPath(text)
-    if ".." in pure.parts:
+    if ".." in pure.parts or ".." in re.split(r"[\\/]", text):  # `..\\x` is `..` on Windows
         return f"attachment path {shown} uses `..`; evidence must be inside the case folder", ""
     if len(text) > MAX_PATH_CHARS:
         return f"attachment path {shown} is {len(text):,} characters long", "use a shorter name"
@@ -388,8 +391,8 @@ def _attachment_problem(root: Path, raw: str, root_real: Path | None = None
         if not is_inside(root, full, root_real):
             return f"attachment {shown} is a link that points outside the case folder", ""
         st = full.stat()
-    except FileNotFoundError:
-        return f"attachment {shown} does not exist", _similar_file(root, pure)
+    except (FileNotFoundError, NotADirectoryError):
+        return f"attachment {shown} does not exist", _similar_file(root, pure, raw)
     except (OSError, RuntimeError) as exc:
         reason = getattr(exc, "strerror", None) or "a link loop"
         return f"attachment path {shown} cannot be resolved ({reason})", ""
@@ -521,7 +524,13 @@ def _article(kind: str) -> str:
             "enum": "one word"}.get(kind, "a text")
 
 
-def _similar_file(root: Path, pure: PurePosixPath) -> str:
+def _similar_file(root: Path, pure: PurePosixPath, raw: str = "") -> str:
+    for near, why in ((raw.strip(), "without the spaces at its start or end"),
+                      (raw.replace("\\", "/"), "with / between folders"),
+                      (raw.strip().replace("\\", "/"), "trimmed, with / between folders")):
+        if near and near != raw and ".." not in PurePosixPath(near).parts \
+                and not near.startswith("/") and (root / near).is_file():
+            return f"did you mean {near!r} ({why})?"
     folder = root / pure.parent
     if not folder.is_dir():
         return f"there is no folder {pure.parent.as_posix()!r}" if str(pure.parent) != "." else ""

@@ -27,7 +27,9 @@ from itaoreport.evidence.dedupe import ImageFacts, Verdict
 if TYPE_CHECKING:
     import numpy as np
 
-VERSION = "1"
+VERSION = "2"
+"""2: full-depth pixel digests, frame counts, the shown picture of 16-bit and light-on-
+transparent images (#14), the wide-margin verifier (#20)."""
 
 
 class ImageCache:

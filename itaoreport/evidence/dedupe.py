@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # imported where pixels are handled: a warm build needs neith
     import numpy as np
     from PIL import Image
 
+    from itaoreport.evidence.images import Decoded
+
 NORM_WIDTH = 720
 """Widest grayscale rendition kept for verification (cached); a phone screenshot's
 small status-bar text is still ~8 px tall at this width."""
@@ -75,20 +77,23 @@ class ImageFacts:
     format: str
     lossless: bool
     pixel_digest: str
-    """SHA-256 of the decoded, upright RGB pixels and their size."""
+    """SHA-256 of the decoded, upright pixels at their full depth, every frame (images.py)."""
     phash: int
     """64-bit perceptual hash (imagehash.phash) as an unsigned integer."""
+    frames: int = 1
+    """Frames (pages) in the file; a multi-frame file merges only with identical pixels."""
 
     def to_json(self) -> dict:
         return {"sha256": self.sha256, "size": self.size, "width": self.width,
                 "height": self.height, "format": self.format, "lossless": self.lossless,
-                "pixel_digest": self.pixel_digest, "phash": f"{self.phash:016x}"}
+                "pixel_digest": self.pixel_digest, "phash": f"{self.phash:016x}",
+                "frames": self.frames}
 
     @classmethod
     def from_json(cls, data: dict) -> ImageFacts:
         return cls(data["sha256"], int(data["size"]), int(data["width"]), int(data["height"]),
-                   str(data["format"]), bool(data["lossless"]), data["pixel_digest"],
-                   int(data["phash"], 16))
+                   str(data["format"]), bool(data["lossless"]), str(data["pixel_digest"]),
+                   int(data["phash"], 16), int(data["frames"]))
 
 
 @dataclass(frozen=True)
@@ -140,18 +145,31 @@ def rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+def analyse(decoded: Decoded, sha256: str, size: int) -> tuple[ImageFacts, np.ndarray]:
+    """Facts and the normalised grayscale of an image from evidence/images.open_image."""
+    return analyse_decoded(decoded.image, sha256, size, decoded.format, decoded.lossless,
+                           pixel_digest=decoded.pixel_digest, frames=decoded.frames)
+
+
 def analyse_decoded(image: Image.Image, sha256: str, size: int, fmt: str,
-                    lossless: bool) -> tuple[ImageFacts, np.ndarray]:
-    """Facts and the normalised grayscale array of one decoded, upright image."""
+                    lossless: bool, *, pixel_digest: str | None = None,
+                    frames: int = 1) -> tuple[ImageFacts, np.ndarray]:
+    """Facts and the normalised grayscale array of one decoded, upright 8-bit image.
+
+    `pixel_digest`: the full-depth digest open_image made; without it (an image made in
+    memory) the digest of the 8-bit RGB pixels.
+    """
     import imagehash
 
     colour = rgb(image)
-    digest = hashlib.sha256(f"{colour.width}x{colour.height}:".encode())
-    digest.update(colour.tobytes())
+    if pixel_digest is None:
+        digest = hashlib.sha256(f"{colour.width}x{colour.height}:".encode())
+        digest.update(colour.tobytes())
+        pixel_digest = digest.hexdigest()
     gray = colour.convert("L")  # once: phash would convert to grayscale again
     phash = int(str(imagehash.phash(gray)), 16)
     facts = ImageFacts(sha256, size, colour.width, colour.height, fmt, lossless,
-                       digest.hexdigest(), phash)
+                       pixel_digest, phash, frames)
     return facts, normalised_gray(gray)
 
 
@@ -392,9 +410,12 @@ def _stage_two(key: str, keys: list[str], index: dict[str, int],
                verdicts: VerdictStore | None) -> tuple[tuple | None, list[Near]]:
     """Verify against the kept images among this image's candidates; best match wins."""
     mine = index[key]
+    if facts_of(key).frames > 1:  # frames the verifier does not see: identical pixels only
+        return None, []
     kept_candidates = sorted({keys[j] for j in partners.get(mine, ())
                               if j < mine and keep_of.get(keys[j]) == keys[j]},
                              key=lambda k: index[k])
+    kept_candidates = [k for k in kept_candidates if facts_of(k).frames == 1]
     best: tuple[str, str, float] | None = None
     rejected = []
     for kept in kept_candidates:

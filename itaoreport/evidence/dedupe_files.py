@@ -8,7 +8,13 @@ from pathlib import Path
 
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, find_duplicates
-from itaoreport.evidence.exhibits import IMAGE_SUFFIXES, ImageSet, Unreadable, sha256_file
+from itaoreport.evidence.exhibits import (
+    IMAGE_SUFFIXES,
+    ImageSet,
+    Unreadable,
+    frames_note,
+    sha256_file,
+)
 
 
 @dataclass
@@ -17,6 +23,8 @@ class FilesResult:
     images: int
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) for files that could not be read as images."""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    """(path, note) for files the detector sees only in part (frames after the first)."""
 
 
 def collect_images(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -61,4 +69,6 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult
             problem[exc.key] = exc.reason
             del images.facts[exc.key]
     unreadable += [(path, problem[path]) for path in files if path in problem]
-    return FilesResult(result, len(images.facts), unreadable)
+    notes = [(path, frames_note(images.facts[path].frames)) for path in files
+             if path in images.facts and images.facts[path].frames > 1]
+    return FilesResult(result, len(images.facts), unreadable, notes)

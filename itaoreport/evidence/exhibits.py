@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from itaoreport.case.files import CACHE_DIR
 from itaoreport.case.model import Case
-from itaoreport.errors import Loc, Problem, error, sort_problems
+from itaoreport.errors import Loc, Problem, error, sort_problems, warning
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
 from itaoreport.evidence.images import ImageError
@@ -108,6 +108,8 @@ class Evidence:
     problems: list[Problem] = field(default_factory=list)
     printed_grayscale: bool | None = None
     """Whether the exhibits' first print renditions are grayscale; None: none were made."""
+    warnings: list[Problem] = field(default_factory=list)
+    """What the report cannot show of the evidence (frames after the first)."""
 
     def exhibit_for(self, path: str) -> Exhibit | None:
         label = self.attachments[path].exhibit if path in self.attachments else None
@@ -165,6 +167,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     images.redact = boxes
     shown = [info for info in infos.values() if info.is_image]
     failed = images.analyse([(i.path, case.root / i.path, i.sha256, i.size) for i in shown])
+    notes: list[Problem] = []
     for info in shown:
         if info.path in failed:
             problems.append(error(where[info.path], f"attachment {info.path!r}: "
@@ -172,6 +175,9 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
         else:
             facts = images.facts[info.path]
             info.width, info.height, info.format = facts.width, facts.height, facts.format
+            if facts.frames > 1:
+                notes.append(warning(where[info.path], f"attachment {info.path!r}: "
+                                                       f"{frames_note(facts.frames)}"))
     problems += check_boxes(case, infos)
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
@@ -191,7 +197,13 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
         return Evidence(infos, [], problems=sort_problems(problems))
     kept_separate = [{"a": n.a, "b": n.b, "score": n.score} for n in result.kept_separate]
     return Evidence(infos, exhibits, kept_separate=kept_separate,
-                    printed_grayscale=printer.grayscale if printer else None)
+                    printed_grayscale=printer.grayscale if printer else None,
+                    warnings=sort_problems(notes))
+
+
+def frames_note(frames: int) -> str:
+    """The warning for a multi-frame file (TIFF pages, animated GIF, APNG, WEBP)."""
+    return f"{frames} frames; only the first is shown"
 
 
 def redact_boxes(case: Case) -> dict[str, tuple[tuple[int, int, int, int], ...]]:

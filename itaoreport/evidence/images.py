@@ -1,4 +1,21 @@
-"""Safe image reading: size checks from the header, full decode, EXIF orientation."""
+"""Safe image reading: size checks from the header, full decode, EXIF orientation, and the
+picture a viewer shows.
+
+`open_image` gives two things from one decode:
+
+- `image`: the 8-bit picture a viewer would show (RGB, RGBA, L or LA), from which every
+  rendition is made. 16- and 32-bit samples are scaled to 8 bits (never clipped to white),
+  CMYK with an ICC profile goes through the profile, and light content on a transparent
+  background (a dark-mode export) is composited over a dark background so it stays visible.
+- `pixel_digest`: a digest of the decoded pixels at their full depth (every frame of a
+  multi-frame file), so "identical pixels" is never claimed for two files that differ
+  below 8 bits or in a later frame. Where Pillow cannot give the full depth (16-bit colour
+  PNG/TIFF) or a file has too many frames to decode, the digest is the file's own bytes':
+  only byte-identical files are then pixel-identical.
+
+A picture that would show as one flat colour while the file's pixels are not flat is an
+ImageError (the cheap check that catches every way of losing the content above).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +29,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
 MAX_PIXELS = 60_000_000
 """Refuse images with more pixels than this, from the header, before decoding."""
+MAX_FRAMES = 10_000
+"""Frames counted in a multi-frame file; more are not looked at."""
 
 SCREENSHOT_FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP", "AVIF", "TIFF", "MPO"}
+DARK_BACKGROUND = (24, 24, 24)
+"""Where light content on transparency is shown: a dark-mode background."""
+DARK_WINS = 2.0
+"""Light-on-transparent: the dark background is used when the picture's contrast over it
+(standard deviation of luminance) is more than this many times its contrast over white."""
+FLAT_LEVELS = 1
+"""A shown picture whose channels vary by at most this many 8-bit levels is flat..."""
+CONTENT_LEVELS = 3.0
+"""...and that is an error when the file's own pixels vary by at least this much (in 8-bit
+levels of their own full scale, alpha included)."""
+EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "RGBA", "LA", "PA", "RGBX", "RGBa", "La"}
+WIDE_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 
 
 class ImageError(Exception):
@@ -29,10 +61,17 @@ class Decoded:
     """A decoded, upright image and what the file said about itself."""
 
     image: Image.Image
+    """The 8-bit picture a viewer shows (first frame): RGB, RGBA, L or LA."""
     format: str
     width: int
     height: int
     lossless: bool
+    pixel_digest: str = ""
+    """SHA-256 of the full-depth decoded pixels of every frame (see the module docstring)."""
+    frames: int = 1
+    """Frames (pages) in the file; only the first is shown."""
+    background: str = "white"
+    """"dark" when light content on transparency was composited over DARK_BACKGROUND."""
 
 
 def open_image(path: Path, sha256: str | None = None) -> Decoded:
@@ -59,12 +98,12 @@ def open_image(path: Path, sha256: str | None = None) -> Decoded:
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        return _decode(source)
+        return _decode(source, sha256)
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
-def _decode(source: Path | io.BytesIO) -> Decoded:
+def _decode(source: Path | io.BytesIO, sha256: str | None) -> Decoded:
     from PIL import Image, ImageOps
 
     try:
@@ -86,19 +125,27 @@ def _decode(source: Path | io.BytesIO) -> Decoded:
                         f"image is {w}x{h} pixels; the limit is {MAX_PIXELS:,} pixels "
                         "(a screenshot is far smaller; this may be a decompression bomb)"
                     )
+                frames = _frame_count(im)
+                narrowed = _narrowed_on_decode(im)
+                digest = hashlib.sha256(f"frames {frames}:".encode())
+                if frames > 1 or narrowed:
+                    _digest_rest(im, frames, narrowed, digest, source, sha256)
+                    im.seek(0)
+                palette = im.mode in ("P", "1", "PA")
                 im.load()
                 if getattr(im, "map", None) is not None:
                     im = im.copy()  # memory-mapped from the file: make it our own
                 # In place: a copy of a 1080x2340 screenshot costs as much as decoding it.
                 ImageOps.exif_transpose(im, in_place=True)
-                upright = im
-                if upright.mode not in ("RGB", "RGBA", "L", "LA"):
-                    upright = upright.convert("RGBA" if "A" in upright.mode or "transparency"
-                                              in upright.info else "RGB")
-        lossless = fmt in {"PNG", "GIF", "BMP", "TIFF"} or (
-            fmt == "WEBP" and im.info.get("lossless", False)
-        )
-        return Decoded(upright, fmt, upright.width, upright.height, bool(lossless))
+                full = im
+                if not narrowed:
+                    _digest_pixels(full, digest)
+                shown, background = shown_image(full)
+                check_shown(full, shown)
+        lossless = (fmt in {"PNG", "GIF", "BMP", "TIFF"} or (
+            fmt == "WEBP" and bool(im.info.get("lossless", False)))) and not palette
+        return Decoded(shown, fmt, shown.width, shown.height, bool(lossless),
+                       digest.hexdigest(), frames, background)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -111,3 +158,211 @@ def _decode(source: Path | io.BytesIO) -> Decoded:
     except Exception as exc:  # noqa: BLE001 - decoders of hostile bytes raise many kinds
         raise ImageError(f"the image could not be decoded ({type(exc).__name__}: {exc})") from None
 
+
+def _frame_count(im: Image.Image) -> int:
+    """Frames (pages) in the file, at most MAX_FRAMES."""
+    try:
+        count = int(getattr(im, "n_frames", 1) or 1)
+    except (OSError, ValueError, EOFError, struct.error) as exc:
+        raise ImageError(f"the image's frames cannot be read ({exc})") from None
+    return max(1, min(count, MAX_FRAMES))
+
+
+def _narrowed_on_decode(im: Image.Image) -> bool:
+    """True when Pillow will decode the samples to fewer bits than the file holds (16-bit
+    colour PNG or TIFF become 8-bit RGB): its full-depth pixels are not available."""
+    if im.mode not in EIGHT_BIT_MODES:
+        return False
+    for tile in getattr(im, "tile", None) or []:
+        args = tile[3] if len(tile) > 3 else None
+        rawmode = args if isinstance(args, str) else (
+            args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+        if any(part in rawmode for part in (";16", ";32", ";24", ";12", ";F")):
+            return True
+    return False
+
+
+def _digest_rest(im: Image.Image, frames: int, narrowed: bool, digest: hashlib._Hash,
+                 source: Path | io.BytesIO, sha256: str | None) -> None:
+    """Add the frames after the first to the digest; or, when the full depth is not
+    available or the frames are too many to decode, the file's own bytes."""
+    w, h = im.size
+    if narrowed or frames >= MAX_FRAMES or frames * w * h > MAX_PIXELS:
+        digest.update(b"file:" + (sha256 or _file_sha256(source)).encode())
+        return
+    orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
+    digest.update(f"orientation {orientation}:".encode())
+    for index in range(1, frames):
+        im.seek(index)
+        im.load()
+        _digest_pixels(im, digest)
+
+
+def _file_sha256(source: Path | io.BytesIO) -> str:
+    if isinstance(source, io.BytesIO):
+        return hashlib.sha256(source.getbuffer()).hexdigest()
+    return hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def _digest_pixels(im: Image.Image, digest: hashlib._Hash) -> None:
+    """Full-depth pixels of one frame, in a form that is the same for the same picture:
+    8-bit modes as RGB (RGBA when anything is transparent), wider ones as their numbers."""
+    import numpy as np
+
+    digest.update(f"{im.width}x{im.height}:".encode())
+    if im.mode in WIDE_MODES:
+        values = np.asarray(im)
+        kind = "f8" if values.dtype.kind == "f" else "i8"
+        bits = 16 if im.mode.startswith("I;16") else 32
+        digest.update(f"{kind}{bits}:".encode())
+        digest.update(np.ascontiguousarray(values, dtype=f"<{kind}").tobytes())
+    elif im.mode in ("RGB", "L") and "transparency" not in im.info:
+        digest.update(b"RGB:" + (im if im.mode == "RGB" else im.convert("RGB")).tobytes())
+    elif im.mode in EIGHT_BIT_MODES:
+        rgba = im.convert("RGBA")
+        if rgba.getextrema()[3][0] == 255:
+            digest.update(b"RGB:" + rgba.convert("RGB").tobytes())
+        else:
+            digest.update(b"RGBA:" + rgba.tobytes())
+    else:  # CMYK, YCbCr, LAB, HSV: their own samples
+        digest.update(f"{im.mode}:".encode() + im.tobytes())
+
+
+def shown_image(im: Image.Image) -> tuple[Image.Image, str]:
+    """The 8-bit picture a viewer shows of one decoded frame, and its background.
+
+    RGB, L and RGBA/LA with content that shows over white come back as RGB, L, RGBA or LA;
+    light content on transparency comes back composited over DARK_BACKGROUND ("dark").
+    """
+    from PIL import Image
+
+    if im.mode in WIDE_MODES:
+        return _eight_bit(im), "white"
+    if im.mode == "CMYK":
+        return _cmyk_to_rgb(im), "white"
+    if im.mode == "1":
+        return im.convert("L"), "white"
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    if not has_alpha:
+        return (im if im.mode in ("RGB", "L") else im.convert("RGB")), "white"
+    rgba = im.convert("RGBA")
+    if rgba.getextrema()[3][0] == 255:  # nothing transparent
+        return (im if im.mode in ("RGBA", "LA") else rgba), "white"
+    if _light_on_transparent(rgba):
+        background = Image.new("RGBA", rgba.size, DARK_BACKGROUND + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB"), "dark"
+    return (im if im.mode in ("RGBA", "LA") else rgba), "white"
+
+
+def _light_on_transparent(rgba: Image.Image) -> bool:
+    """Whether the picture shows much better over a dark background than over white."""
+    import numpy as np
+
+    small = rgba
+    if rgba.width > 1200:  # the decision needs no more detail than this
+        from PIL import Image
+
+        small = rgba.resize((1200, max(1, round(rgba.height * 1200 / rgba.width))),
+                            Image.Resampling.BOX)
+    values = np.asarray(small, dtype=np.float32)
+    alpha = values[..., 3] / 255.0
+    luma = values[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    over_white = luma * alpha + 255.0 * (1 - alpha)
+    dark = float(np.dot(DARK_BACKGROUND, (0.299, 0.587, 0.114)))
+    over_dark = luma * alpha + dark * (1 - alpha)
+    return float(over_dark.std()) > DARK_WINS * float(over_white.std())
+
+
+def _eight_bit(im: Image.Image) -> Image.Image:
+    """16- and 32-bit greyscale as the 8-bit picture a viewer shows.
+
+    I;16: the full 0-65535 range. I (32-bit integers): 0-255 data as it is, 0-65535 data
+    as 16-bit, anything else (negative, larger) stretched from its minimum to maximum.
+    F (floats): 0-1 data times 255, 0-255 data as it is, anything else stretched; values
+    that are not numbers show as black.
+    """
+    import numpy as np
+    from PIL import Image
+
+    values = np.asarray(im)
+    if im.mode.startswith("I;16"):
+        scaled = values.astype(np.float32) / 257.0
+    else:
+        values = values.astype(np.float64)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        if im.mode == "F" and low >= 0 and high <= 1:
+            scaled = values * 255.0
+        elif low >= 0 and high <= 255:
+            scaled = values
+        elif im.mode == "I" and low >= 0 and high <= 65535:
+            scaled = values / 257.0
+        else:
+            scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
+        scaled = np.where(np.isfinite(scaled), scaled, 0)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
+
+
+def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
+    """CMYK through its ICC profile when it has a usable one, else Pillow's plain conversion."""
+    profile = im.info.get("icc_profile")
+    if profile:
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            return ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"),
+                                             outputMode="RGB")
+        except Exception:  # noqa: BLE001 - a damaged profile: show it as Pillow converts it
+            pass
+    return im.convert("RGB")
+
+
+def _levels(values: np.ndarray, full_scale: float) -> float:
+    """The largest per-channel range of `values`, in 8-bit levels of `full_scale`."""
+    import numpy as np
+
+    if values.ndim == 2:
+        values = values[..., None]
+    flat = values.reshape(-1, values.shape[-1])
+    if flat.dtype.kind == "f":
+        flat = np.where(np.isfinite(flat), flat, np.nan)
+        spread = np.nanmax(flat, axis=0) - np.nanmin(flat, axis=0)
+        spread = np.nan_to_num(spread)
+    else:
+        spread = flat.max(axis=0).astype(np.float64) - flat.min(axis=0)
+    return float(spread.max()) * 255.0 / full_scale if flat.size else 0.0
+
+
+def check_shown(original: Image.Image, shown: Image.Image) -> None:
+    """ImageError when `shown` is one flat colour although `original`'s pixels are not."""
+    import numpy as np
+    from PIL import Image
+
+    if original.width * original.height == 0:
+        return
+    visible = shown
+    if shown.mode in ("RGBA", "LA"):  # as the report's white page shows it
+        rgba = shown.convert("RGBA")
+        visible = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    if _levels(np.asarray(visible.convert("RGB")), 255.0) > FLAT_LEVELS:
+        return
+    if original.mode in WIDE_MODES:
+        values = np.asarray(original)
+        if original.mode.startswith("I;16"):
+            scale = 65535.0
+        else:
+            finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+            peak = float(np.abs(finite).max()) if finite.size else 0.0
+            scale = 1.0 if original.mode == "F" and peak <= 1 else (
+                255.0 if peak <= 255 else 65535.0 if peak <= 65535 else max(peak, 1.0))
+        content = _levels(values, scale)
+    elif original.mode in EIGHT_BIT_MODES:
+        content = _levels(np.asarray(original.convert("RGBA")), 255.0)
+    else:
+        content = _levels(np.asarray(original), 255.0)
+    if content >= CONTENT_LEVELS:
+        raise ImageError(
+            f"the picture would show as one flat colour although the file's pixels are not "
+            f"flat ({original.mode}, {content:.0f} levels of contrast); open it in an image "
+            "editor and save it as an 8-bit PNG, or take the screenshot again")

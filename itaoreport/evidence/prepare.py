@@ -96,7 +96,7 @@ def prepare_image(job: ImageJob) -> ImageWork:
     JPEG, say) comes back as an error naming what went wrong.
     """
     from itaoreport.evidence.cache import ImageCache
-    from itaoreport.evidence.dedupe import analyse_decoded
+    from itaoreport.evidence.dedupe import analyse
     from itaoreport.evidence.images import open_image
     from itaoreport.evidence.redact import apply_redaction
     from itaoreport.evidence.renditions import screen_rendition
@@ -106,8 +106,7 @@ def prepare_image(job: ImageJob) -> ImageWork:
         decoded = open_image(job.path, job.sha256)
         cache = ImageCache(job.cache_folder)
         if job.analyse:
-            work.facts, work.gray = analyse_decoded(decoded.image, job.sha256, job.size,
-                                                    decoded.format, decoded.lossless)
+            work.facts, work.gray = analyse(decoded, job.sha256, job.size)
             cache.put(work.facts, work.gray)
         # redaction right after decode: every picture made for output is made from these pixels
         shown = apply_redaction(decoded.image, job.redact)
@@ -127,13 +126,12 @@ def prepare_image(job: ImageJob) -> ImageWork:
 def analyse_again(path: Path, facts: ImageFacts, cache: ImageCache) -> np.ndarray:
     """The grayscale of an image whose cached one is gone or damaged: decode and store it
     again. Raises ImageError when that fails."""
-    from itaoreport.evidence.dedupe import analyse_decoded
+    from itaoreport.evidence.dedupe import analyse
     from itaoreport.evidence.images import open_image
 
     decoded = open_image(path, facts.sha256)
     cache.stats["decodes"] += 1
-    again, gray = analyse_decoded(decoded.image, facts.sha256, facts.size, decoded.format,
-                                  decoded.lossless)
+    again, gray = analyse(decoded, facts.sha256, facts.size)
     cache.put(again, gray)
     return gray
 

@@ -1,50 +1,91 @@
-"""The template context: one documented dict that HTML and PDF templates both get.
+"""The template context: one documented dict of plain data that HTML and PDF templates both get.
 
-Keys (all always present):
-    case         Case model (case/model.py)
-    facts        Facts (analysis/facts.py)
-    promises     list[PromiseStatus] (analysis/promises.py)
-    summary      list[str]: the generated claim summary, sentence by sentence
-    entries      list[EntryView], chronological
-    log_rows     list[LogRow]: the communication log table (log.csv has the same rows in English)
-    exhibits     list[Exhibit] (evidence/exhibits.py), numbered E1, E2, ...
-    exhibits_by_entry dict[entry id, list[Exhibit]]: the exhibits each entry uses, in exhibit
+A case's own `theme/` templates come from whoever made the case, so templates get
+plain data only: dict, list, str, int, float, bool, None (and Markup this module
+makes). No model objects, no Path, no translator, no functions: every date, time,
+number and amount is formatted here, in the report language, before the template
+runs. The only helper is the `direction` filter (str -> "ltr"/"rtl"), registered
+on the environment (render/themes.py). tests/test_context_contract.py checks the
+real context against this docstring and that nothing but plain data is in it.
+
+Keys (all always present unless said otherwise). "ref" below is {"entry": entry id,
+"time": formatted time} and points at an entry of the timeline (`#entry-<id>`).
+
+    case         {"title", "platform", "language", "paper", "timezone",
+                  "claimant": {"name", "account"}, "seller": {"name", "store", "email"},
+                  "order": {"id", "date", "item", "amount", "expected_delivery"},
+                  "claim": {"type", "type_label", "requested", "requested_label", "amount"},
+                  "statement": list of {"text", "dir"} paragraphs (empty when none),
+                  "dispute": {"id", "opened", "reason", "respond_by"} or None,
+                  "delivery": {"carrier", "tracking", "shipped", "delivered", "condition"}
+                  or None, "declaration": bool}; dates and amounts formatted, None when absent
+    facts        {"as_of", "days_overdue" (int or None), "contact_days": [date text],
+                  "replies": int, "answered": [{ref..., "after", "approximate"}],
+                  "unanswered": [ref], "longest_silence": {"duration", "after": ref,
+                  "until": ref or None} or None}
+    promises     list of promise views (below), in time order
+    summary      list[str]: the generated claim summary, sentence by sentence (each with
+                 the space that follows it in the report language)
+    summary_first str: the summary's first sentence
+    entries      list of entry views (below), chronological
+    log_rows     list of {"entry", "timestamp", "channel", "sender", "sender_code",
+                 "summary", "quote", "dir", "exhibits": [label], "action"}
+    exhibits     list of exhibit views (below), numbered E1, E2, ...
+    exhibits_by_entry dict[entry id, list[label]]: the exhibits each entry uses, in exhibit
                  order (every entry has a list, maybe empty)
-    attachments  list[AttachmentInfo], appendix order (exhibit, then path)
-    kept_separate list of {"a", "b", "score"}: similar files deliberately not merged
+    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of",
+                 "redacted"}, appendix order (exhibit, then path); redacted: shown with redact
+                 boxes (the hash is the original's, which is not embedded)
+    kept_separate list of {"a", "b"}: similar files deliberately not merged
     labels       dict[str, str]: every fixed word of the report by catalog key, translated
     sender_labels, claim_type_labels, remedy_labels, status_labels
                  dict[str, str]: the catalog's sender.*, claim_type.*, remedy.*, status.* by code
-    fmt          Translator (render/i18n.py): fmt.date(day), fmt.moment(moment),
-                 fmt.number(n), fmt.money(amount, currency), fmt.text(key, **values)
+    tz_note      str: "Times are shown in <zone>."
     page_content str: CSS `content` value for the PDF page footer ("Page N of M"), safe in <style>
     lang         the report language (BCP 47), for <html lang> and the PDF's /Lang
     css          str: the theme's stylesheets, inlined
     meta         {"generator", "fingerprint", "as_of", "paper", "modified"}
-    provenance   list[ProvenanceRow] for every entry and attachment file, or None when
-                 the case is not in a git repository (the section is then omitted)
-    approvals    Approvals (analysis/approvals.py); false when the case has no requirements
-    marks_before dict[entry id, list[DeadlineMark]]: deadlines that passed just before that entry
-    marks_after  list[DeadlineMark]: deadlines that passed after the last entry
-    when         when(moment, offset=False) -> str: fmt.moment, with the UTC offset when asked
-    duration     duration(minutes) -> str: an elapsed time in words
-    promise_times promise_times(PromiseStatus) -> (made, due): offsets shown if they differ
+    provenance   list of {"path", "first_committed", "commit", "changed_later", "uncommitted"}
+                 for every entry and attachment file, or None when the case is not in git
+    approvals    {"requirements": [{ref..., "summary", "flagged", "never_approved",
+                 "approved_after_changes", "decisions": [decision]}], "other_decisions":
+                 [decision]} or None when the case has no requirements; a decision is
+                 {ref..., "decision", "sender", "summary"}
+    marks_before dict[entry id, list[mark]]: deadlines that passed just before that entry
+    marks_after  list[mark]: deadlines that passed after the last entry
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
+    medium       "screen" or "print" (added by the build)
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
+
+A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label",
+"icon", "kept_late", "kept_by": ref or None, "stated", "derived_status",
+"derived_label", "exhibits": [label], "kept_by_exhibits": [label]}.
+
+An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summary",
+"summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
+"links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
+{"label", "path", "caption", "first_use", "copy_of", "picture": picture or None,
+"copies": [path]} and a picture is {"src", "width", "height", "shape"}.
+
+A mark: {"kind": "promise" or "delivery", "due", "text", "entry", "made",
+"kept_late", "day"} (the promise fields None for the delivery date and the other way round).
+
+An exhibit view: {"label", "path", "copies", "entries": [entry id], "entry": first
+entry id, "picture": picture or None}.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from itaoreport.analysis.approvals import Approvals
+from itaoreport.analysis.approvals import Approvals, RequirementStatus
 from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
 from itaoreport.analysis.narrative import format_duration
 from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
-from itaoreport.case.model import Case, Entry
-from itaoreport.render.i18n import Translator
+from itaoreport.case.model import Case, Entry, Moment
+from itaoreport.render.i18n import Translator, text_direction
 
 if TYPE_CHECKING:  # types only: evidence/ imports NumPy and Pillow
     from itaoreport.evidence.exhibits import Evidence, Exhibit
@@ -59,32 +100,9 @@ STATUS_ICONS = {"kept": "\u2713", "broken": "\u2717", "pending": "\u25cb"}
 
 
 @dataclass
-class ShownExhibit:
-    """An attachment as one entry shows it."""
-
-    label: str
-    path: str
-    caption: str | None
-    first_use: bool
-    """True where the timeline shows the picture; later uses refer to it by label."""
-    exhibit: Exhibit
-    copy_of: str | None = None
-
-
-@dataclass
-class EntryView:
-    entry: Entry
-    time: str
-    """Display time in the case timezone."""
-    sender: str
-    exhibits: list[ShownExhibit] = field(default_factory=list)
-    promise: PromiseStatus | None = None
-    safe_links: list[tuple[str, bool]] = field(default_factory=list)
-    """(link, clickable): only http, https and mailto links are clickable."""
-
-
-@dataclass
 class LogRow:
+    """One row of log.csv / log.xlsx (data files; templates get `log_rows` as dicts)."""
+
     entry_id: str
     timestamp: str
     channel: str
@@ -108,38 +126,35 @@ def is_clickable(link: str) -> bool:
     return link.lower().startswith(("http://", "https://", "mailto:"))
 
 
-def entry_views(case: Case, evidence: Evidence, promises: list[PromiseStatus],
-                tr: Translator) -> list[EntryView]:
-    by_entry = {p.entry.id: p for p in promises}
-    by_label = {x.label: x for x in evidence.exhibits}
+def entry_exhibits(case: Case, evidence: Evidence) -> dict[str, list[tuple[str, str, str | None,
+                                                                           bool, str | None]]]:
+    """Entry id -> (label, path, caption, first use, copy of) of each attachment it shows."""
+    known = {x.label for x in evidence.exhibits}
     shown: set[str] = set()
-    views = []
+    found: dict[str, list] = {}
     for entry in case.entries:
-        view = EntryView(entry, tr.moment(entry.timestamp), sender_label(entry, tr),
-                         promise=by_entry.get(entry.id),
-                         safe_links=[(link, is_clickable(link)) for link in entry.links])
+        rows = found.setdefault(entry.id, [])
         for att in entry.attachments:
             info = evidence.attachments[att.path]
-            exhibit = by_label.get(info.exhibit or "")
-            if exhibit is None:
+            if info.exhibit not in known:
                 continue
-            first = exhibit.label not in shown
-            shown.add(exhibit.label)
-            view.exhibits.append(ShownExhibit(exhibit.label, att.path, att.caption, first,
-                                              exhibit, info.duplicate_of))
-        views.append(view)
-    return views
+            rows.append((info.exhibit, att.path, att.caption, info.exhibit not in shown,
+                         info.duplicate_of))
+            shown.add(info.exhibit)
+    return found
 
 
-def log_rows(views: list[EntryView], tr: Translator) -> list[LogRow]:
+def log_rows(case: Case, evidence: Evidence, promises: list[PromiseStatus],
+             tr: Translator) -> list[LogRow]:
     """The communication log, one row per entry, in the words and formats of `tr`."""
+    by_entry = {p.entry.id: p for p in promises}
+    exhibits = entry_exhibits(case, evidence)
     rows = []
-    for v in views:
-        e = v.entry
+    for e in case.entries:
         summary = e.summary.strip()
         if e.quote:
             summary += f" \u2014 \u201c{e.quote.strip()}\u201d"
-        attachment = "; ".join(f"{x.label}: {x.path}" for x in v.exhibits)
+        attachment = "; ".join(f"{label}: {path}" for label, path, *_ in exhibits[e.id])
         if e.links:
             attachment = "; ".join(filter(None, [attachment, *e.links]))
         action_parts = []
@@ -150,30 +165,27 @@ def log_rows(views: list[EntryView], tr: Translator) -> list[LogRow]:
             when = (e.promise.due.text if tr.iso_dates else tr.moment(e.promise.due)
                     ) if e.promise.due else ""
             due = tr.text("log_due", due=when) if when else ""
-            status = (tr.text("log_status", status=tr.text(f"status.{v.promise.status}"))
-                      if v.promise else "")
+            p = by_entry.get(e.id)
+            status = tr.text("log_status", status=tr.text(f"status.{p.status}")) if p else ""
             action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
                                         status=status))
-        rows.append(LogRow(e.id, v.time, e.channel, v.sender, summary, attachment,
-                           "; ".join(action_parts)))
+        rows.append(LogRow(e.id, tr.moment(e.timestamp), e.channel, sender_label(e, tr),
+                           summary, attachment, "; ".join(action_parts)))
     return rows
 
 
-@dataclass
-class ProvenanceRow:
-    """One file's git history as the appendix shows it."""
-
-    path: str
-    first_committed: str | None
-    """YYYY-MM-DD HH:MM +hh:mm as the committer's machine recorded it; None if never committed."""
-    commit: str | None
-    """Abbreviated commit id."""
-    changed_later: bool
-    uncommitted: bool
+def _provenance_row(path: str, p: Provenance) -> dict:
+    shown = None
+    if p.first_recorded:
+        day, _, clock = p.first_recorded.partition("T")
+        shown = f"{day} {clock[:5]} {clock[8:].replace('Z', '+00:00')}".strip()
+    return {"path": path, "first_committed": shown,
+            "commit": p.first_commit[:12] if p.first_commit else None,
+            "changed_later": bool(p.modified_after), "uncommitted": bool(p.uncommitted)}
 
 
 def provenance_rows(case: Case, evidence: Evidence,
-                    provenance: dict[str, Provenance] | None) -> list[ProvenanceRow] | None:
+                    provenance: dict[str, Provenance] | None) -> list[dict] | None:
     """Entries in timeline order, then attachments by path; None without git."""
     if provenance is None:
         return None
@@ -181,29 +193,8 @@ def provenance_rows(case: Case, evidence: Evidence,
     return [_provenance_row(path, provenance[path]) for path in paths if path in provenance]
 
 
-def _provenance_row(path: str, p: Provenance) -> ProvenanceRow:
-    shown = None
-    if p.first_recorded:
-        day, _, clock = p.first_recorded.partition("T")
-        shown = f"{day} {clock[:5]} {clock[8:].replace('Z', '+00:00')}".strip()
-    return ProvenanceRow(path, shown, p.first_commit[:12] if p.first_commit else None,
-                         p.modified_after, p.uncommitted)
-
-
-def promise_times(promise: PromiseStatus, tr: Translator) -> tuple[str, str]:
-    """Made and due in the case timezone, with offsets when a clock change lies between them."""
-    made, due = promise.entry.timestamp, promise.due
-    if due is None:
-        return tr.moment(made), "\u2014"
-    differ = made.has_time and due.has_time and tr.utc_offset(made) != tr.utc_offset(due)
-    return tr.moment(made, differ), tr.moment(due, differ)
-
-
 def exhibits_by_entry(case: Case, evidence: Evidence) -> dict[str, list[Exhibit]]:
-    """Entry id -> the exhibits whose `entries` name it, in exhibit order, each once.
-
-    Templates look exhibits up here instead of filtering every exhibit for every promise.
-    """
+    """Entry id -> the exhibits whose `entries` name it, in exhibit order, each once."""
     found: dict[str, list[Exhibit]] = {e.id: [] for e in case.entries}
     for x in evidence.exhibits:
         for entry_id in dict.fromkeys(x.entries):
@@ -218,45 +209,236 @@ def appendix_order(evidence: Evidence) -> list:
                                  a.path))
 
 
+class _Views:
+    """Makes the plain views of one build, in the words and formats of `tr`."""
+
+    def __init__(self, case: Case, evidence: Evidence, tr: Translator):
+        self.case, self.evidence, self.tr = case, evidence, tr
+        self.by_entry = exhibits_by_entry(case, evidence)
+
+    def ref(self, entry: Entry, offset: bool = False) -> dict:
+        return {"entry": entry.id, "time": self.tr.moment(entry.timestamp, offset)}
+
+    def date(self, day) -> str | None:  # noqa: ANN001 - date or None
+        return self.tr.date(day) if day is not None else None
+
+    def money(self, amount) -> str | None:  # noqa: ANN001 - Decimal or None
+        return self.tr.money(amount, self.case.order.currency) if amount is not None else None
+
+    def labels_of(self, entry_id: str) -> list[str]:
+        return [x.label for x in self.by_entry.get(entry_id, [])]
+
+    # -- the case ----------------------------------------------------------------
+    def case_view(self) -> dict:
+        c, tr = self.case, self.tr
+        statement = [{"text": para, "dir": text_direction(para)}
+                     for para in (c.statement or "").strip().split("\n\n") if para.strip()]
+        return {
+            "title": c.title, "platform": c.platform, "language": c.language,
+            "paper": c.paper, "timezone": c.timezone,
+            "claimant": _party(c.claimant), "seller": _party(c.seller),
+            "order": {"id": c.order.id, "date": self.date(c.order.date), "item": c.order.item,
+                      "amount": self.money(c.order.amount),
+                      "expected_delivery": self.date(c.order.expected_delivery)},
+            "claim": {"type": c.claim.type, "type_label": tr.text(f"claim_type.{c.claim.type}"),
+                      "requested": c.claim.requested,
+                      "requested_label": tr.text(f"remedy.{c.claim.requested}"),
+                      "amount": self.money(c.claim.amount)},
+            "statement": statement,
+            "dispute": self.plain_record(getattr(c, "dispute", None)),
+            "delivery": self.plain_record(getattr(c, "delivery", None)),
+            "declaration": bool(getattr(c, "declaration", True)),
+        }
+
+    def plain_record(self, record: object) -> dict | None:
+        """A small model record (dispute, delivery) with its dates formatted; None if absent."""
+        if record is None:
+            return None
+        fields = getattr(record, "__dataclass_fields__", None)
+        items = ((name, getattr(record, name)) for name in fields) if fields else (
+            record.items() if isinstance(record, dict) else ())
+        return {name: self.plain_value(value) for name, value in items
+                if name != "locs" and not name.startswith("_")}
+
+    def plain_value(self, value: object) -> object:
+        from datetime import date
+        from decimal import Decimal
+
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return value
+        if isinstance(value, Moment):
+            return self.tr.moment(value)
+        if isinstance(value, date):
+            return self.tr.date(value)
+        if isinstance(value, Decimal):
+            return self.tr.number(value)
+        return str(value)
+
+    # -- facts -----------------------------------------------------------------
+    def facts_view(self, facts: Facts) -> dict:
+        tr = self.tr
+        silence = facts.longest_silence
+        return {
+            "as_of": tr.date(facts.as_of),
+            "days_overdue": facts.days_overdue,
+            "contact_days": [tr.date(d) for d in facts.buyer_contact_days],
+            "replies": len(facts.replies),
+            "answered": [{**self.ref(r.message), "after": format_duration(r.minutes or 0, tr),
+                          "approximate": r.approximate} for r in facts.answered],
+            "unanswered": [self.ref(e) for e in facts.unanswered],
+            "longest_silence": {
+                "duration": format_duration(silence.minutes, tr),
+                "after": self.ref(silence.after),
+                "until": self.ref(silence.until) if silence.until else None,
+            } if silence else None,
+        }
+
+    # -- promises ----------------------------------------------------------------
+    def promise_view(self, p: PromiseStatus) -> dict:
+        tr = self.tr
+        made, due = promise_times(p, tr)
+        return {
+            "entry": p.entry.id, "text": p.text, "dir": text_direction(p.text),
+            "made": made, "due": due if p.due is not None else None,
+            "status": p.status, "status_label": tr.text(f"status.{p.status}"),
+            "icon": STATUS_ICONS[p.status], "kept_late": p.kept_late,
+            "kept_by": self.ref(p.kept_by) if p.kept_by else None,
+            "stated": p.stated, "derived_status": p.derived_status,
+            "derived_label": tr.text(f"status.{p.derived_status}"),
+            "exhibits": self.labels_of(p.entry.id),
+            "kept_by_exhibits": self.labels_of(p.kept_by.id) if p.kept_by else [],
+        }
+
+    # -- exhibits and entries ---------------------------------------------------------
+    def picture(self, x: Exhibit) -> dict | None:
+        r = x.rendition
+        if r is None:
+            return None
+        return {"src": r.name, "width": r.width, "height": r.height, "shape": r.shape}
+
+    def exhibit_views(self) -> list[dict]:
+        return [{"label": x.label, "path": x.path, "copies": list(x.copies),
+                 "entries": list(x.entries), "entry": x.entries[0] if x.entries else None,
+                 "picture": self.picture(x)} for x in self.evidence.exhibits]
+
+    def entry_views(self, promise_views: dict[str, dict]) -> list[dict]:
+        tr = self.tr
+        pictures = {x.label: (self.picture(x), list(x.copies)) for x in self.evidence.exhibits}
+        exhibits = entry_exhibits(self.case, self.evidence)
+        views = []
+        for e in self.case.entries:
+            shown = []
+            for label, path, caption, first, copy_of in exhibits[e.id]:
+                picture, copies = pictures[label]
+                shown.append({"label": label, "path": path, "caption": caption,
+                              "first_use": first, "copy_of": copy_of, "picture": picture,
+                              "copies": copies})
+            views.append({
+                "id": e.id, "time": tr.moment(e.timestamp), "channel": e.channel,
+                "sender": sender_label(e, tr), "sender_code": e.sender, "kind": e.kind,
+                "summary": e.summary, "summary_dir": text_direction(e.summary),
+                "quote": e.quote, "quote_dir": text_direction(e.quote) if e.quote else None,
+                "action": e.action, "promise": promise_views.get(e.id),
+                "links": [{"href": link, "clickable": is_clickable(link)} for link in e.links],
+                "shown": shown,
+            })
+        return views
+
+    # -- marks and approvals ---------------------------------------------------------------
+    def mark_view(self, m: DeadlineMark) -> dict:
+        p, tr = m.promise, self.tr
+        return {"kind": "promise" if p else "delivery",
+                "due": tr.moment(p.due) if p and p.due else None,
+                "text": p.text if p else None, "entry": p.entry.id if p else None,
+                "made": tr.moment(p.entry.timestamp) if p else None,
+                "kept_late": bool(p and p.kept_late),
+                "day": tr.date(m.day) if m.day is not None else None}
+
+    def decision(self, d: Entry) -> dict:
+        return {**self.ref(d), "decision": d.decision, "sender": d.sender,
+                "summary": d.summary}
+
+    def requirement(self, r: RequirementStatus) -> dict:
+        return {**self.ref(r.entry), "summary": r.entry.summary, "flagged": r.flagged,
+                "never_approved": r.never_approved,
+                "approved_after_changes": r.approved_after_change_request is not None,
+                "decisions": [self.decision(d) for d in r.decisions]}
+
+    def approvals_view(self, approvals: Approvals | None) -> dict | None:
+        if not approvals:
+            return None
+        return {"requirements": [self.requirement(r) for r in approvals.requirements],
+                "other_decisions": [self.decision(d) for d in approvals.other_decisions]}
+
+
+def _party(p) -> dict:  # noqa: ANN001 - case.model.Party
+    return {"name": p.name, "account": p.account, "email": getattr(p, "email", None),
+            "store": p.store}
+
+
+def promise_times(promise: PromiseStatus, tr: Translator) -> tuple[str, str]:
+    """Made and due in the case timezone, with offsets when a clock change lies between them."""
+    made, due = promise.entry.timestamp, promise.due
+    if due is None:
+        return tr.moment(made), "\u2014"
+    differ = made.has_time and due.has_time and tr.utc_offset(made) != tr.utc_offset(due)
+    return tr.moment(made, differ), tr.moment(due, differ)
+
+
+def _log_row_view(row: LogRow, entry: Entry, labels: list[str]) -> dict:
+    return {"entry": row.entry_id, "timestamp": row.timestamp, "channel": row.channel,
+            "sender": row.sender, "sender_code": entry.sender, "summary": entry.summary.strip(),
+            "quote": entry.quote.strip() if entry.quote else None,
+            "dir": text_direction(row.summary), "exhibits": labels, "action": row.action}
+
+
 def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evidence: Evidence,
                   summary: list[str], css: str, meta: dict, tr: Translator,
                   provenance: dict[str, Provenance] | None = None,
                   approvals: Approvals | None = None,
                   marks: list[DeadlineMark] | None = None) -> dict:
     """The template context (keys in the module docstring) in the language of `tr`."""
-    views = entry_views(case, evidence, promises, tr)
-    marks_before: dict[str, list[DeadlineMark]] = {}
+    views = _Views(case, evidence, tr)
+    promise_views = [views.promise_view(p) for p in promises]
+    by_entry = {p["entry"]: p for p in promise_views}
+    entries = views.entry_views(by_entry)
+    rows = log_rows(case, evidence, promises, tr)
+    marks_before: dict[str, list[dict]] = {}
     for mark in marks or []:
         if mark.before is not None:
-            marks_before.setdefault(mark.before, []).append(mark)
+            marks_before.setdefault(mark.before, []).append(views.mark_view(mark))
+    sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     return {
-        "case": case,
-        "facts": facts,
-        "promises": promises,
-        "summary": summary,
-        "entries": views,
-        "log_rows": log_rows(views, tr),
-        "exhibits": evidence.exhibits,
-        "exhibits_by_entry": exhibits_by_entry(case, evidence),
-        "attachments": appendix_order(evidence),
-        "kept_separate": evidence.kept_separate,
+        "case": views.case_view(),
+        "facts": views.facts_view(facts),
+        "promises": promise_views,
+        "summary": sentences,
+        "summary_first": summary[0] if summary else "",
+        "entries": entries,
+        "log_rows": [_log_row_view(row, e, [x["label"] for x in v["shown"]])
+                     for row, e, v in zip(rows, case.entries, entries)],
+        "exhibits": views.exhibit_views(),
+        "exhibits_by_entry": {k: [x.label for x in v] for k, v in views.by_entry.items()},
+        "attachments": [{"path": a.path, "exhibit": a.exhibit, "size": tr.number(a.size),
+                         "pixels": f"{a.width}\u00d7{a.height}" if a.width else None,
+                         "sha256": a.sha256, "duplicate_of": a.duplicate_of,
+                         "redacted": a.redacted}
+                        for a in appendix_order(evidence)],
+        "kept_separate": [{"a": str(p["a"]), "b": str(p["b"])} for p in evidence.kept_separate],
         "labels": tr.labels(),
         "sender_labels": tr.group("sender"),
         "claim_type_labels": tr.group("claim_type"),
         "remedy_labels": tr.group("remedy"),
         "status_labels": tr.group("status"),
-        "fmt": tr,
+        "tz_note": tr.text("tz_note", timezone=case.timezone),
         "page_content": tr.css_content("page_of", page="counter(page)", pages="counter(pages)"),
         "lang": tr.lang,
         "css": css,
-        "meta": meta,
+        "meta": {k: meta[k] for k in meta},
         "provenance": provenance_rows(case, evidence, provenance),
-        "approvals": approvals or Approvals(),
+        "approvals": views.approvals_view(approvals),
         "marks_before": marks_before,
-        "marks_after": [m for m in marks or [] if m.before is None],
-        "when": tr.moment,
-        "duration": lambda minutes: format_duration(minutes, tr),
-        "promise_times": lambda promise: promise_times(promise, tr),
+        "marks_after": [views.mark_view(m) for m in marks or [] if m.before is None],
         "delivery_claim": case.claim.type in DELIVERY_CLAIMS,
-        "status_icons": STATUS_ICONS,
+        "status_icons": dict(STATUS_ICONS),
     }

@@ -7,9 +7,13 @@ Two independent knobs, tried in order:
    Pixel sizes never go below the legibility floor (evidence/renditions.py,
    FLOOR_PX_PER_CSS_PX) and quality never below the last step's.
 
-Originals are embedded when asked, or (by default, outside `generic`) when the
-PDF still fits with them at the best image step. If nothing fits, BuildFailed
-says by how much and what would fit; no evidence is ever left out.
+Originals are embedded whenever the budget allows: by default every profile embeds
+them all, and when the PDF is then over the byte limit at the best image step, the
+largest are left out first until it fits (a note says which). Pictures keep priority:
+when even the PDF without originals is too big, none are embedded and the image
+steps make room. `--embed-originals` makes all of them required, `--no-embed-originals`
+leaves them all out. If nothing fits, BuildFailed says by how much and what would
+fit; no evidence is ever left out of the report itself.
 """
 
 from __future__ import annotations
@@ -203,7 +207,10 @@ class FitResult:
     layout: Layout
     step: Step
     pages: int
-    originals_embedded: bool
+    originals_embedded: int
+    """How many of the original evidence files are embedded ..."""
+    originals_total: int
+    """... of how many."""
     notes: list[str] = field(default_factory=list)
     renders: int = 0
 
@@ -246,27 +253,32 @@ class _Fitter:
 
 def fit_pdf(job: FitJob, profile: Profile, embed_originals: bool | None = None,
             say: Callable[[str], None] = lambda message: None) -> FitResult:
-    """The PDF that fits `profile`, at the best layout and image step that fit."""
+    """The PDF that fits `profile`, at the best layout and image step that fit.
+
+    Originals: `embed_originals` None (the default) embeds every original that fits the
+    byte budget, leaving out the largest first when they do not all fit (said in the
+    notes); True embeds all of them or fails; False embeds none.
+    """
     fitter = _Fitter(job, profile, say)
     layout, document = _fit_pages(fitter)
     pages = len(document.pages)
-    want = profile.embed_originals if embed_originals is None else embed_originals
-    originals = [load() for _, _, load in job.originals] if want else []
+    originals = ([load() for _, _, load in job.originals]
+                 if embed_originals is not False else [])
     pdf = write_document(document, job.attachments + originals, job.when)
     step = QUALITY_STEPS[0]
     notes: list[str] = []
     budget = profile.max_bytes
+
+    def done(pdf: bytes, step: Step) -> FitResult:
+        return FitResult(pdf, layout, step, pages, len(originals), len(job.originals), notes,
+                         fitter.renders)
+
     if budget is None or len(pdf) <= budget:
-        return FitResult(pdf, layout, step, pages, want, notes, fitter.renders)
-    if want and embed_originals is None:
-        notes.append(f"the original evidence files ({format_size(_originals_size(job))}) were "
-                     f"not embedded: with them the PDF would be {format_size(len(pdf))}, over "
-                     f"the {format_size(budget)} limit (report.json inside still holds the "
-                     "SHA-256 of every file)")
-        want, originals = False, []
-        pdf = write_document(document, job.attachments, job.when)
+        return done(pdf, step)
+    if embed_originals is None and originals:
+        pdf, originals = _fewer_originals(job, document, originals, len(pdf), budget, notes)
         if len(pdf) <= budget:
-            return FitResult(pdf, layout, step, pages, want, notes, fitter.renders)
+            return done(pdf, step)
     overhead = len(pdf) - fitter.image_bytes(step, layout)
     for step in QUALITY_STEPS[1:]:
         estimate = overhead + fitter.image_bytes(step, layout)
@@ -275,9 +287,51 @@ def fit_pdf(job: FitJob, profile: Profile, embed_originals: bool | None = None,
         say(f"fitting {format_size(budget)}: images at {step.ppi} ppi, quality {step.quality}")
         pdf = write_document(fitter.render(layout, step), job.attachments + originals, job.when)
         if len(pdf) <= budget:
-            return FitResult(pdf, layout, step, pages, want, notes, fitter.renders)
+            return done(pdf, step)
         overhead = len(pdf) - fitter.image_bytes(step, layout)
-    raise BuildFailed(_too_big_message(fitter, layout, overhead, budget, want))
+    raise BuildFailed(_too_big_message(fitter, layout, overhead, budget, bool(originals)))
+
+
+def _fewer_originals(job: FitJob, document, originals: list[PdfAttachment], full: int,
+                     budget: int, notes: list[str]) -> tuple[bytes, list[PdfAttachment]]:
+    """The PDF with as many originals as fit `budget` at the best image step, leaving out
+    the largest first; with none when even the PDF without originals is over budget
+    (the image steps then make room, and pictures keep priority over originals)."""
+    bare = write_document(document, job.attachments, job.when)
+    total = sum(len(a.data) for a in originals)
+    pdf, kept = bare, []
+    if len(bare) <= budget:
+        extra = full - len(bare)
+        by_size = sorted(originals, key=lambda a: (-len(a.data), a.name))
+        for count in range(1, len(by_size)):
+            left_in = by_size[count:]
+            estimate = len(bare) + extra * sum(len(a.data) for a in left_in) / max(total, 1)
+            if estimate > budget * MARGIN:
+                continue
+            keep = {id(a) for a in left_in}
+            candidate_kept = [a for a in originals if id(a) in keep]
+            candidate = write_document(document, job.attachments + candidate_kept, job.when)
+            if len(candidate) <= budget:
+                pdf, kept = candidate, candidate_kept
+                break
+    kept_ids = {id(a) for a in kept}
+    dropped = sorted((a for a in originals if id(a) not in kept_ids),
+                     key=lambda a: (-len(a.data), a.name))
+    limit = format_size(budget)
+    if kept:
+        names = ", ".join(f"{a.name} ({format_size(len(a.data))})" for a in dropped[:5])
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        notes.append(f"{len(dropped)} of the {len(originals)} original evidence files were not "
+                     f"embedded (the largest, left out first, to stay under the {limit} "
+                     f"limit): {names}{more}. report.json inside still holds the SHA-256 of "
+                     "every file.")
+    else:
+        why = (f"with them the PDF would be {format_size(full)}" if len(bare) <= budget else
+               f"even without them the PDF is {format_size(len(bare))}")
+        notes.append(f"the {len(originals)} original evidence files ({format_size(total)}) "
+                     f"were not embedded: {why}, over the {limit} limit (report.json inside "
+                     "still holds the SHA-256 of every file)")
+    return pdf, kept
 
 
 def _originals_size(job: FitJob) -> int:

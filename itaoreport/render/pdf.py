@@ -9,6 +9,13 @@ Two steps, so that fitting (render/fit.py) can lay out once and write several ti
 `render_document()` lays out the pages; `write_document()` makes the bytes.
 Every PDF is reproducible: no clock is read (dates come from the caller), the
 file identifier is derived from the content (MD5 of the objects, as PDF/A asks).
+
+Every PDF is PDF/A-3b and tagged (WeasyPrint's `pdf_tags`): a structure tree from the
+HTML (H1-H3, P, Table/TR/TH/TD, L/LI, Figure with the img's alt as /Alt, Caption, Art
+for each timeline entry), /MarkInfo Marked, /Lang from `<html lang>`. The tree follows
+the document order, so a screen reader reads each side-by-side card to its end before
+the next. Each embedded file has /AFRelationship, a MIME /Subtype and /Params (size,
+MD5 checksum, dates) and is listed once in the catalog's /AF.
 """
 
 from __future__ import annotations
@@ -122,9 +129,34 @@ def write_document(document: weasyprint.Document, attachments: list[PdfAttachmen
     try:
         with fewer_collections():
             return document.write_pdf(attachments=files, pdf_variant=PDF_VARIANT,
-                                      pdf_identifier=True)
+                                      pdf_identifier=True, pdf_tags=True,
+                                      finisher=_finish)
     except Exception as exc:
         raise BuildFailed(f"PDF writing failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _finish(document, pdf) -> None:  # noqa: ANN001 (WeasyPrint's Document, pydyf's PDF)
+    """Last touches on the PDF objects before they are written.
+
+    - WeasyPrint 70 lists every embedded file twice in the catalog's /AF (once from the
+      EmbeddedFiles name tree, once from the file specifications): each is kept once,
+      in order.
+    - No image is interpolated (PDF/A rule 6.2.8-3). print.css asks for it on pictures
+      (`image-rendering: crisp-edges`), but colour emoji are drawn as images with the
+      text's style, and a case's own theme may leave the rule out.
+    """
+    import pydyf
+
+    listed = pdf.catalog.get("AF")
+    if listed is not None:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(listed))
+    for obj in pdf.objects:
+        extra = getattr(obj, "extra", None)
+        while isinstance(extra, dict) and extra.get("Subtype") == "/Image":
+            if "Interpolate" in extra:
+                extra["Interpolate"] = "false"
+            mask = extra.get("SMask")
+            extra = getattr(mask, "extra", None)
 
 
 def html_to_pdf(html: str, assets: Assets, *, attachments: list[PdfAttachment] | None = None,

@@ -24,8 +24,6 @@ class Profile:
     """Most pages accepted, or None for no limit."""
     grayscale: bool
     """The portal wants black and white: images are made grayscale."""
-    embed_originals: bool
-    """Default for --embed-originals (the original evidence files inside the PDF)."""
     source: str
     """Where the limits come from (shown by --help and in docs/pdf-profiles.md)."""
 
@@ -43,17 +41,17 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     p.name: p for p in [
-        Profile("generic", None, None, False, True,
+        Profile("generic", None, None, False,
                 "no portal: everything at full print quality, originals embedded"),
-        Profile("visa", 2_000_000, None, False, False,
+        Profile("visa", 2_000_000, None, False,
                 "Visa dispute documentation: one PDF of at most 2 MB"),
-        Profile("mastercard", 14_500_000, 19, False, False,
+        Profile("mastercard", 14_500_000, 19, False,
                 "Mastercom: at most 19 pages, 14.5 MB recommended"),
-        Profile("amex", 1_000_000, 20, True, False,
+        Profile("amex", 1_000_000, 20, True,
                 "American Express OptBlue: 1 MB in total, 20 pages, black and white"),
-        Profile("stripe", 5_000_000, 49, False, False,
+        Profile("stripe", 5_000_000, 49, False,
                 "Stripe dispute evidence: about 5 MB combined, fewer than 50 pages"),
-        Profile("paypal", 9_999_999, None, False, False,
+        Profile("paypal", 9_999_999, None, False,
                 "PayPal resolution center: each file under 10 MB"),
     ]
 }

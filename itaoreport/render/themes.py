@@ -12,7 +12,6 @@ be inside its own folder (links out of it are refused).
 from __future__ import annotations
 
 import os
-import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,6 +114,8 @@ def make_environment(search_path: list[Path], bytecode_dir: Path | None = None) 
             keep_trailing_newline=True,
             bytecode_cache=_bytecode_cache(bytecode_dir),
         )
+        env.globals.pop("lipsum", None)  # lorem ipsum of any length: nothing a report needs
+        env.filters["direction"] = _direction
         _ENVIRONMENTS[key] = env
     return env
 
@@ -129,57 +130,42 @@ def _template_files(search_path: list[Path]) -> tuple:
     return tuple(found)
 
 
-_INTERNAL_TYPES = (types.FunctionType, types.MethodType, type, types.CodeType,
-                   types.TracebackType, types.FrameType, types.GeneratorType,
-                   types.CoroutineType, types.AsyncGeneratorType)
-"""The types whose public-looking attributes Jinja's sandbox may still refuse (see
-jinja2.sandbox.is_internal_attribute); every other type only hides `_` names."""
-_METHOD_TYPES = (types.MethodType, types.BuiltinMethodType)
-"""What Jinja's sandbox may wrap on access (a bound str.format / format_map)."""
+MAX_SEQUENCE = 1_000_000
+"""Longest string or list a template may make with `*` (a report is far smaller)."""
+MAX_POWER = 10_000
+"""Largest exponent a template may use with `**`."""
 
 
-class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
-    """Jinja's sandbox with the same rules, decided once per type instead of per access.
+def _direction(text: object) -> str:
+    """The `direction` filter: "ltr", "rtl" or "auto" for a piece of user text."""
+    from itaoreport.render.i18n import text_direction
 
-    A report reads a few hundred thousand attributes; the stock check costs more
-    than the rest of the rendering. For an object that is not one of
-    _INTERNAL_TYPES (and does not pretend otherwise through `__class__`), the
-    stock rule reduces to "names starting with `_` are refused".
+    return text_direction(str(text))
+
+
+class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with its stock attribute checks, and bounded arithmetic.
+
+    Templates get plain data only (render/context.py); the sandbox is the second wall.
+    `*` and `**` are intercepted so that a template cannot build a string or number
+    that takes the machine's memory (`range` is already bounded by Jinja).
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self._plain_types: dict[type, bool] = {}
+    intercepted_binops = frozenset(["*", "**"])
 
-    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
-        if attr.startswith("_"):
-            return False
-        kind = type(obj)
-        plain = self._plain_types.get(kind)
-        if plain is None:
-            plain = self._plain_types[kind] = not issubclass(kind, _INTERNAL_TYPES)
-        if plain and obj.__class__ is kind:
-            return True
-        return super().is_safe_attribute(obj, attr, value)
-
-    def getattr(self, obj: object, attribute: str) -> object:
-        """Jinja's getattr, without its checks where they cannot change the answer.
-
-        For a public attribute of a plain object whose value is not a method, the
-        stock rules return the value itself (is_safe_attribute above; only a bound
-        `str.format` is ever wrapped). Everything else takes the stock path.
-        """
-        kind = type(obj)
-        if not attribute.startswith("_") and self._plain_types.get(kind) and \
-                obj.__class__ is kind:
-            try:
-                value = getattr(obj, attribute)
-            except AttributeError:
-                pass
-            else:
-                if not isinstance(value, _METHOD_TYPES):
-                    return value
-        return super().getattr(obj, attribute)
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: object,
+                   right: object) -> object:
+        if operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > MAX_POWER or (
+                    isinstance(left, int) and isinstance(right, int)
+                    and left.bit_length() * abs(right) > MAX_SEQUENCE):
+                raise jinja2.sandbox.SecurityError(f"the power {right} is too large")
+            return left ** right  # type: ignore[operator]
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, (str, list, tuple)) and isinstance(n, int) \
+                    and len(seq) * n > MAX_SEQUENCE:
+                raise jinja2.sandbox.SecurityError("the result of * would be too long")
+        return left * right  # type: ignore[operator]
 
 
 def user_template_cache() -> Path | None:
@@ -190,7 +176,7 @@ def user_template_cache() -> Path | None:
             base = str(Path.home() / ".cache")
         except RuntimeError:  # no home folder at all
             return None
-    return Path(base) / "itaoreport" / f"templates-{__version__}-sandboxed"
+    return Path(base) / "itaoreport" / f"templates-{__version__}-immutable"
 
 
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
@@ -224,14 +210,38 @@ def read_theme_file(search_path: list[Path], name: str) -> str:
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
+    """`name` rendered with `context`; any failure of a template is a ThemeError saying where."""
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as exc:
         searched = ", ".join(env.loader.searchpath)  # type: ignore[union-attr]
-        raise ThemeError(f"template {exc.name!r} not found; searched: {searched}") from None
+        where = _where(exc, name)
+        prefix = f"{where}: template error: " if where != name or exc.name != name else ""
+        raise ThemeError(f"{prefix}template {exc.name!r} not found; searched: {searched}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ThemeError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
     except jinja2.sandbox.SecurityError as exc:
-        raise ThemeError(f"template {name!r} tried something themes may not do: {exc}") from None
+        raise ThemeError(f"{_where(exc, name)}: template error: tried something themes may not do: {exc}") from None
     except jinja2.UndefinedError as exc:
-        raise ThemeError(f"template {name!r} uses something the report does not have: {exc}") from None
+        raise ThemeError(f"{_where(exc, name)}: template error: the report has no such "
+                         f"value: {exc}") from None
+    except (ThemeError, RecursionError, MemoryError) as exc:
+        if isinstance(exc, ThemeError):
+            raise
+        raise ThemeError(f"{_where(exc, name)}: template error: {type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - a case's template is untrusted input
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ThemeError(f"{_where(exc, name)}: template error: {type(exc).__name__}"
+                         f"{': ' + detail if detail else ''}") from None
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """file:line of the innermost template frame of `exc` (Jinja rewrites its traceback)."""
+    found = name
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found

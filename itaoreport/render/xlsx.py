@@ -1,4 +1,11 @@
-"""The communication log as an Excel workbook (log.xlsx), byte-identical for the same rows."""
+"""The communication log as an Excel workbook (log.xlsx), byte-identical for the same rows.
+
+Byte-identical whatever else is installed: openpyxl writes its XML with lxml when lxml
+is importable and with the standard library's ElementTree otherwise, and the two differ
+in bytes (`<a/>` or `<a />`, where namespaces are declared). Every XML part is therefore
+rewritten in canonical form (C14N 2.0, `xml.etree.ElementTree.canonicalize`) behind one
+fixed XML declaration, so the bytes no longer depend on the writer.
+"""
 
 from __future__ import annotations
 
@@ -79,11 +86,24 @@ def _fixed_zip(data: bytes, when: datetime) -> bytes:
             content = source.read(name)
             if name == "docProps/core.xml":
                 content = _set_core_dates(content, stamp)
+            if name.endswith((".xml", ".rels")):
+                content = _canonical(content)
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             target.writestr(info, content)
     return out.getvalue()
+
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _canonical(xml: bytes) -> bytes:
+    """One XML part in canonical form (C14N 2.0: attributes in order, `<a></a>` for empty
+    elements, namespaces declared where first used), the same from lxml and ElementTree."""
+    from xml.etree.ElementTree import canonicalize
+
+    return XML_DECLARATION + canonicalize(xml.decode("utf-8")).encode("utf-8")
 
 
 def _set_core_dates(xml: bytes, stamp: bytes) -> bytes:

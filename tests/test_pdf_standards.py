@@ -1,0 +1,215 @@
+"""The standards report.pdf claims (#16): PDF/A-3b, tagged for screen readers, text that
+copies out right. Three real builds, made once per session: the sample case (generic), the
+sample case for the visa portal, and a case in Chinese and other scripts.
+
+The PDF/A-3b rules checked are the machine-checkable ones of veraPDF's PDF/A-3B profile
+(tests/pdf_standards.py, RULES_CHECKED); docs/pdf-profiles.md names the ones not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_CASE, require_report_fonts, write_multilingual_case
+
+from itaoreport.build import BuildOptions, build
+from itaoreport.render.profiles import resolve_profile
+
+pikepdf = pytest.importorskip("pikepdf", reason="pikepdf is in the test extra: "
+                                                "pip install -e '.[test]'")
+from pdf_standards import (  # noqa: E402 (after the skip)
+    RULES_CHECKED,
+    element_text,
+    embedded_files,
+    pdfa_problems,
+    structure_elements,
+    tagged_text,
+)
+
+SAMPLE_TITLE = "No tracking and no delivery for order IT-20231020-8841"
+CJK_TITLE = "订单 CN-8841 未收到货"
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    case = tmp_path_factory.mktemp("standards") / "case"
+    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
+    build(case, BuildOptions(formats=("pdf", "html", "json")))
+    return case
+
+
+@pytest.fixture(scope="session")
+def visa_pdf(sample_build: Path) -> Path:
+    out = sample_build / "visa"
+    build(sample_build, BuildOptions(out=out, formats=("pdf",),
+                                     profile=resolve_profile("visa")))
+    return out / "report.pdf"
+
+
+@pytest.fixture(scope="session")
+def cjk_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_report_fonts()
+    case = write_multilingual_case(tmp_path_factory.mktemp("standards-cjk") / "case", "zh-Hans")
+    build(case, BuildOptions(formats=("pdf",)))
+    return case / "build" / "report.pdf"
+
+
+@pytest.fixture(params=["sample", "visa", "cjk"])
+def any_pdf(request: pytest.FixtureRequest) -> Path:
+    if request.param == "sample":
+        return request.getfixturevalue("sample_build") / "build" / "report.pdf"
+    return request.getfixturevalue(f"{request.param}_pdf")
+
+
+def test_pdfa_3b_machine_checkable_rules(any_pdf: Path):
+    assert pdfa_problems(any_pdf) == []
+
+
+def test_the_checks_find_what_they_look_for(sample_build: Path, tmp_path: Path):
+    """A built PDF spoilt on purpose: each spoilt rule is reported."""
+    spoilt = tmp_path / "spoilt.pdf"
+    with pikepdf.open(sample_build / "build" / "report.pdf") as pdf:
+        image = next(o for o in pdf.objects
+                     if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image")
+        image.Interpolate = True
+        first = embedded_files(pdf)[0]
+        del first["/AFRelationship"]
+        del first.EF.F["/Subtype"]
+        pdf.Root.AF.append(pdf.Root.AF[0])
+        pdf.Root.OpenAction = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Action, S=pikepdf.Name.JavaScript, JS=pikepdf.String("1")))
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
+            xmp["pdfaid:part"] = "2"
+        pdf.save(spoilt, encryption=pikepdf.Encryption(owner="o", user=""))
+    found = {problem.split(":")[0] for problem in pdfa_problems(spoilt)}
+    assert {"6.2.8-3", "6.8-3", "6.8-1", "6.5.1-1", "6.6.4-2", "6.1.3-2"} <= found
+    assert any(problem.startswith("/AF lists") for problem in pdfa_problems(spoilt))
+
+
+def test_rules_named_in_docs_match_the_checks():
+    docs = (Path(__file__).parent.parent / "docs" / "pdf-profiles.md").read_text("utf-8")
+    section = docs.split("## Standards: what is checked", 1)[1].split("\n## ", 1)[0]
+    for rule in RULES_CHECKED:
+        assert f"{rule}" in section, rule
+
+
+def test_pdf_is_tagged_with_language_headings_and_figures(sample_build: Path):
+    pdf_path = sample_build / "build" / "report.pdf"
+    with pikepdf.open(pdf_path) as pdf:
+        assert pdf.Root.MarkInfo.Marked is True
+        assert str(pdf.Root.Lang) == "en"
+        kinds = [str(e.get("/S")) for e in structure_elements(pdf)]
+        figures = [e for e in structure_elements(pdf) if e.get("/S") == "/Figure"]
+        alts = [str(f.Alt) for f in figures if "/Alt" in f]
+    assert kinds[:2] == ["None", "/Document"]  # the StructTreeRoot, then its document
+    assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD", "/P", "/Art"} <= set(kinds)
+    assert element_text(pdf_path, "/H1") == [SAMPLE_TITLE]
+    assert element_text(pdf_path, "/H2")[:2] == ["Claim summary", "Promises and deadlines"]
+    # every picture a Figure whose alternative text is the exhibit's caption (or, without a
+    # caption, the entry's summary), never a file path; the same text as the HTML's alt
+    assert len(figures) == len(alts) == 5
+    assert "Order details page with the estimated delivery date" in alts
+    assert not [a for a in alts if "screenshots/" in a or a.endswith(".png")]
+    assert alts == html_alts(sample_build / "build" / "report.html")
+
+
+def test_cjk_pdf_is_tagged_in_its_language(cjk_pdf: Path):
+    with pikepdf.open(cjk_pdf) as pdf:
+        assert pdf.Root.MarkInfo.Marked is True and str(pdf.Root.Lang) == "zh-Hans"
+    assert element_text(cjk_pdf, "/H1") == [CJK_TITLE]
+    assert "沟通记录" in element_text(cjk_pdf, "/H2")
+
+
+def test_side_by_side_cards_are_read_each_to_its_end(sample_build: Path):
+    """Two timeline cards share a row; the tagged reading order finishes the first card
+    (heading, caption, summary, quote) before the second card's heading."""
+    pdf_path = sample_build / "build" / "report.pdf"
+    with pikepdf.open(pdf_path) as pdf:
+        boxes = _figure_boxes(pdf)
+    rows = [a[0] for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[0] == b[0] and a[1][1] == b[1][1] and a[1][0] != b[1][0]]
+    assert rows, boxes  # two pictures side by side on one page, or the test proves nothing
+    page = rows[0]
+    spoken = " ".join(" ".join(text for where, _, text in tagged_text(pdf_path)
+                               if where == page).split())
+    first = ["Oct 20, 2023, 10:12", "E1 Order details page", "Order placed and paid"]
+    second = ["Oct 26, 2023, 14:30", "E2 screenshots/", "I asked the seller to confirm",
+              "Could you please confirm shipment"]
+    places = [spoken.find(text) for text in first + second]
+    assert -1 not in places, dict(zip(first + second, places))
+    assert places == sorted(places), spoken[:600]
+
+
+def _figure_boxes(pdf: pikepdf.Pdf) -> list[tuple[int, tuple[float, float]]]:
+    """(page, (x, y) of the top-left corner) of every Figure."""
+    pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
+    found = []
+    for element in structure_elements(pdf):
+        if element.get("/S") == "/Figure":
+            box = [round(float(v)) for v in element.A.BBox]
+            found.append((pages[element.Pg.objgen], (box[0], box[1])))
+    return found
+
+
+class _Alts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.alts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt") or "")
+
+
+def html_alts(path: Path) -> list[str]:
+    parser = _Alts()
+    parser.feed(path.read_text("utf-8"))
+    return parser.alts
+
+
+def _pdftotext(pdf: Path, *args: str) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is absent (Debian package poppler-utils)")
+    return subprocess.run(["pdftotext", *args, str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("which", ["sample", "cjk"])
+def test_page_one_text_starts_with_the_title(which: str, request: pytest.FixtureRequest):
+    if which == "sample":
+        pdf, title = request.getfixturevalue("sample_build") / "build" / "report.pdf", SAMPLE_TITLE
+    else:
+        pdf, title = request.getfixturevalue("cjk_pdf"), CJK_TITLE
+    text = _pdftotext(pdf, "-f", "1", "-l", "1")
+    assert " ".join(text.split()).startswith(title), text[:200]
+
+
+def test_every_sha256_copies_out_whole(sample_build: Path, visa_pdf: Path):
+    report = json.loads((sample_build / "build" / "report.json").read_bytes())
+    hashes = {a["sha256"] for a in report["attachments"]}
+    fingerprint = __import__("hashlib").sha256(
+        (sample_build / "build" / "report.json").read_bytes()).hexdigest()
+    for pdf in (sample_build / "build" / "report.pdf", visa_pdf):
+        lines = _pdftotext(pdf).splitlines()
+        whole = {h for h in re.findall(r"\b[0-9a-f]{64}\b", "\n".join(lines))}
+        assert hashes <= whole, hashes - whole
+        assert fingerprint in whole
+        # and no line holds a piece of a hash without the rest
+        pieces = [w for line in lines for w in re.findall(r"\b[0-9a-f]{20,63}\b", line)]
+        assert not [p for p in pieces if any(p in h for h in hashes)], pieces
+
+
+def test_visa_build_of_the_sample_embeds_every_original(sample_build: Path, visa_pdf: Path):
+    report = json.loads((sample_build / "build" / "report.json").read_bytes())
+    with pikepdf.open(visa_pdf) as pdf:
+        names = {str(spec.UF): str(spec.AFRelationship) for spec in embedded_files(pdf)}
+        listed = len(pdf.Root.AF)
+    assert names.pop("report.json") == "/Data"
+    assert names == {a["path"]: "/Source" for a in report["attachments"]}
+    assert listed == len(names) + 1
