@@ -30,13 +30,13 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 
-from itaoreport.add import _CaseFiles, comment_text, safe_file_name
+from itaoreport.add import CaseFiles, comment_text, safe_file_name
 from itaoreport.case.files import ENTRIES_DIR, entry_files, read_case_mapping
 from itaoreport.case.safety import CaseFileError, read_case_file, short_repr
 from itaoreport.case.schema import write_schema_files
 from itaoreport.case.yamlload import YMap, YScalar
 from itaoreport.errors import ItaoError, Loc, Problem, error, warning
-from itaoreport.importers import ImportResult, entry_stem, entry_yaml, slug
+from itaoreport.importers import ImportResult, entry_stem, entry_yaml
 
 MAIL_SUFFIXES = (".eml", ".mbox", ".mbx")
 MAX_MAILBOX_BYTES = 100_000_000
@@ -383,11 +383,8 @@ def _attachment_name(raw: str, part: EmailMessage, n: int, mail: Mail) -> str:
     name = safe_file_name(raw, default=f"part-{n}")
     if "." not in name:
         name = f"{name}.{_EXTENSIONS.get(part.get_content_type(), 'bin')}"
-    cleaned = raw.replace("\\", "/")
-    if "/" in cleaned or ".." in cleaned or name != raw:
-        if "/" in cleaned or ".." in cleaned:
-            mail.notes.append(f"attachment name {short_repr(raw)} has a path in it; saved as "
-                              f"{name}")
+    if "/" in raw.replace("\\", "/") or ".." in raw:
+        mail.notes.append(f"attachment name {short_repr(raw)} has a path in it; saved as {name}")
     return name if name != MESSAGE_NAME else f"attached-{name}"
 
 
@@ -555,7 +552,7 @@ def import_mail(mail_path: str | os.PathLike, case_dir: str | os.PathLike) -> Im
         return result
     parties = parties_from_case(root)
     known = _known_messages(root)
-    files = _CaseFiles(root)
+    files = CaseFiles(root)
     taken = {PurePosixPath(rel).stem for rel in entry_files(root)}
     several = len(messages) > 1
     wrote = False
@@ -620,7 +617,7 @@ def _known_messages(root: Path) -> dict[str, str]:
 
 
 def _write_message(mail: Mail, root: Path, source: str, number: int, parties: Parties,
-                   files: _CaseFiles, taken: set[str]) -> str:
+                   files: CaseFiles, taken: set[str]) -> str:
     from itaoreport.case.safety import write_new_file
 
     summary = mail.subject or f"E-mail from {mail.from_name or mail.from_addr or 'unknown'}"
@@ -701,4 +698,4 @@ def is_mail_file(path: Path) -> bool:
 
 
 __all__ = ["import_mail", "is_mail_file", "parse_mail", "html_to_text", "own_text", "quote_of",
-           "archive_bomb", "MailError", "slug"]
+           "archive_bomb", "MailError"]

@@ -326,8 +326,9 @@ def test_safe_file_names(name, expected):
 
 
 def test_draft_text_parses_even_with_odd_source_names():
-    text = draft_entry("screenshots/a.png", FoundTime("2024-05-10", "x"), AddOptions(), None,
-                       "screenshot", "evil\nsender: me.png")
+    text = draft_entry("entries/a.yaml", "screenshots/a.png", FoundTime("2024-05-10", "x"),
+                       AddOptions(), None, "screenshot", "evil\nsender: me.png")
+    assert text.startswith("# yaml-language-server: $schema=../.schema/entry.schema.json\n")
     assert "\nsender: me.png" not in text
 
 
