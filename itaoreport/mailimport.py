@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -688,9 +689,12 @@ def is_mail_file(path: Path) -> bool:
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"):
         return False
     try:
-        with open(path, "rb") as fh:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a pipe or device: the log importer names it (never opened here)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
             head = fh.read(2048)
-    except OSError:
+    except (OSError, ValueError):
         return False
     return head.startswith(b"From ") or bool(
         re.match(rb"(?:(?:Return-Path|Received|From|Date|Message-ID|MIME-Version|Subject|To|"
