@@ -282,6 +282,10 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         from itaoreport.render.fit import fit_pdf
 
         say(f"rendering PDF ({options.profile.name}: {options.profile.describe()})")
+        redacted = sorted(a.path for a in evidence.attachments.values() if a.redacted)
+        if redacted:
+            say(f"shown redacted, originals not embedded: {', '.join(redacted[:5])}"
+                + (f" and {len(redacted) - 5} more" if len(redacted) > 5 else ""))
         t = time.perf_counter()
 
         def html_for(layout: Layout) -> str:
