@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -88,23 +89,90 @@ Row = tuple[int, list[str]]
 """A spreadsheet row number (1-based, as the spreadsheet shows it) and its cells as text."""
 
 
+MAX_XLSX_UNPACKED = 100_000_000
+"""Sum of the uncompressed sizes a workbook's zip declares (a log of 10,000 rows is ~5 MB)."""
+MAX_XLSX_MEMBERS = 1_000
+MAX_COLUMNS = 100
+"""Cells read per row; a log has a dozen columns."""
+MAX_CELL_CHARS = 20_000
+"""Longest cell, as long as the longest text value an entry may hold (case/validate.py)."""
+MAX_SCANNED_ROWS = 1_048_576
+"""Excel's own row limit: rows (empty ones included) looked at before giving up."""
+
+
 def read_rows(path: Path) -> list[Row]:
-    """The rows of a CSV or XLSX file, every cell as text."""
-    if not path.is_file():
-        raise LogUnreadable("no such file")
-    if path.stat().st_size > MAX_LOG_BYTES:
+    """The rows of a CSV or XLSX file, every cell as text; LogUnreadable with the reason.
+
+    Bounded while reading: at most MAX_ROWS non-empty rows after the header rows,
+    MAX_COLUMNS cells a row, MAX_CELL_CHARS a cell; a workbook's zip is checked for
+    its unpacked size before anything in it is opened (a zip bomb).
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        raise LogUnreadable("no such file") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise LogUnreadable("not a regular file (a device, pipe or socket)")
+    if st.st_size > MAX_LOG_BYTES:
         raise LogUnreadable(f"the file is over {MAX_LOG_BYTES // 1_000_000} MB; is it a log?")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_rows(path)
     if suffix in (".xls", ".ods", ".numbers"):
         raise LogUnreadable(f"{suffix} files cannot be read", "save the sheet as .xlsx or .csv")
-    return _csv_rows(path.read_bytes())
+    return _csv_rows(_read_regular(path))
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, read without blocking on a pipe swapped in meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise LogUnreadable(f"cannot read the file: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LogUnreadable("not a regular file (a device, pipe or socket)")
+        return fh.read(MAX_LOG_BYTES + 1)
+
+
+class _Rows:
+    """Collects rows as text while enforcing the limits; raises LogUnreadable when one is hit."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.filled = 0
+
+    def add(self, number: int, values) -> None:  # noqa: ANN001 - any iterable of cell values
+        if number > MAX_SCANNED_ROWS:
+            raise LogUnreadable(f"more than {MAX_SCANNED_ROWS:,} rows; is it a log?")
+        values = tuple(values)[:MAX_COLUMNS]
+        if values.count(None) + values.count("") == len(values):
+            return  # an empty row (a sheet formatted to its last row has a million): not kept
+        cells = []
+        for col, value in enumerate(values, start=1):
+            if col > MAX_COLUMNS:
+                break
+            text = _cell_text(value)
+            if len(text) > MAX_CELL_CHARS:
+                raise LogUnreadable(f"row {number}, column {col}: a cell of {len(text):,} "
+                                    f"characters; the limit is {MAX_CELL_CHARS:,}")
+            cells.append(text)
+        if any(c.strip() for c in cells):
+            self.filled += 1
+            if self.filled > MAX_ROWS + HEADER_SEARCH_ROWS:
+                raise LogUnreadable(f"more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}",
+                                    "split the log into several files")
+        self.rows.append((number, cells))
 
 
 def _csv_rows(data: bytes) -> list[Row]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # odd length, or a lone surrogate
+            raise LogUnreadable(
+                f"the file is not valid UTF-16 text (byte {exc.start:,}: {exc.reason})",
+                "save it again as 'CSV UTF-8'") from None
     else:
         try:
             text = data.decode("utf-8-sig")
@@ -113,31 +181,75 @@ def _csv_rows(data: bytes) -> list[Row]:
                 "the file is not UTF-8 text",
                 "in Excel choose 'CSV UTF-8' when saving; Google Sheets exports UTF-8",
             ) from None
+    if "\0" in text:
+        raise LogUnreadable("the file has NUL characters; it is not a text log",
+                            "save it again as 'CSV UTF-8'")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = _Rows()
     try:
-        return [(n, row) for n, row in enumerate(reader, start=1)]
+        for n, row in enumerate(reader, start=1):
+            rows.add(n, row)
     except csv.Error as exc:
         raise LogUnreadable(f"cannot read as CSV (record {reader.line_num}): {exc}") from None
+    return rows.rows
+
+
+def _check_xlsx_zip(path: Path) -> None:
+    """Refuse a workbook whose zip would unpack to more than MAX_XLSX_UNPACKED bytes.
+
+    Python's zipfile never returns more than the size a member declares, so checking
+    the declared sizes bounds what openpyxl can read; a member that holds more fails
+    its CRC check and is reported as damaged.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {exc}") from None
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise LogUnreadable(f"the workbook has {len(members):,} parts; the limit is "
+                            f"{MAX_XLSX_MEMBERS:,}", "is it a log? save the sheet as .csv")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise LogUnreadable(f"the workbook unpacks to {unpacked:,} bytes; the limit is "
+                            f"{MAX_XLSX_UNPACKED:,}", "is it a log? save the sheet as .csv")
 
 
 def _xlsx_rows(path: Path) -> list[Row]:
     import zipfile
+    import zlib
+    from xml.etree.ElementTree import ParseError
 
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx_zip(path)
+    damaged = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
+               TypeError, IndexError, AttributeError, EOFError, ParseError, zlib.error,
+               NotImplementedError)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise LogUnreadable(f"cannot read as XLSX: {exc}") from None
+    except damaged as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {type(exc).__name__}: {str(exc)[:200]}") \
+            from None
     try:
+        if not book.worksheets:
+            raise LogUnreadable("the workbook has no sheets")
         sheet = book.worksheets[0]
-        return [
-            (n, [_cell_text(v) for v in values])
-            for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()  # a declared A1:XFD1048576 must not pad every row
+        rows = _Rows()
+        for n, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS),
+                                   start=1):
+            rows.add(n, values)
+        return rows.rows
+    except damaged as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {type(exc).__name__}: {str(exc)[:200]}") \
+            from None
     finally:
         book.close()
 

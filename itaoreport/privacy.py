@@ -214,7 +214,7 @@ _CASE_TEXTS = ("title", "statement")
 _ENTRY_TEXTS = ("summary", "quote", "action", "sender_name", "channel")
 _SKIP_FIELDS = {"root", "locs", "loc", "path", "id", "fulfils", "refers_to", "timezone", "language",
                 "theme", "paper", "kind", "sender", "decision", "status", "currency", "type",
-                "requested", "redact", "redact_text", "highlight"}
+                "requested", "redact", "redact_text", "highlight", "highlight_loc"}
 """Model fields that are not text a report shows (names of files, codes, settings, boxes)."""
 
 
@@ -374,8 +374,8 @@ def apply_redact_text(case: object) -> re.Pattern | None:
 
 
 def _redact_object(obj: object, pattern: re.Pattern, seen: set[int]) -> None:
-    if id(obj) in seen or not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-        return
+    if (id(obj) in seen or not dataclasses.is_dataclass(obj) or isinstance(obj, (type, Loc))):
+        return  # a Loc names a file and line: not text of the report
     seen.add(id(obj))
     params = getattr(type(obj), "__dataclass_params__", None)
     frozen = bool(params and params.frozen)
@@ -398,3 +398,73 @@ def _redact_value(value: object, pattern: re.Pattern, seen: set[int]) -> object:
     if dataclasses.is_dataclass(value):
         _redact_object(value, pattern, seen)
     return value
+
+
+# -- the build's picture check (OCR words from evidence/ocr.py) ---------------------------------
+
+
+def picture_scan_requests(case: object, wanted: dict) -> tuple[dict, list[str]]:
+    """OCR specs for the pictures the quote check does not read already (`wanted`, by path),
+    so that every picture is checked; and a note when pictures cannot be checked."""
+    from pathlib import PurePosixPath
+
+    from itaoreport.evidence.exhibits import IMAGE_SUFFIXES
+    from itaoreport.evidence.ocr import find_engine
+
+    paths = {a.path for e in getattr(case, "entries", []) for a in e.attachments
+             if PurePosixPath(a.path).suffix.lower() in IMAGE_SUFFIXES}
+    if not paths:
+        return {}, []
+    engine = find_engine()
+    spec = engine.spec(("eng",)) if engine is not None else None
+    if spec is None:
+        return {}, ["pictures were not checked for card numbers, e-mail addresses and other "
+                    "private data: no OCR engine (Debian: tesseract-ocr)"]
+    return {path: spec for path in sorted(paths) if path not in wanted}, []
+
+
+def clean_ocr(evidence: object, hide: re.Pattern | None) -> None:
+    """The OCR words of every exhibit as outputs may carry them, in place: words under its
+    redact boxes dropped, `redact_text` strings replaced by REDACTED_MARK."""
+    ocr = getattr(evidence, "ocr", None)
+    if not ocr:
+        return
+    for x in evidence.exhibits:  # type: ignore[attr-defined]
+        sha = evidence.attachments[x.path].sha256  # type: ignore[attr-defined]
+        text = ocr.get(sha)
+        if text is None:
+            continue
+        words = without_redacted(text.words, x.redact)
+        if hide is not None:
+            words = hide_in_words(words, hide)
+        ocr[sha] = dataclasses.replace(text, words=words)
+
+
+def hide_in_words(words: Sequence[dict], hide: re.Pattern) -> list[dict]:
+    """Words with every match of `hide` (within a line) replaced by REDACTED_MARK."""
+    lines: dict[tuple, list[int]] = {}
+    for n, word in enumerate(words):
+        lines.setdefault((word.get("block", 0), word.get("line", 0)), []).append(n)
+    hidden: set[int] = set()
+    for members in lines.values():
+        text, spans = "", []
+        for n in sorted(members, key=lambda n: words[n]["box"][0]):
+            if text:
+                text += " "
+            spans.append((len(text), len(text) + len(words[n]["text"]), n))
+            text += words[n]["text"]
+        for match in hide.finditer(text):
+            hidden.update(n for s, e, n in spans if s < match.end() and match.start() < e)
+    return [{**w, "text": REDACTED_MARK} if n in hidden else dict(w) for n, w in enumerate(words)]
+
+
+def check_pictures(case: object, evidence: object) -> list[Problem]:
+    """A located warning for private data OCR reads in each picture the report shows."""
+    ocr = getattr(evidence, "ocr", None) or {}
+    addresses, allowed = case_settings(case)
+    problems: list[Problem] = []
+    for x in evidence.exhibits:  # type: ignore[attr-defined]
+        text = ocr.get(evidence.attachments[x.path].sha256)  # type: ignore[attr-defined]
+        if text is not None:
+            problems += check_picture(x.path, text.words, (), addresses, allowed)
+    return problems

@@ -223,10 +223,10 @@ def test_privacy_warnings_for_what_is_not_redacted(tmp_path):
 
 @pytest.mark.parametrize("boxes,message", [
     ("[[10, 10, 900, 50]]", "reaches outside the picture (800×400 pixels)"),
-    ("[[10, 10, 5, 50]]", "is empty"),
-    ("[[10, 10, 50]]", "needs four numbers"),
-    ("[[10, 10, 50, x]]", "'x' in [10, 10, 50, x] is not a pixel position"),
-    ("nope", "expected a list of boxes"),
+    ("[[10, 10, 5, 50]]", "box [10, 10, 5, 50] is empty or reversed"),
+    ("[[10, 10, 50]]", "a box is [x0, y0, x1, y1]: four whole numbers of pixels"),
+    ("[[10, 10, 50, x]]", "'x' is not a whole number of pixels"),
+    ("nope", "expected a list of [x0, y0, x1, y1] boxes"),
 ])
 def test_bad_boxes_are_located_errors(tmp_path, boxes, message):
     entry = ("timestamp: 2023-10-26 14:30\nchannel: Email\nsender: me\nsummary: x\n"
@@ -283,3 +283,50 @@ def test_renditions_are_cached_under_the_boxes(tmp_path):
     assert shown not in first  # the unredacted picture is another rendition, never the cached one
     with Image.open(root / "build" / "assets" / shown) as im:
         assert max(im.convert("L").crop((100, 120, 500, 200)).tobytes()) > 200
+
+
+needs_ocr = pytest.mark.skipif(not shutil.which("tesseract"), reason="tesseract not installed")
+
+
+@needs_ocr
+def test_ocr_text_in_report_json_leaves_out_the_redacted_region(built):
+    import json
+
+    report = json.loads((built / "build" / "report.json").read_text(encoding="utf-8"))
+    [exhibit] = report["exhibits"]
+    text = exhibit["ocr_text"]["text"]
+    assert "Payment" in text and "refunded" in text
+    assert PICTURE_SECRET not in text and "1111" not in text
+
+
+@needs_ocr
+def test_a_card_number_visible_in_a_picture_is_a_located_warning(tmp_path):
+    entry = ("timestamp: 2023-10-26 14:30\nchannel: Email\nsender: me\nsummary: x\n"
+             "attachments:\n  - shots/card.png\n")
+    root = write_case(tmp_path / "c", CASE_YAML, {"a.yaml": entry},
+                      {"shots/card.png": card_picture()})
+    result = build(root, BuildOptions(formats=("json",)))
+    messages = [p.format() for p in result.warnings if p.loc.path == "shots/card.png"]
+    assert len(messages) == 1, messages
+    match = re.match(r"shots/card\.png: warning: a payment card number \(4111 … 1111\) is "
+                     r"visible at \[(\d+), (\d+), (\d+), (\d+)\]; add a redact box", messages[0])
+    assert match, messages
+    x0, y0, x1, y1 = map(int, match.groups())
+    assert x0 < 60 and 170 < y0 < 200 and x1 > 500 and 220 < y1 < 260  # around the drawn number
+    assert CARD not in messages[0]
+    # the box it names, given as a redact box, silences it
+    (root / "entries" / "a.yaml").write_text(
+        entry.replace("  - shots/card.png\n", f"  - path: shots/card.png\n    redact: "
+                                               f"[[{x0}, {y0}, {x1}, {y1}]]\n"))
+    again = build(root, BuildOptions(formats=("json",)))
+    assert not [p for p in again.warnings if p.loc.path == "shots/card.png"]
+
+
+def test_hide_in_words_blanks_every_word_of_a_match():
+    from itaoreport.privacy import REDACTED_MARK, hide_in_words, redact_patterns
+
+    words = [{"text": t, "box": [i * 10, 0, i * 10 + 8, 10], "line": 0, "block": 0}
+             for i, t in enumerate(["Card", "4111", "1111", "1111", "1111", "ok"])]
+    out = hide_in_words(words, redact_patterns([CARD]))
+    assert [w["text"] for w in out] == ["Card", *[REDACTED_MARK] * 4, "ok"]
+    assert words[1]["text"] == "4111"  # the input is left alone

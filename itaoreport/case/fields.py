@@ -24,7 +24,7 @@ class Field:
 
     kind is one of: text (one or more lines), line (one line), enum, date,
     moment (date and time), decimal, currency, timezone, language, url,
-    entry_ref, tags, links, attachments, boxes (pixel regions, [[x0, y0, x1, y1], ...]),
+    entry_ref, tags, links, attachments, boxes (a list of [x0, y0, x1, y1]),
     map (with `fields`).
     """
 
@@ -112,6 +112,9 @@ ENTRY_FIELDS = (
 ATTACHMENT_FIELDS = (
     Field("path", "line", "Path relative to the case folder.", required=True),
     Field("caption", "text", "What the attachment shows."),
+    Field("highlight", "boxes", "Regions of the picture to point at, each [x0, y0, x1, y1] in "
+          "the original's pixels after EXIF orientation (x0 < x1, y0 < y1, inside the image); "
+          "drawn as a frame over the picture and shown enlarged as a detail in the report."),
     Field("redact", "boxes", "Regions every output shows solid black, [[x0, y0, x1, y1], ...] in "
           "the picture's pixels (after EXIF orientation); the original is then not embedded in "
           "the PDF."),

@@ -38,6 +38,9 @@ class Attachment:
     """Path relative to the case folder, posix separators."""
     caption: str | None
     loc: Loc
+    highlight: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """Regions to point at, [x0, y0, x1, y1] in the original's pixels after EXIF orientation."""
+    highlight_loc: Loc | None = None
     redact: list[tuple[int, int, int, int]] = field(default_factory=list)
     """Regions shown solid black in every output (original pixels after EXIF orientation)."""
 

@@ -16,12 +16,13 @@ from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
 from itaoreport.case.model import Attachment, Case, Claim, Entry, Order, Party, Promise
 from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
 from itaoreport.case.values import (
+    MAX_BOXES,
     BadValue,
+    parse_box,
     parse_currency,
     parse_date,
     parse_decimal,
     parse_language,
-    parse_box,
     parse_moment,
     parse_timezone,
     zone,
@@ -34,8 +35,6 @@ MAX_ATTACHMENTS_PER_ENTRY = 100
 MAX_ATTACHMENTS = 5_000
 MAX_TEXT_CHARS = 20_000
 MAX_PATH_CHARS = 1_000
-MAX_BOXES = 200
-"""Most redact (or highlight) boxes on one attachment."""
 MAX_ATTACHMENT_BYTES = 500_000_000
 """Largest single attachment: every one is read in full to hash it."""
 MAX_CASE_BYTES = 2_000_000_000
@@ -313,22 +312,6 @@ class _Reader:
                            "it cannot be shown in a report; remove the escape from the quotes")
         return node.text
 
-    def boxes(self, node: YNode) -> list[tuple[int, int, int, int]]:
-        """[[x0, y0, x1, y1], ...]; one box alone ([x0, y0, x1, y1]) is taken as a list of one."""
-        if not isinstance(node, YSeq):
-            raise BadValue(f"expected a list of boxes like [[30, 420, 860, 560]], got {_what(node)}")
-        items = node.items
-        if items and all(isinstance(i, YScalar) for i in items):
-            items = [node]
-        if len(items) > MAX_BOXES:
-            raise BadValue(f"{len(items)} boxes; the limit is {MAX_BOXES}")
-        boxes = []
-        for item in items:
-            if not isinstance(item, YSeq) or not all(isinstance(i, YScalar) for i in item.items):
-                raise BadValue(f"expected a box like [30, 420, 860, 560], got {_what(item)}")
-            boxes.append(parse_box([i.text for i in item.items]))  # type: ignore[union-attr]
-        return boxes
-
     def attachments(self, node: YNode) -> list[Attachment]:
         items = node.items if isinstance(node, YSeq) else [node]
         if len(items) > MAX_ATTACHMENTS_PER_ENTRY:
@@ -343,16 +326,40 @@ class _Reader:
                     continue
                 path_loc = item.items["path"].loc if "path" in item.items else item.loc
                 raw, caption = values["path"], values.get("caption")
+                highlight = values.get("highlight") or []
+                highlight_loc = item.items["highlight"].loc if "highlight" in item.items else None
                 redact = values.get("redact") or []
             elif isinstance(item, YScalar):
-                raw, caption, path_loc, redact = item.text, None, item.loc, []
+                raw, caption, path_loc = item.text, None, item.loc
+                highlight, highlight_loc, redact = [], None, []
             else:
                 self.problems.append(error(item.loc, "an attachment is a path or `path:` + `caption:`"))
                 continue
             rel = self.safe_path(raw, path_loc)
             if rel is not None:
-                result.append(Attachment(rel, caption, path_loc, redact))
+                result.append(Attachment(rel, caption, path_loc, highlight, highlight_loc,
+                                         redact))
         return result
+
+    def boxes(self, node: YNode) -> list[tuple[int, int, int, int]]:
+        """A list of [x0, y0, x1, y1] pixel boxes (a single box may be written without the
+        outer list)."""
+        if not isinstance(node, YSeq):
+            raise BadValue(f"expected a list of [x0, y0, x1, y1] boxes, got {_what(node)}")
+        items = node.items
+        if items and all(isinstance(i, YScalar) for i in items):
+            items = [node]  # one box written flat: [30, 420, 860, 560]
+        if len(items) > MAX_BOXES:
+            raise BadValue(f"{len(items)} boxes; the limit is {MAX_BOXES}")
+        boxes = []
+        for item in items:
+            if not isinstance(item, YSeq) or not all(isinstance(i, YScalar) for i in item.items):
+                raise BadValue("a box is [x0, y0, x1, y1]: four whole numbers of pixels")
+            try:
+                boxes.append(parse_box([i.text for i in item.items]))
+            except BadValue as exc:
+                raise BadValue(f"line {item.loc.line}: {exc}", exc.hint) from None
+        return boxes
 
     def safe_path(self, raw: str, loc: Loc) -> str | None:
         """A path to a regular file inside the case folder, or None with the problem recorded."""

@@ -49,6 +49,32 @@ def check_date(y: int, m: int, d: int, text: str) -> date:
     return date(y, m, d)
 
 
+MAX_BOXES = 50
+"""Most regions one attachment may list (highlight, redact)."""
+
+
+def parse_box(value: object) -> tuple[int, int, int, int]:
+    """[x0, y0, x1, y1] in whole pixels, x0 < x1 and y0 < y1, none negative.
+
+    `value` is a list of four texts or numbers (YAML scalars). Whether the box lies
+    inside the picture is checked where the picture's size is known (the evidence stage).
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise BadValue("a box is [x0, y0, x1, y1]: four whole numbers of pixels",
+                       "e.g. [30, 420, 860, 560]: left, top, right, bottom")
+    numbers = []
+    for item in value:
+        text = str(item).strip()
+        if not re.fullmatch(r"\+?[0-9]{1,6}", text):
+            raise BadValue(f"{text[:20]!r} is not a whole number of pixels (0-999999)")
+        numbers.append(int(text))
+    x0, y0, x1, y1 = numbers
+    if not (x0 < x1 and y0 < y1):
+        raise BadValue(f"box [{x0}, {y0}, {x1}, {y1}] is empty or reversed: "
+                       "x0 < x1 and y0 < y1 are needed")
+    return x0, y0, x1, y1
+
+
 def parse_date(text: str) -> date:
     match = _DATE.match(text.strip())
     if not match:
@@ -136,32 +162,6 @@ def parse_language(text: str) -> str:
     if not _LANGUAGE.match(code):
         raise BadValue(f"{text!r} is not a language code", "for example en or zh-Hans")
     return code.replace("_", "-")
-
-
-MAX_BOX_COORD = 100_000
-_PIXEL = re.compile(r"^\s*\d{1,6}\s*$")
-
-
-def parse_box(items: list[str]) -> tuple[int, int, int, int]:
-    """A region [x0, y0, x1, y1] in whole pixels, x0 < x1 and y0 < y1.
-
-    Whether it lies inside the picture is checked where the picture's size is
-    known (the evidence stage).
-    """
-    shown = "[" + ", ".join(t.strip() for t in items) + "]"
-    hint = "[left, top, right, bottom] in whole pixels of the picture, e.g. [30, 420, 860, 560]"
-    if len(items) != 4:
-        raise BadValue(f"{shown} is not a box: it needs four numbers", hint)
-    bad = next((t for t in items if not _PIXEL.match(t)), None)
-    if bad is not None:
-        raise BadValue(f"{bad.strip()!r} in {shown} is not a pixel position", hint)
-    x0, y0, x1, y1 = (int(t) for t in items)
-    if max(x0, y0, x1, y1) > MAX_BOX_COORD:
-        raise BadValue(f"{shown} is far outside any picture", hint)
-    if not (x0 < x1 and y0 < y1):
-        raise BadValue(f"{shown} is empty: the left must be less than the right and the top "
-                       "less than the bottom", hint)
-    return x0, y0, x1, y1
 
 
 def zone(name: str) -> ZoneInfo:

@@ -352,10 +352,12 @@ def _window_means(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.ndarray],
-                    verdicts: VerdictStore | None = None) -> DedupeResult:
+                    verdicts: VerdictStore | None = None,
+                    progress: Callable[[str], None] | None = None) -> DedupeResult:
     """Group copies of the same evidence; gray_of(key) returns the normalised grayscale.
 
-    verdicts, when given, remembers the verifier's decisions by content hash.
+    verdicts, when given, remembers the verifier's decisions by content hash;
+    progress, when given, hears how verification goes on long runs.
     """
     keys = sorted(items, key=lambda k: keep_rank(items[k], k))
     index = {k: i for i, k in enumerate(keys)}
@@ -365,19 +367,22 @@ def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.nd
     for i, j in pairs:
         partners.setdefault(i, set()).add(j)
         partners.setdefault(j, set()).add(i)
-    prepared = Prepared(gray_of)
+    checker = _Checker(Prepared(gray_of), items.__getitem__, verdicts,
+                       _Progress(progress, len(pairs)))
     by_sha: dict[str, str] = {}
     by_pixels: dict[str, str] = {}
     keep_of: dict[str, str] = {}
     groups: dict[str, Group] = {}
     near: list[Near] = []
+    bridges: list[list[str]] = []
     for key in keys:
         facts = items[key]
         match = _stage_one(key, facts, by_sha, by_pixels)
         if match is None:
-            match, rejected = _stage_two(key, keys, index, partners, keep_of, prepared,
-                                         items.__getitem__, verdicts)
+            match, rejected, verified = _stage_two(key, keys, index, partners, keep_of, checker)
             near.extend(rejected)
+            if len(verified) > 1:
+                bridges.append(verified)
         if match is None:
             keep_of[key] = key
             groups[key] = Group(key)
@@ -387,11 +392,57 @@ def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.nd
         kept, stage, score = match
         keep_of[key] = kept
         groups[kept].duplicates.append(Match(key, stage, score))
+    for verified in bridges:
+        _join_groups(verified, index, groups, keep_of, checker)
+    checker.progress.done()
     result_groups = sorted((g for g in groups.values() if g.duplicates), key=lambda g: g.keep)
     for g in result_groups:
         g.duplicates.sort(key=lambda m: m.path)
+    merged = {(g.keep, m.path) for g in result_groups for m in g.duplicates}
+    near = [n for n in near if keep_of[n.a] != keep_of[n.b]
+            and (n.a, n.b) not in merged and (n.b, n.a) not in merged]
     near.sort(key=lambda n: (n.a, n.b))
-    return DedupeResult(result_groups, near, keep_of)
+    return DedupeResult(result_groups, sorted(set(near), key=lambda n: (n.a, n.b)), keep_of)
+
+
+class _Progress:
+    """Says how verification goes when there are many candidate pairs."""
+
+    FROM = 2000
+
+    def __init__(self, say: Callable[[str], None] | None, total: int):
+        self.say = say if total >= self.FROM else None
+        self.total, self.count, self.step = total, 0, max(1, total // 10)
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.say and self.count % self.step == 0 and self.count < self.total:
+            self.say(f"comparing look-alike screenshots: {self.count} of about {self.total} pairs")
+
+    def done(self) -> None:
+        if self.say:
+            self.say("comparing look-alike screenshots: done")
+
+
+@dataclass
+class _Checker:
+    """The verifier with its prepared arrays, verdict cache and progress."""
+
+    prepared: Prepared
+    facts_of: Callable[[str], ImageFacts]
+    verdicts: VerdictStore | None
+    progress: _Progress
+
+    def check(self, kept: str, key: str) -> Verdict:
+        sha_a, sha_b = self.facts_of(kept).sha256, self.facts_of(key).sha256
+        self.progress.tick()
+        verdict = self.verdicts.verdict(sha_a, sha_b) if self.verdicts is not None else None
+        if verdict is None:
+            verdict = verify_keys(self.prepared, kept, key, lossless_same_size=_lossless_same_size(
+                self.facts_of(kept), self.facts_of(key)))
+            if self.verdicts is not None:
+                self.verdicts.put_verdict(sha_a, sha_b, verdict)
+        return verdict
 
 
 def _stage_one(key: str, facts: ImageFacts, by_sha: dict[str, str],
@@ -404,34 +455,61 @@ def _stage_one(key: str, facts: ImageFacts, by_sha: dict[str, str],
 
 
 def _stage_two(key: str, keys: list[str], index: dict[str, int],
-               partners: dict[int, set[int]], keep_of: dict[str, str],
-               prepared: Prepared,
-               facts_of: Callable[[str], ImageFacts],
-               verdicts: VerdictStore | None) -> tuple[tuple | None, list[Near]]:
-    """Verify against the kept images among this image's candidates; best match wins."""
+               partners: dict[int, set[int]], keep_of: dict[str, str], checker: _Checker
+               ) -> tuple[tuple | None, list[Near], list[str]]:
+    """Verify against the kept images among this image's candidates; best match wins.
+
+    Also returns every kept image this one verified against (best first): when there are
+    several, their groups may be one (see _join_groups)."""
+    facts_of = checker.facts_of
     mine = index[key]
     if facts_of(key).frames > 1:  # frames the verifier does not see: identical pixels only
-        return None, []
+        return None, [], []
     kept_candidates = sorted({keys[j] for j in partners.get(mine, ())
                               if j < mine and keep_of.get(keys[j]) == keys[j]},
                              key=lambda k: index[k])
     kept_candidates = [k for k in kept_candidates if facts_of(k).frames == 1]
     best: tuple[str, str, float] | None = None
     rejected = []
+    verified = []
     for kept in kept_candidates:
-        sha_a, sha_b = facts_of(kept).sha256, facts_of(key).sha256
-        verdict = verdicts.verdict(sha_a, sha_b) if verdicts is not None else None
-        if verdict is None:
-            verdict = verify_keys(prepared, kept, key, lossless_same_size=_lossless_same_size(
-                facts_of(kept), facts_of(key)))
-            if verdicts is not None:
-                verdicts.put_verdict(sha_a, sha_b, verdict)
+        verdict = checker.check(kept, key)
         if verdict.same:
+            verified.append(kept)
             if best is None or verdict.score < best[2]:
                 best = (kept, "verified", verdict.score)
         elif verdict.similar:
             rejected.append(Near(*sorted((kept, key)), verdict.score))
-    return best, rejected
+    return best, rejected, verified
+
+
+def _join_groups(verified: list[str], index: dict[str, int], groups: dict[str, Group],
+                 keep_of: dict[str, str], checker: _Checker) -> None:
+    """One image verified against several groups' kept images: the groups are one when the
+    best kept image verifies against the other kept image and against every member of its
+    group (no chaining: each member is verified against the image the group keeps)."""
+    keeps = sorted({keep_of[k] for k in verified}, key=lambda k: index[k])
+    first = keeps[0]
+    for other in keeps[1:]:
+        if keep_of[other] != other or other == first:
+            continue
+        verdict = checker.check(first, other)
+        if not verdict.same:
+            continue
+        moved = [Match(other, "verified", verdict.score)]
+        for m in groups[other].duplicates:
+            if m.stage in ("exact", "pixels"):  # the same pixels as `other`
+                moved.append(Match(m.path, "verified", verdict.score))
+                continue
+            check = checker.check(first, m.path)
+            if not check.same:
+                break
+            moved.append(Match(m.path, "verified", check.score))
+        else:
+            for m in moved:
+                keep_of[m.path] = first
+            groups[first].duplicates.extend(moved)
+            del groups[other]
 
 
 class VerdictStore(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +42,15 @@ def collect_images(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
                         found.append(os.path.join(folder, name))
         elif p.is_file():
             found.append(given)
+        elif os.path.lexists(p):  # a pipe, device, socket or broken link: never opened
+            missing.append((given, "not a regular file (a device, pipe or socket)"))
         else:
             missing.append((given, "no such file or folder"))
     return list(dict.fromkeys(found)), missing
 
 
-def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult:
+def dedupe_paths(paths: list[str], cache_dir: Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> FilesResult:
     """Analyse every image once (cached by content when cache_dir is given) and group copies."""
     files, unreadable = collect_images(paths)
     problem: dict[str, str] = {}
@@ -59,11 +63,12 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None) -> FilesResult
             continue
         items.append((path, Path(path), sha, size))
     cache = ImageCache(cache_dir)
-    images = ImageSet(cache, renditions=False)
+    images = ImageSet(cache, say=progress, renditions=False)
     problem.update(images.analyse(items))
     while True:
         try:
-            result = find_duplicates(images.facts, images.gray, verdicts=cache)
+            result = find_duplicates(images.facts, images.gray, verdicts=cache,
+                                     progress=progress)
             break
         except Unreadable as exc:  # its cached grayscale was lost and it no longer decodes
             problem[exc.key] = exc.reason

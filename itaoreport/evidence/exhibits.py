@@ -7,7 +7,10 @@ the kept file's exhibit and say how they were matched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -33,6 +36,8 @@ from itaoreport.evidence.renditions import Rendition
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from itaoreport.evidence.ocr import OcrSpec, OcrText
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
 PROGRESS_FROM = 20
@@ -108,6 +113,10 @@ class Evidence:
     problems: list[Problem] = field(default_factory=list)
     printed_grayscale: bool | None = None
     """Whether the exhibits' first print renditions are grayscale; None: none were made."""
+    ocr: dict[str, OcrText] = field(default_factory=dict)
+    """By SHA-256: the words of the pictures OCR was asked for (evidence/ocr.py)."""
+    ocr_errors: dict[str, str] = field(default_factory=dict)
+    """By SHA-256: why OCR of a picture failed."""
     warnings: list[Problem] = field(default_factory=list)
     """What the report cannot show of the evidence (frames after the first)."""
 
@@ -124,9 +133,17 @@ class Evidence:
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a regular file; OSError for anything else.
+
+    Opened without blocking and checked on the descriptor, so a named pipe (no
+    writer) or a device such as /dev/zero (endless) is refused, never read (#14).
+    """
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket)", str(path))
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
@@ -135,12 +152,15 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 def gather_evidence(case: Case, cache: ImageCache | None = None,
                     printer: PrintMaker | None = None,
-                    say: Callable[[str], None] | None = None) -> Evidence:
+                    say: Callable[[str], None] | None = None,
+                    ocr: dict[str, OcrSpec] | None = None) -> Evidence:
     """Hash every attachment, analyse each image once (or take it from the cache), group
     copies and number exhibits; problems name the file and the entry using it.
 
     With a `printer` (a PDF is wanted) each exhibit also gets its first print rendition,
-    made while the image is decoded for everything else.
+    made while the image is decoded for everything else. `ocr` asks for the words of
+    pictures (by attachment path; the exhibit shown for it is read too when that is
+    another file), read in the same decode, or taken from the OCR cache.
     """
     if cache is None:
         cache = ImageCache(cache_folder(case.root))
@@ -166,6 +186,8 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     images = ImageSet(cache, printer, say)
     images.redact = boxes
     shown = [info for info in infos.values() if info.is_image]
+    images.want_ocr({infos[p].sha256: spec for p, spec in (ocr or {}).items()
+                     if p in infos and infos[p].is_image})
     failed = images.analyse([(i.path, case.root / i.path, i.sha256, i.size) for i in shown])
     notes: list[Problem] = []
     for info in shown:
@@ -188,8 +210,13 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
                                                    f"attachment {exc.key!r}: {exc.reason}")])
     exhibits = _number_exhibits(case, infos, result)
     _redact_exhibits(exhibits, infos, boxes)
+    kept = {x.label: x.path for x in exhibits}
+    images.want_ocr({infos[kept[infos[p].exhibit]].sha256: spec  # type: ignore[index]
+                     for p, spec in (ocr or {}).items()
+                     if p in infos and infos[p].is_image and infos[p].exhibit})
     problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
                                      where)
+    ocr, ocr_errors = images.ocr, images.ocr_errors
     if images.decoded:
         del images
         release_freed_memory()
@@ -198,7 +225,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     kept_separate = [{"a": n.a, "b": n.b, "score": n.score} for n in result.kept_separate]
     return Evidence(infos, exhibits, kept_separate=kept_separate,
                     printed_grayscale=printer.grayscale if printer else None,
-                    warnings=sort_problems(notes))
+                    ocr=ocr, ocr_errors=ocr_errors, warnings=sort_problems(notes))
 
 
 def frames_note(frames: int) -> str:
@@ -304,6 +331,33 @@ class ImageSet:
         self.decoded = 0
         self.redact: dict[str, tuple] = {}
         """Key -> redact boxes, for the renditions made while analysing."""
+        self.ocr: dict[str, OcrText] = {}
+        self.ocr_errors: dict[str, str] = {}
+        self._ocr_wanted: dict[str, OcrSpec] = {}
+        """By SHA-256: OCR still to do, in the next decode of the picture."""
+
+    def want_ocr(self, specs: dict[str, OcrSpec]) -> None:
+        """Read the words of these pictures (by SHA-256) in their next decode, unless the
+        OCR cache has them; two specs for one picture are read as one, in both languages."""
+        from dataclasses import replace
+
+        from itaoreport.evidence.ocr import OcrCache
+
+        ocr_cache = OcrCache(self.cache.folder)
+        merged: dict[str, OcrSpec] = {}
+        for sha, spec in specs.items():
+            if sha in merged:
+                spec = replace(spec, languages=tuple(sorted({*merged[sha].languages,
+                                                             *spec.languages})))
+            merged[sha] = spec
+        for sha, spec in merged.items():
+            if sha in self.ocr or sha in self.ocr_errors:
+                continue
+            hit = ocr_cache.get(sha, spec)
+            if hit is not None:
+                self.ocr[sha] = hit
+            else:
+                self._ocr_wanted[sha] = spec
 
     def analyse(self, items: list[tuple[str, Path, str, int]]) -> dict[str, str]:
         """Facts of every (key, file, sha256, size); returns why, by key, for unusable ones."""
@@ -320,13 +374,17 @@ class ImageSet:
                                       redact=self.redact.get(key, ()))
             else:
                 by_sha[sha] = facts
+                if sha in self._ocr_wanted:  # only the words are missing
+                    jobs[sha] = self._job(key, sha, analyse=False, screen=False, printer=None)
         failed: dict[str, str] = {}
         for work in run_jobs(list(jobs.values()), self._progress("analysing")):
             if work.error is not None:
                 failed[work.job.sha256] = work.error
                 continue
-            assert work.facts is not None and work.gray is not None
             self._took(work)
+            if not work.job.analyse:
+                continue
+            assert work.facts is not None and work.gray is not None
             by_sha[work.job.sha256] = work.facts
             self._grays[work.job.sha256] = work.gray
             self.cache.remember(work.facts, work.gray)
@@ -372,7 +430,7 @@ class ImageSet:
                     self._prints[view] = found
             screen = view not in self._screens
             printer = self.printer if self.printer and view not in self._prints else None
-            if screen or printer:
+            if screen or printer or sha in self._ocr_wanted:
                 jobs.append((x.path, self._job(x.path, sha, analyse=False, screen=screen,
                                                printer=printer, redact=x.redact)))
         problems = []
@@ -391,13 +449,19 @@ class ImageSet:
              printer: PrintMaker | None, redact: tuple = ()) -> ImageJob:
         path, size = self._files[key]
         return ImageJob(path, sha, size, analyse, screen, printer, self.cache.folder,
-                        tuple(redact))
+                        ocr=self._ocr_wanted.get(sha), redact=tuple(redact))
 
     def _took(self, work: ImageWork) -> None:
         """Keep the renditions a decode made."""
         self.cache.stats["decodes"] += 1
         self.decoded += 1
-        view = work.job.view
+        sha, view = work.job.sha256, work.job.view
+        if work.job.ocr is not None:
+            self._ocr_wanted.pop(sha, None)
+            if work.ocr is not None:
+                self.ocr[sha] = work.ocr
+            else:
+                self.ocr_errors[sha] = work.ocr_error or "OCR failed"
         if work.screen is not None:
             self._screens[view] = work.screen
             self.cache.remember_rendition(view, SCREEN_KEY, rendition_tuple(work.screen))

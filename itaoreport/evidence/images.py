@@ -143,7 +143,8 @@ def _decode(source: Path | io.BytesIO, sha256: str | None) -> Decoded:
                 shown, background = shown_image(full)
                 check_shown(full, shown)
         lossless = (fmt in {"PNG", "GIF", "BMP", "TIFF"} or (
-            fmt == "WEBP" and bool(im.info.get("lossless", False)))) and not palette
+            fmt == "WEBP" and bool(im.info.get("lossless", False)))) and not palette \
+            and not _reduced_colour(full)
         return Decoded(shown, fmt, shown.width, shown.height, bool(lossless),
                        digest.hexdigest(), frames, background)
     except ImageError:
@@ -157,6 +158,12 @@ def _decode(source: Path | io.BytesIO, sha256: str | None) -> Decoded:
         raise ImageError(f"the image is corrupt or truncated ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - decoders of hostile bytes raise many kinds
         raise ImageError(f"the image could not be decoded ({type(exc).__name__}: {exc})") from None
+
+
+def _reduced_colour(im: Image.Image) -> bool:
+    """At most 256 colours in an 8-bit colour picture: perhaps a palette copy saved as RGB,
+    so the duplicate detector verifies it as a lossy copy, never as pixel-exact."""
+    return im.mode in ("RGB", "RGBA") and im.getcolors(256) is not None
 
 
 def _frame_count(im: Image.Image) -> int:

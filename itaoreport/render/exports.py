@@ -7,8 +7,14 @@ import io
 import json
 from datetime import date, datetime
 
+from typing import TYPE_CHECKING
+
 from itaoreport.case.model import Case, Entry
 from itaoreport.render.context import LOG_COLUMNS, LogRow
+
+if TYPE_CHECKING:
+    from itaoreport.analysis.quotes import QuoteCheck
+    from itaoreport.evidence.exhibits import Evidence, Exhibit
 
 REPORT_JSON_FORMAT = 1
 
@@ -37,7 +43,8 @@ def case_json(case: Case) -> dict:
     }
 
 
-def entry_json(entry: Entry, exhibit_of: dict[str, str]) -> dict:
+def entry_json(entry: Entry, exhibit_of: dict[str, str], quote_check: QuoteCheck | None = None
+               ) -> dict:
     p = entry.promise
     return {
         "id": entry.id,
@@ -60,7 +67,16 @@ def entry_json(entry: Entry, exhibit_of: dict[str, str]) -> dict:
         "decision": entry.decision,
         "refers_to": entry.refers_to,
         "tags": entry.tags,
+        "quote_check": quote_check.to_json() if quote_check else None,
     }
+
+
+def exhibit_json(exhibit: Exhibit, evidence: Evidence) -> dict:
+    """An exhibit with `ocr_text`: the words OCR read in its kept file, line by line (as
+    privacy.clean_ocr left them: nothing under a redact box, redact_text hidden), else None."""
+    text = evidence.ocr.get(evidence.attachments[exhibit.path].sha256)
+    return {**exhibit.to_json(),
+            "ocr_text": {"engine": text.engine, "text": text.text()} if text else None}
 
 
 def _money(value) -> str | None:  # noqa: ANN001
