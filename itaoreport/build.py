@@ -22,8 +22,10 @@ from itaoreport.analysis.narrative import fit_text, join_sentences, summarise
 from itaoreport.analysis.quotes import QuoteCheck
 from itaoreport.analysis.promises import (
     DeadlineMark,
+    DeadlineStatus,
     PromiseStatus,
     deadline_marks,
+    deadline_statuses,
     promise_statuses,
 )
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR
@@ -123,6 +125,8 @@ class Analysed:
     """Git history of each entry and attachment file; None outside a git repository."""
     approvals: Approvals = field(default_factory=Approvals)
     marks: list[DeadlineMark] = field(default_factory=list)
+    deadlines: list[DeadlineStatus] = field(default_factory=list)
+    """Deadlines set for the claimant (entry `deadline:`), apart from the promises."""
     quote_checks: dict[str, QuoteCheck] = field(default_factory=dict)
     """Entry id -> whether its quote is in its screenshots (analysis/quotes.py)."""
 
@@ -211,7 +215,9 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     promises = promise_statuses(case, facts.as_of)
     approvals = requirement_approvals(case)
     marks = deadline_marks(case, promises, facts.as_of)
-    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals)
+    deadlines = deadline_statuses(case, facts.as_of)
+    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals,
+                          all_own_exhibits(case, evidence))
     summary_text = fit_text(sentences, options.summary_chars, tr)
     exhibit_of = {path: info.exhibit for path, info in evidence.attachments.items() if info.exhibit}
     report = {
@@ -221,6 +227,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "facts": {**facts.to_json(), "deadlines_passed": [m.to_json() for m in marks]},
         "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
+        "deadlines": [d.to_json() for d in deadlines],
         "approvals": approvals.to_json(),
         "entries": [exports.entry_json(e, exhibit_of, quote_checks.get(e.id))
                     for e in case.entries],
@@ -237,7 +244,18 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
                     summary_text, loaded.problems + warnings, search_path, tr, provenance,
-                    approvals, marks, quote_checks)
+                    approvals, marks, deadlines, quote_checks)
+
+
+def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:
+    """Entry id -> the exhibits of all its own attachments, in attachment order."""
+    labels: dict[str, list[str]] = {}
+    for entry in case.entries:
+        found = [x.exhibit for a in entry.attachments
+                 if (x := evidence.attachments.get(a.path)) is not None and x.exhibit]
+        if found:
+            labels[entry.id] = list(dict.fromkeys(found))
+    return labels
 
 
 def ocr_requests(case: Case) -> tuple[dict, list[str]]:
@@ -272,6 +290,12 @@ def ocr_requests(case: Case) -> tuple[dict, list[str]]:
     return wanted, notes
 
 
+_CHECKED: dict[tuple, QuoteCheck | None] = {}
+"""Quote checks by (quote, pictures by content and engine): a rebuild in watch mode checks
+only the quotes and pictures that changed."""
+MAX_CHECKED = 20_000
+
+
 def check_quotes(case: Case, evidence: Evidence, wanted: dict
                  ) -> tuple[dict[str, QuoteCheck], list[Problem], list[str]]:
     """Each quoted entry's QuoteCheck, a located warning for each quote not found, and notes
@@ -287,6 +311,7 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
         if not entry.quote or not entry.quote.strip():
             continue
         pictures = []
+        keys: list[tuple] = []
         for att in entry.attachments:
             info = evidence.attachments.get(att.path)
             if info is None or not info.is_image or info.exhibit is None:
@@ -299,7 +324,14 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
                              f" quotes in it were not checked")
             if all(p[1] != shown.path for p in pictures):
                 pictures.append((info.exhibit, shown.path, text))
-        check = check_quote(entry.quote, pictures)
+                keys.append((info.exhibit, shown.path, shown.sha256, text and text.engine))
+        key = (entry.quote, tuple(keys))
+        check = _CHECKED.get(key)
+        if check is None:
+            check = check_quote(entry.quote, pictures)
+            if len(_CHECKED) >= MAX_CHECKED:
+                _CHECKED.clear()
+            _CHECKED[key] = check
         if check is None:
             continue
         checks[entry.id] = check
@@ -362,7 +394,8 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     context = build_context(case, analysed.facts, analysed.promises, evidence,
                             analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
                             approvals=analysed.approvals, marks=analysed.marks,
-                            figures=figures, quote_checks=quote_checks)
+                            figures=figures, quote_checks=quote_checks,
+                            deadlines=analysed.deadlines)
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)

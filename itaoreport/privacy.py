@@ -210,7 +210,7 @@ def _without_overlaps(found: list[Finding]) -> list[Finding]:
 
 # -- text fields --------------------------------------------------------------------------------
 
-_CASE_TEXTS = ("title", "statement")
+_CASE_TEXTS = ("title", "statement", "dispute.reason", "delivery.condition")
 _ENTRY_TEXTS = ("summary", "quote", "action", "sender_name", "channel")
 _SKIP_FIELDS = {"root", "locs", "loc", "path", "id", "fulfils", "refers_to", "timezone", "language",
                 "theme", "paper", "kind", "sender", "decision", "status", "currency", "type",
@@ -246,7 +246,9 @@ def check_case_texts(case: object) -> list[Problem]:
     problems: list[Problem] = []
     locs = getattr(case, "locs", {})
     for name in _CASE_TEXTS:
-        text = getattr(case, name, None)
+        part, _, leaf = name.rpartition(".")
+        owner = getattr(case, part, None) if part else case
+        text = getattr(owner, leaf, None)
         if isinstance(text, str):
             where = locs.get(name, Loc("case.yaml"))
             problems += _problems(where, name, find_private(text, addresses, allowed))

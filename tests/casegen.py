@@ -251,3 +251,106 @@ def make_large_case(root: Path, entries: int = 60, screenshots: int = 40) -> Pat
         (root / "entries" / f"{stamp[:10]}-{i + 1:02d}.yaml").write_text(
             "\n".join(lines) + "\n", encoding="utf-8")
     return root
+
+
+def bubble_boxes(messages: list[tuple[str, str, str]], photo_seed: int | None = None
+                 ) -> list[tuple[int, int, int, int]]:
+    """The [x0, y0, x1, y1] of each message bubble chat_image draws for `messages` (the same
+    geometry), e.g. to write an attachment's `highlight:`."""
+    d = ImageDraw.Draw(Image.new("RGB", (W, 10)))
+    body = font(44)
+    y = 410 + (660 if photo_seed is not None else 0)
+    boxes = []
+    for side, text, _time in messages:
+        lines: list[str] = []
+        for para in text.split("\n"):
+            lines += textwrap.wrap(para, 30) or [""]
+        bw = min(880, max(int(d.textlength(line, font=body)) for line in lines) + 190)
+        bh = 62 * len(lines) + 84
+        x0 = W - 40 - bw if side == "me" else 40
+        boxes.append((x0, y, x0 + bw, y + bh))
+        y += bh + 36
+    return boxes
+
+
+DAMAGED_CASE_YAML = """\
+title: Lid cracked on arrival, order IT-20240501-7730
+platform: ItaoBuy
+claimant:
+  name: Robin Claimant
+seller:
+  name: BrightLine Home
+order:
+  id: IT-20240501-7730
+  date: 2024-05-01
+  item: Glass storage jar set
+  amount: 48.50
+  currency: EUR
+claim:
+  type: damaged
+  requested: replacement
+as_of: 2024-05-26
+timezone: Europe/Madrid
+statement: |
+  The jar set arrived with a cracked lid. I sent photos the same day and the
+  packaging photos the seller asked for; the promised replacement never came.
+"""
+
+_DAMAGED = [
+    # (stamp, sender, summary, quote in the chat, other side's message, promise due)
+    ("2024-05-03 10:05", "seller", "The seller confirmed shipment.",
+     "Your order has shipped with Correos, tracking LP551204771CN.",
+     "Hello, has my order shipped yet?", None),
+    ("2024-05-09 18:40", "me", "I reported the cracked lid with photos.",
+     "The lid arrived cracked. Photos of the jar and the box are attached.",
+     "Delivered today, please confirm you received it.", None),
+    ("2024-05-10 09:15", "seller", "The seller asked for photos of the packaging.",
+     "Please send photos of the outer packaging within 48 hours so we can help.",
+     "The lid arrived cracked. Photos attached.", None),
+    ("2024-05-10 20:30", "me", "I sent the packaging photos on time.",
+     "Here are the packaging photos you asked for, sent within the 48 hours.",
+     "Please send photos of the outer packaging.", None),
+    ("2024-05-13 11:00", "seller", "The seller promised a replacement within 5 days.",
+     "We will send you a replacement lid within 5 days.",
+     "Any news about the replacement?", "2024-05-18"),
+    ("2024-05-20 08:45", "me", "I said the replacement had not arrived.",
+     "The replacement has not arrived, the 5 days are over.",
+     "We will send you a replacement lid within 5 days.", None),
+    ("2024-05-24 12:10", "me", "I told the seller I would open a dispute.",
+     "Without a reply by tomorrow I will open a dispute for a replacement.",
+     "The replacement has not arrived.", None),
+]
+
+
+def make_damaged_case(root: Path) -> Path:
+    """A damaged-item case of 8 entries and 9 pictures: 7 tall chat screenshots (each with a
+    `highlight:` on its quoted message) and 2 photos of the damage in one entry."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.yaml").write_text(DAMAGED_CASE_YAML, encoding="utf-8")
+    (root / "entries").mkdir(exist_ok=True)
+    (root / "shots").mkdir(exist_ok=True)
+    for i, (stamp, sender, summary, quote, other, due) in enumerate(_DAMAGED):
+        mine = sender == "me"
+        clock = stamp[11:]
+        messages = [("them" if mine else "me", other, "08:00"),
+                    ("me" if mine else "them", quote, clock)]
+        name = f"shots/chat-{i + 1}.png"
+        chat_image(clock, stamp[:10], messages, title="BrightLine Home",
+                   subtitle="Order IT-20240501-7730",
+                   palette=PALETTES[i % len(PALETTES)]).save(root / name, optimize=True)
+        box = bubble_boxes(messages)[1]
+        lines = [f"timestamp: {stamp}", "channel: ItaoBuy Messaging", f"sender: {sender}",
+                 f"summary: {summary}", f'quote: "{quote}"', "attachments:",
+                 f"  - path: {name}", f"    highlight: [[{', '.join(map(str, box))}]]"]
+        if due:
+            lines += ["promise:", "  text: Replacement lid sent", f"  due: {due}"]
+        (root / "entries" / f"{stamp[:10]}-{i + 1}.yaml").write_text("\n".join(lines) + "\n",
+                                                                      encoding="utf-8")
+    for n in (1, 2):
+        _photo(40 + n, 1600, 1200).save(root / "shots" / f"photo-{n}.jpg", quality=88)
+    (root / "entries" / "2024-05-09-photos.yaml").write_text(
+        "timestamp: 2024-05-09 18:35\nchannel: Photos\nsender: me\n"
+        "summary: Photos of the cracked lid and of the box as delivered.\n"
+        "attachments:\n  - path: shots/photo-1.jpg\n    caption: The cracked lid\n"
+        "  - path: shots/photo-2.jpg\n    caption: The box as delivered\n", encoding="utf-8")
+    return root

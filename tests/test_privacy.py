@@ -193,3 +193,25 @@ def test_findings_are_located_in_entries():
     [problem] = _problems(Loc("entries/x.yaml", 4, 8), "quote", fp("card 4111111111111111"))
     assert problem.format().startswith("entries/x.yaml:4:8: warning: quote: a payment card "
                                        "number (4111 … 1111)")
+
+
+def test_case_texts_include_dispute_and_delivery(tmp_path):
+    from conftest import write_case
+
+    from itaoreport.case.validate import load_case
+    from itaoreport.privacy import check_case_texts
+
+    root = write_case(tmp_path / "c", """\
+        title: t
+        claimant: {name: Alex, address: "12 Example Street"}
+        seller: {name: ShopCo}
+        order: {id: T-1, date: 2023-10-20}
+        dispute: {id: D-1, reason: "Call me at +49 30 1234567"}
+        delivery: {condition: "Left at 12 example street, box open"}
+        """)
+    case = load_case(root).case
+    found = [p.format() for p in check_case_texts(case)]
+    assert any(m.startswith("case.yaml:5:") and "dispute.reason: a phone number (+49 30 1234567)"
+               in m for m in found), found
+    assert any("delivery.condition: a line of your address (12 Example Street)" in m
+               for m in found), found

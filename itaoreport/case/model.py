@@ -23,7 +23,11 @@ class Moment:
     explicit_offset: bool
     """True when the user wrote an offset (+08:00, Z)."""
     text: str
-    """The text as written in the file."""
+    """The text as written in the file; for a duration, the moment it resolves to (ISO)."""
+    ambiguous: bool = False
+    """A time without offset in the hour that happens twice (clocks go back); read as the first."""
+    relative: str | None = None
+    """The duration as written (`48 hours`) when the moment was given as one."""
 
     def iso(self) -> str:
         return self.local.date().isoformat() if not self.has_time else self.local.isoformat()
@@ -55,6 +59,15 @@ class Promise:
 
 
 @dataclass
+class Deadline:
+    """A deadline set for the claimant (entry field `deadline`), met by a later entry of theirs."""
+
+    text: str
+    due: Moment
+    loc: Loc
+
+
+@dataclass
 class Entry:
     """One communication: one file under entries/."""
 
@@ -72,6 +85,7 @@ class Entry:
     links: list[str] = field(default_factory=list)
     action: str | None = None
     promise: Promise | None = None
+    deadline: Deadline | None = None
     fulfils: str | None = None
     kind: str = "message"
     decision: str | None = None
@@ -94,6 +108,27 @@ class Party:
     store: str | None = None
     address: str | None = None
     """The claimant's postal address: never shown; the privacy check looks for it."""
+
+
+@dataclass
+class Dispute:
+    """The platform's dispute or claim (case.yaml `dispute`)."""
+
+    id: str
+    opened: date | None = None
+    reason: str | None = None
+    respond_by: date | None = None
+
+
+@dataclass
+class Delivery:
+    """What happened to the parcel (case.yaml `delivery`)."""
+
+    carrier: str | None = None
+    tracking: str | None = None
+    shipped: date | None = None
+    delivered: date | None = None
+    condition: str | None = None
 
 
 @dataclass
@@ -132,6 +167,10 @@ class Case:
     theme: str = "default"
     language: str = "en"
     paper: str = "A4"
+    dispute: Dispute | None = None
+    delivery: Delivery | None = None
+    declaration: bool = True
+    """Close the report with the claimant's declaration, name and date."""
     redact_text: list[str] = field(default_factory=list)
     """Texts every output shows as █████ (privacy.py)."""
     locs: dict[str, Loc] = field(default_factory=dict)

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 Box = tuple[int, int, int, int]
 
-BODY_TEXT_PT = 9.0
-"""Body text of an enlarged detail on paper, in points (issue #15: >= 9 pt at 100 %)."""
+BODY_TEXT_PT = 10.0
+"""Body text of an enlarged detail on paper, in points (issue #15: >= 9 pt at 100 %; 10 pt
+leaves room for app fonts a little smaller than 4 % of the screen width)."""
 PT_MM = 25.4 / 72
 TEXT_SHARE_TALL = 0.04
 """A phone app's body text is about 4 % of the screen width (16 CSS px of 390-430)."""
@@ -45,6 +46,11 @@ DETAIL_MAX_MM = (100.0, 90.0)
 """Largest (width, height) a detail is drawn at; a larger region is shown smaller."""
 DETAIL_PAD = 0.02
 """Room kept around the region, as a share of the picture's width."""
+DARK_BOOST = 1.2
+"""Light text on a dark or saturated bubble (white on blue) reads worse when small, on paper
+as for OCR: such a region's detail is drawn this much larger."""
+DARK_MEDIAN = 150
+"""A region whose median luminance (0-255) is below this has a dark background."""
 TRIM_MIN_SHARE = 0.18
 """A run of uniform rows is cut only when it is at least this share of the picture."""
 TRIM_VERSION = "trim1"
@@ -136,11 +142,14 @@ def detail_box(size: tuple[int, int], boxes: list[Box]) -> tuple[Box, float]:
 
 
 def detail_rendition(screen: Rendition, sha256: str, size: tuple[int, int], boxes: list[Box],
-                     grayscale: bool, cache_root: Path | None, quality: int = 80
+                     grayscale: bool, cache_root: Path | None, quality: int = 88
                      ) -> Detail:
     """The crop around `boxes`, cut from the screen rendition (same decoded pixels)."""
     crop, scale = detail_box(size, boxes)
     factor = screen.width / size[0]
+    if is_dark(screen, sha256, [tuple(round(v * factor) for v in union(boxes))], cache_root):
+        scale = min(scale * DARK_BOOST, DETAIL_MAX_MM[0] / (crop[2] - crop[0]),
+                    DETAIL_MAX_MM[1] / (crop[3] - crop[1]))
     px = tuple(round(v * factor) for v in crop)
     px = (px[0], px[1], max(px[2], px[0] + 1), max(px[3], px[1] + 1))
     tone = "gray" if grayscale else "rgb"
@@ -162,6 +171,21 @@ def detail_rendition(screen: Rendition, sha256: str, size: tuple[int, int], boxe
     rendition = Rendition(name, data, "image/jpeg", px[2] - px[0], px[3] - px[1])
     x0, y0, x1, y1 = crop
     return Detail(rendition, crop, round((x1 - x0) * scale, 1), round((y1 - y0) * scale, 1))
+
+
+def is_dark(screen: Rendition, sha256: str, boxes: list[Box], cache_root: Path | None) -> bool:
+    """Whether the region (screen rendition pixels) has a dark background: light text."""
+    box = boxes[0]
+    key = f"{sha256}-dark-{screen.width}-{'-'.join(map(str, box))}.txt"
+
+    def make() -> bytes:
+        from PIL import Image, ImageStat
+
+        with Image.open(io.BytesIO(screen.data)) as im:
+            region = im.convert("L").crop(box)
+            return b"1" if ImageStat.Stat(region).median[0] < DARK_MEDIAN else b"0"
+
+    return cached(cache_root, key, make) == b"1"
 
 
 def trim_rows(screen: Rendition, sha256: str, size: tuple[int, int],

@@ -62,6 +62,10 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
     show_overdue bool: days overdue are shown (a delivery claim, overdue, and not delivered)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
+    deadlines    list of {"entry", "text", "dir", "set_by", "made", "due", "status" (met |
+                 missed | open), "status_label", "icon", "met_by", "met_at", "met_late"}:
+                 deadlines set for the claimant, never counted as promises
+                 (render/caseviews.py)
     medium       "screen" or "print" (added by the build)
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
     quote_checks dict[entry id, dict]: the quote check of each entry with a quote
@@ -75,6 +79,7 @@ A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label"
 
 An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summary",
 "summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
+"deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
 "links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
 {"label", "path", "caption", "first_use", "copy_of", "picture": picture or None,
 "copies": [path], "detail": detail or None}. A picture is {"src", "full" (the screen
@@ -109,6 +114,7 @@ from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
 from itaoreport.analysis.narrative import format_duration
 from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
 from itaoreport.case.model import Case, Entry, Moment
+from itaoreport.render.caseviews import deadline_views
 from itaoreport.render.i18n import Translator, text_direction
 
 if TYPE_CHECKING:  # types only: evidence/ imports NumPy and Pillow
@@ -194,6 +200,10 @@ def log_rows(case: Case, evidence: Evidence, promises: list[PromiseStatus],
             status = tr.text("log_status", status=tr.text(f"status.{p.status}")) if p else ""
             action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
                                         status=status))
+        if e.deadline:  # a deadline set for the claimant (#17); import reads it back
+            when = e.deadline.due.text if tr.iso_dates else tr.moment(e.deadline.due)
+            action_parts.append(tr.text("log_deadline", text=e.deadline.text.strip(),
+                                        due=tr.text("log_due", due=when)))
         rows.append(LogRow(e.id, tr.moment(e.timestamp), e.channel, sender_label(e, tr),
                            summary, attachment, "; ".join(action_parts)))
     return rows
@@ -513,7 +523,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
                   approvals: Approvals | None = None,
                   marks: list[DeadlineMark] | None = None,
                   figures: dict[tuple[str, str], Figure] | None = None,
-                  quote_checks: dict | None = None) -> dict:
+                  quote_checks: dict | None = None,
+                  deadlines: list | None = None) -> dict:
     """The template context (keys in the module docstring) in the language of `tr`."""
     views = _Views(case, evidence, tr)
     promise_views = [views.promise_view(p) for p in promises]
@@ -524,6 +535,10 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
     for mark in marks or []:
         if mark.before is not None:
             marks_before.setdefault(mark.before, []).append(views.mark_view(mark))
+    deadline_list = deadline_views(deadlines or [], tr)
+    deadline_of = {d["entry"]: d for d in deadline_list}
+    for view in entries:
+        view["deadline"] = deadline_of.get(view["id"])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     known = {x.label for x in evidence.exhibits}
     declaration = ({"text": tr.text("declaration"),
@@ -569,4 +584,5 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
                              and not getattr(getattr(case, "delivery", None), "delivered",
                                              None)),
         "status_icons": dict(STATUS_ICONS),
+        "deadlines": deadline_list,
     }
