@@ -41,7 +41,7 @@ def baseline(case: Path, work: Path) -> tuple[int, float]:
         pdf = write_document(render_document(job.html_for(fit.LAYOUTS[0]), assets),
                              job.attachments, job.when)
         measured.append((len(pdf), time.perf_counter() - t))
-        return fit.FitResult(pdf, fit.LAYOUTS[0], fit.QUALITY_STEPS[0], 0, False)
+        return fit.FitResult(pdf, fit.LAYOUTS[0], fit.QUALITY_STEPS[0], 0, 0, len(job.originals))
 
     real = fit.fit_pdf
     fit.fit_pdf = weasyprint_alone

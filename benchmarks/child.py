@@ -2,7 +2,7 @@
 
     python -m benchmarks.child build CASE FORMATS [--capture DIR]
     python -m benchmarks.child rebuild CASE
-    python -m benchmarks.child baseline CAPTURE_DIR IMAGE...
+    python -m benchmarks.child baseline CAPTURE_DIR IMAGE... [--ocr IMAGE...]
     python -m benchmarks.child imports ARG...      (itaoreport ARG...; which heavy modules loaded)
 
 run.py starts this once per measurement so imports, caches in memory and peak
@@ -227,8 +227,10 @@ class _PdfInputRecorder:
             json.dumps({"base_url": self.base_url, "assets": index}), encoding="utf-8")
 
 
-def run_baseline(capture: Path, images: list[Path]) -> dict:
-    """The unavoidable work: decode every image once with Pillow, WeasyPrint on the same HTML."""
+def run_baseline(capture: Path, images: list[Path], ocr: list[Path] | None = None) -> dict:
+    """The unavoidable work: decode every image once with Pillow, one OCR call for each
+    screenshot that has a quote to check (the engine's call as the build makes it,
+    evidence/ocr.read_words), WeasyPrint on the same HTML."""
     t = time.perf_counter()
     from PIL import Image
 
@@ -236,6 +238,20 @@ def run_baseline(capture: Path, images: list[Path]) -> dict:
         with Image.open(path) as im:
             im.load()
     decode = time.perf_counter() - t
+
+    t = time.perf_counter()
+    read = 0
+    if ocr:
+        from itaoreport.evidence.ocr import find_engine, read_words
+
+        engine = find_engine()
+        spec = engine.spec(["eng"]) if engine else None
+        for path in ocr if spec else []:
+            with Image.open(path) as im:
+                im.load()
+                read_words(im, spec)
+                read += 1
+    ocr_seconds = time.perf_counter() - t
 
     t = time.perf_counter()
     import weasyprint
@@ -253,7 +269,8 @@ def run_baseline(capture: Path, images: list[Path]) -> dict:
     html = (capture / CAPTURED_HTML).read_text(encoding="utf-8")
     pdf = weasyprint.HTML(string=html, base_url=index["base_url"], url_fetcher=Served()).write_pdf()
     weasy = time.perf_counter() - t
-    return {"seconds": decode + weasy, "decode_seconds": decode, "weasyprint_seconds": weasy,
+    return {"seconds": decode + ocr_seconds + weasy, "decode_seconds": decode,
+            "ocr_seconds": ocr_seconds, "ocr_images": read, "weasyprint_seconds": weasy,
             "images": len(images), "pdf_bytes": len(pdf)}
 
 
@@ -280,7 +297,9 @@ def main(argv: list[str]) -> None:
     elif command == "rebuild":
         outcome = run_rebuild(Path(rest[0]), pdf="--pdf" in rest[1:])
     elif command == "baseline":
-        outcome = run_baseline(Path(rest[0]), [Path(p) for p in rest[1:]])
+        files = rest[1:rest.index("--ocr")] if "--ocr" in rest else rest[1:]
+        ocr = rest[rest.index("--ocr") + 1:] if "--ocr" in rest else []
+        outcome = run_baseline(Path(rest[0]), [Path(p) for p in files], [Path(p) for p in ocr])
     elif command == "imports":
         outcome = run_imports(rest)
     else:

@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -32,7 +33,7 @@ from itaoreport.case.files import (
 )
 from itaoreport.case.safety import CaseFileError, read_case_file, safe_case_dir, write_new_file
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
-from itaoreport.case.values import BadValue, check_date, parse_moment, zone
+from itaoreport.case.values import BadValue, check_date, parse_duration, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
 from itaoreport.errors import CaseWriteError, Loc, Problem, error, warning
 
@@ -88,23 +89,90 @@ Row = tuple[int, list[str]]
 """A spreadsheet row number (1-based, as the spreadsheet shows it) and its cells as text."""
 
 
+MAX_XLSX_UNPACKED = 100_000_000
+"""Sum of the uncompressed sizes a workbook's zip declares (a log of 10,000 rows is ~5 MB)."""
+MAX_XLSX_MEMBERS = 1_000
+MAX_COLUMNS = 100
+"""Cells read per row; a log has a dozen columns."""
+MAX_CELL_CHARS = 20_000
+"""Longest cell, as long as the longest text value an entry may hold (case/validate.py)."""
+MAX_SCANNED_ROWS = 1_048_576
+"""Excel's own row limit: rows (empty ones included) looked at before giving up."""
+
+
 def read_rows(path: Path) -> list[Row]:
-    """The rows of a CSV or XLSX file, every cell as text."""
-    if not path.is_file():
-        raise LogUnreadable("no such file")
-    if path.stat().st_size > MAX_LOG_BYTES:
+    """The rows of a CSV or XLSX file, every cell as text; LogUnreadable with the reason.
+
+    Bounded while reading: at most MAX_ROWS non-empty rows after the header rows,
+    MAX_COLUMNS cells a row, MAX_CELL_CHARS a cell; a workbook's zip is checked for
+    its unpacked size before anything in it is opened (a zip bomb).
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        raise LogUnreadable("no such file") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise LogUnreadable("not a regular file (a device, pipe or socket)")
+    if st.st_size > MAX_LOG_BYTES:
         raise LogUnreadable(f"the file is over {MAX_LOG_BYTES // 1_000_000} MB; is it a log?")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_rows(path)
     if suffix in (".xls", ".ods", ".numbers"):
         raise LogUnreadable(f"{suffix} files cannot be read", "save the sheet as .xlsx or .csv")
-    return _csv_rows(path.read_bytes())
+    return _csv_rows(_read_regular(path))
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, read without blocking on a pipe swapped in meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise LogUnreadable(f"cannot read the file: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LogUnreadable("not a regular file (a device, pipe or socket)")
+        return fh.read(MAX_LOG_BYTES + 1)
+
+
+class _Rows:
+    """Collects rows as text while enforcing the limits; raises LogUnreadable when one is hit."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.filled = 0
+
+    def add(self, number: int, values) -> None:  # noqa: ANN001 - any iterable of cell values
+        if number > MAX_SCANNED_ROWS:
+            raise LogUnreadable(f"more than {MAX_SCANNED_ROWS:,} rows; is it a log?")
+        values = tuple(values)[:MAX_COLUMNS]
+        if values.count(None) + values.count("") == len(values):
+            return  # an empty row (a sheet formatted to its last row has a million): not kept
+        cells = []
+        for col, value in enumerate(values, start=1):
+            if col > MAX_COLUMNS:
+                break
+            text = _cell_text(value)
+            if len(text) > MAX_CELL_CHARS:
+                raise LogUnreadable(f"row {number}, column {col}: a cell of {len(text):,} "
+                                    f"characters; the limit is {MAX_CELL_CHARS:,}")
+            cells.append(text)
+        if any(c.strip() for c in cells):
+            self.filled += 1
+            if self.filled > MAX_ROWS + HEADER_SEARCH_ROWS:
+                raise LogUnreadable(f"more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}",
+                                    "split the log into several files")
+        self.rows.append((number, cells))
 
 
 def _csv_rows(data: bytes) -> list[Row]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # odd length, or a lone surrogate
+            raise LogUnreadable(
+                f"the file is not valid UTF-16 text (byte {exc.start:,}: {exc.reason})",
+                "save it again as 'CSV UTF-8'") from None
     else:
         try:
             text = data.decode("utf-8-sig")
@@ -113,31 +181,75 @@ def _csv_rows(data: bytes) -> list[Row]:
                 "the file is not UTF-8 text",
                 "in Excel choose 'CSV UTF-8' when saving; Google Sheets exports UTF-8",
             ) from None
+    if "\0" in text:
+        raise LogUnreadable("the file has NUL characters; it is not a text log",
+                            "save it again as 'CSV UTF-8'")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = _Rows()
     try:
-        return [(n, row) for n, row in enumerate(reader, start=1)]
+        for n, row in enumerate(reader, start=1):
+            rows.add(n, row)
     except csv.Error as exc:
         raise LogUnreadable(f"cannot read as CSV (record {reader.line_num}): {exc}") from None
+    return rows.rows
+
+
+def _check_xlsx_zip(path: Path) -> None:
+    """Refuse a workbook whose zip would unpack to more than MAX_XLSX_UNPACKED bytes.
+
+    Python's zipfile never returns more than the size a member declares, so checking
+    the declared sizes bounds what openpyxl can read; a member that holds more fails
+    its CRC check and is reported as damaged.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {exc}") from None
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise LogUnreadable(f"the workbook has {len(members):,} parts; the limit is "
+                            f"{MAX_XLSX_MEMBERS:,}", "is it a log? save the sheet as .csv")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise LogUnreadable(f"the workbook unpacks to {unpacked:,} bytes; the limit is "
+                            f"{MAX_XLSX_UNPACKED:,}", "is it a log? save the sheet as .csv")
 
 
 def _xlsx_rows(path: Path) -> list[Row]:
     import zipfile
+    import zlib
+    from xml.etree.ElementTree import ParseError
 
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx_zip(path)
+    damaged = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
+               TypeError, IndexError, AttributeError, EOFError, ParseError, zlib.error,
+               NotImplementedError)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise LogUnreadable(f"cannot read as XLSX: {exc}") from None
+    except damaged as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {type(exc).__name__}: {str(exc)[:200]}") \
+            from None
     try:
+        if not book.worksheets:
+            raise LogUnreadable("the workbook has no sheets")
         sheet = book.worksheets[0]
-        return [
-            (n, [_cell_text(v) for v in values])
-            for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()  # a declared A1:XFD1048576 must not pad every row
+        rows = _Rows()
+        for n, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS),
+                                   start=1):
+            rows.add(n, values)
+        return rows.rows
+    except damaged as exc:
+        raise LogUnreadable(f"cannot read as XLSX: {type(exc).__name__}: {str(exc)[:200]}") \
+            from None
     finally:
         book.close()
 
@@ -316,8 +428,11 @@ class _Sheet:
         _put(values, "quote", quote)
         draft = _Draft(number, timestamp, values, entry_id=self._entry_id(number, cols))
         self._attachments(draft, cols.get("attachments", ""), col_of.get("attachments", 0))
-        action, promise = split_action(cols.get("action", ""))
+        rest, deadline = split_deadline(cols.get("action", ""))
+        action, promise = split_action(rest)
         promise = promise or cols.get("promise") or None
+        if deadline and not self._deadline(draft, deadline, col_of):
+            action = "; ".join(filter(None, [action, f"Deadline for me: {deadline}"]))
         _put(values, "action", action)
         if promise:
             self._promise(draft, promise, cols.get("due", ""), col_of)
@@ -340,7 +455,11 @@ class _Sheet:
     def _promise(self, draft: _Draft, text: str, due_cell: str, col_of: dict[str, int]) -> None:
         text, due_text = split_due(text) if not due_cell else (text, due_cell)
         promise: dict = {"text": text}
-        if due_text:
+        relative = relative_due(due_text) if due_text else (None if due_cell else
+                                                             relative_due(text))
+        if relative:
+            promise["due"] = relative
+        elif due_text:
             try:
                 promise["due"] = parse_log_moment(due_text, self.dayfirst, self.tz)
             except BadValue as exc:
@@ -351,6 +470,25 @@ class _Sheet:
                 f"row {draft.row}: the promise has no due date",
                 "add `due:` under `promise:` so the report can tell whether it was kept"))
         draft.values["promise"] = promise
+
+    def _deadline(self, draft: _Draft, text: str, col_of: dict[str, int]) -> bool:
+        """`Deadline for me: TEXT (due WHEN)` (as log.csv writes it) → the entry's `deadline`;
+        False (kept as action text, with a warning) when it names no due time."""
+        text, due_text = split_due(text)
+        due = relative_due(due_text or text) if (due_text or text) else None
+        if due is None and due_text:
+            try:
+                due = parse_log_moment(due_text, self.dayfirst, self.tz)
+            except BadValue as exc:
+                raise RowError(f"deadline due: {exc}", exc.hint, col_of.get("action", 0)) from None
+        if due is None:
+            self.problems.append(warning(
+                Loc(self.name, draft.row, col_of.get("action", 0)),
+                f"row {draft.row}: the deadline set for you has no due date; kept as action text",
+                "write it as `Deadline for me: what (due 2023-11-08)`"))
+            return False
+        draft.values["deadline"] = {"text": text, "due": due}
+        return True
 
     def _attachments(self, draft: _Draft, cell: str, col: int) -> None:
         paths, links, notes = split_attachments(cell)
@@ -532,86 +670,7 @@ def _offset(tz: str | None, raw: str) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
-_ROLE_WORDS = (
-    ("platform", {"customer service", "customer support", "support team"}),
-    ("me", {"me", "i", "myself", "buyer", "customer", "claimant", "self", "you"}),
-    ("seller", {"seller", "vendor", "merchant", "store", "shop", "supplier"}),
-    ("platform", {"platform", "marketplace", "support", "admin", "moderator", "mediator",
-                  "agent"}),
-    ("carrier", {"carrier", "courier", "shipping", "delivery", "logistics", "post", "postal"}),
-    ("other", {"other"}),
-)
-"""Generic words for a role: a sender cell of only these words names no one."""
-_BRANDS = {"itaobuy": "platform", "dhl": "carrier", "ups": "carrier", "fedex": "carrier",
-           "usps": "carrier", "ems": "carrier"}
-"""Names that tell the role and are also a display name."""
-_GENERIC = set().union(*(words for _, words in _ROLE_WORDS))
-_QUOTES = {'"': '"', "“": "”", "„": "“", "”": "”", "«": "»", "»": "«", "「": "」", "『": "』",
-           "‘": "’", "‹": "›"}
-_SENDER_SHAPES = (
-    re.compile(r"^(?P<head>.*?)\s*[\"“„«「](?P<detail>.+?)[\"”“»」]\s*$"),
-    re.compile(r"^(?P<head>.*?)\s*\((?P<detail>[^()]+)\)\s*$"),
-    re.compile(r"^(?P<head>.*?)\s*\[(?P<detail>[^\[\]]+)\]\s*$"),
-    re.compile(r"^(?P<head>[^:]+?)\s*:\s*(?P<detail>.+)$"),
-    re.compile(r"^(?P<head>.+?)\s+[-–—]\s+(?P<detail>.+)$"),
-)
-
-
-def role_of(text: str) -> str | None:
-    """me | seller | platform | carrier | other for a short sender text with a role word."""
-    words = _words(text)
-    name = " ".join(words)
-    if len(words) > 3:
-        return None
-    padded = f" {name} "
-    for role, phrases in _ROLE_WORDS:
-        if any(f" {phrase} " in padded for phrase in phrases):
-            return role
-    return next((_BRANDS[w] for w in words if w in _BRANDS), None)
-
-
-def parse_sender(text: str, names: dict[str, str] | None = None) -> tuple[str | None, str | None]:
-    """(sender, sender_name) from a Sender cell: `Me (Buyer)` → (me, None),
-    `Seller "GadgetWorld"` → (seller, GadgetWorld), `GadgetWorld (Seller)` → (seller, GadgetWorld).
-
-    names maps casefolded party names from case.yaml to roles; an unknown sender
-    gives (None, the text).
-    """
-    raw = " ".join(text.split())
-    head, detail = raw, ""
-    for shape in _SENDER_SHAPES:
-        match = shape.match(raw)
-        if match and match["head"].strip():
-            head, detail = match["head"].strip(), match["detail"].strip()
-            break
-    names = names or {}
-    if head.casefold() in names:
-        return names[head.casefold()], head if not detail or _is_generic(detail) else detail
-    head_role = role_of(head)
-    if head_role and detail:
-        return head_role, None if _is_generic(detail) else detail
-    if head_role:
-        return head_role, _name_part(head)
-    detail_role = (role_of(detail) or names.get(detail.casefold())) if detail else None
-    if detail_role:
-        return detail_role, head
-    return None, raw
-
-
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^\w]+", " ", text.lower()).split()
-
-
-def _is_generic(text: str) -> bool:
-    return " ".join(_words(text)) in _GENERIC
-
-
-def _name_part(head: str) -> str | None:
-    """`GadgetWorld` from `Seller GadgetWorld`; None for a bare role word like `Seller`."""
-    if _is_generic(head):
-        return None
-    first, _, rest = head.partition(" ")
-    return rest.strip() if rest.strip() and _is_generic(first) else head
+from itaoreport.case.senders import _QUOTES, parse_sender, role_of  # noqa: E402,F401 (shared)
 
 
 def unquote(text: str) -> str:
@@ -659,6 +718,23 @@ _STATUS_NOTE = re.compile(r"\s*\[(?:kept|broken|pending)[^\]]*\]\s*$", re.IGNORE
 """The status log.csv shows after a promise; derived by the report, so not imported."""
 
 
+_DEADLINE = re.compile(r"(?:^|(?<=[\n;.]))\s*deadline\s+(?:set\s+)?for\s+me\s*:\s*",
+                       re.IGNORECASE)
+"""Only "Deadline for me:": a plain "Deadline:" in a buyer's log is as often one they set."""
+_DEADLINE_STATUS = re.compile(r"\s*\[(?:met|missed|open)[^\]]*\]\s*$", re.IGNORECASE)
+
+
+def split_deadline(cell: str) -> tuple[str, str | None]:
+    """(the rest, deadline text) from an Action/Promise cell: `Deadline for me: ...` (as
+    log.csv writes a deadline set for the claimant) is the deadline, up to the end."""
+    text = cell.strip()
+    match = _DEADLINE.search(text)
+    if not match:
+        return text, None
+    rest = text[: match.start()].strip().rstrip(";").strip()
+    return rest, _DEADLINE_STATUS.sub("", text[match.end():]).strip() or None
+
+
 def split_action(cell: str) -> tuple[str | None, str | None]:
     """(action, promise text) from an Action/Promise Made cell; `Promise: ...` is the promise."""
     text = cell.strip()
@@ -668,6 +744,29 @@ def split_action(cell: str) -> tuple[str | None, str | None]:
     action = text[: match.start()].strip().rstrip(";").strip() or None
     promise = _STATUS_NOTE.sub("", text[match.end():]).strip() or None
     return action, promise
+
+
+_RELATIVE = re.compile(r"(?:^|\b(?:in|within)\s+)(?:the\s+next\s+)?(?P<n>\d{1,4})\s*"
+                       r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|wks?)\b\.?", re.IGNORECASE)
+_UNITS = {"h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
+          "d": "day", "day": "day", "days": "day",
+          "week": "week", "weeks": "week", "wk": "week", "wks": "week"}
+
+
+def relative_due(text: str) -> str | None:
+    """`48 hours` from a promise like "Tracking update in 48 hours" or "within 2 days", or from
+    a due cell that is a duration: the entry format's duration, counted from the timestamp."""
+    duration = parse_duration(text)
+    if duration is not None:
+        return duration.text.lower()
+    match = _RELATIVE.search(text)
+    if match is None or (match.start() == 0 and match.end() < len(text.rstrip())):
+        return None
+    count = int(match["n"])
+    if count < 1:
+        return None
+    unit = _UNITS[match["unit"].lower()]
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def split_due(text: str) -> tuple[str, str | None]:
@@ -850,7 +949,7 @@ class _Dumper(yaml.SafeDumper):
     """Plain scalars where safe, quoted where YAML would misread them, `|` for several lines."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)  # lists indented under their key, as CASE_FORMAT
+        super().increase_indent(flow, False)  # lists indented under their key
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
@@ -861,7 +960,7 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 class Moment(str):
-    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in CASE_FORMAT."""
+    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in docs/case-format.md."""
 
 
 def _represent_moment(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
@@ -882,8 +981,9 @@ def dump_fields(values: dict) -> str:
 def entry_yaml(rel_path: str, timestamp: str, values: dict, comments: tuple[str, ...] = ()) -> str:
     """The text of an entry file: the schema line, comments, then the fields."""
     head = [modeline(rel_path, "entry"), *(f"# {c}" for c in comments)]
-    promise = values.get("promise")
-    if promise and promise.get("due"):
-        values = {**values, "promise": {**promise, "due": Moment(promise["due"])}}
+    for name in ("promise", "deadline"):
+        part = values.get(name)
+        if part and part.get("due"):
+            values = {**values, name: {**part, "due": Moment(part["due"])}}
     body = dump_fields({"timestamp": Moment(timestamp), **values})
     return "\n".join(head) + "\n" + body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -14,10 +15,75 @@ class OutputError(ItaoError):
     """The output folder cannot be used or written."""
 
 
+TEMP_PREFIX = ".itaoreport-"
+TEMP_SUFFIX = ".tmp"
+_OUR_TEMP = re.compile(r"^\.itaoreport-.+\.(\d{1,10})-[A-Za-z0-9_]{8}\.tmp$")
+"""Our temporary files only: `.itaoreport-<target name>.<pid>-<8 random>.tmp`."""
+STALE_SECONDS = 3600
+"""A temporary file of a process that may still be alive is left alone this long."""
+MAX_CLEAN_FILES = 200_000
+
+
+def temp_prefix(name: str) -> str:
+    """The start of a temporary file name for target `name` (mkstemp adds 8 random characters)."""
+    return f"{TEMP_PREFIX}{name}.{os.getpid()}-"
+
+
+def clean_stale_temps(folder: Path) -> list[Path]:
+    """Delete temporary files a killed itaoreport left in `folder` (recursively); return them.
+
+    Only names of our own pattern (`.itaoreport-NAME.PID-XXXXXXXX.tmp`), only
+    regular files (never a link, never through a folder link), and only when the
+    process that made it is gone (or the file is over an hour old where that
+    cannot be told), so a build running beside this one keeps its files.
+    """
+    removed: list[Path] = []
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return removed
+    except OSError:
+        return removed
+    seen = 0
+    for here, dirs, files in os.walk(folder):  # os.walk does not follow folder links
+        for name in files:
+            seen += 1
+            if seen > MAX_CLEAN_FILES:
+                return removed
+            match = _OUR_TEMP.match(name)
+            if not match:
+                continue
+            path = Path(here) / name
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and _stale(int(match.group(1)), st.st_mtime):
+                    os.unlink(path)
+                    removed.append(path)
+            except OSError:
+                continue
+    return removed
+
+
+def _stale(pid: int, mtime: float) -> bool:
+    import time
+
+    if time.time() - mtime > STALE_SECONDS:
+        return True
+    if pid == os.getpid() or os.name == "nt":  # Windows: os.kill would end the process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _stage(path: Path, data: bytes) -> str:
     """Write `data` to a new temporary file beside `path`, synced to disk; return its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=TEMP_SUFFIX,
+                               dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
@@ -64,6 +130,7 @@ def write_outputs(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     written: list[Path] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(out_dir)  # left by a build that was killed while writing
         for name in sorted(files):
             rel = PurePosixPath(name)
             if rel.is_absolute() or ".." in rel.parts:

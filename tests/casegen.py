@@ -47,7 +47,11 @@ PALETTES = (
     Palette("#0b141a", "#000000", "#1f2c34", "#53bdeb", "#8696a0", "#182229", "#8696a0",
             "#005c4b", "#202c33", "#e9edef", "#8696a0", "#1f2c34", "#00a884"),
 )
-"""Four apps' colour schemes; the first is the one the sample case uses."""
+"""Four apps' colour schemes; the first is the one the sample case uses, the last is dark mode."""
+DARK = PALETTES[3]
+"""Dark mode: light text on dark bubbles."""
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+"""Simplified Chinese text (Debian: fonts-noto-cjk); index 2 of the collection is SC."""
 
 
 @cache
@@ -57,13 +61,41 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_DIR / name), size)
 
 
+@cache
+def cjk_font(size: int) -> ImageFont.FreeTypeFont:
+    """Noto Sans CJK SC at a pixel size (OSError when fonts-noto-cjk is not installed)."""
+    return ImageFont.truetype(str(CJK_FONT), size, index=2)
+
+
+def has_cjk(text: str) -> bool:
+    return any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in text)
+
+
+def _font_for(text: str, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    return cjk_font(size) if has_cjk(text) else font(size, bold)
+
+
+def _wrap_cjk(d: ImageDraw.ImageDraw, text: str, body: ImageFont.FreeTypeFont,
+              width: int) -> list[str]:
+    """Lines of CJK text (no spaces to break at) no wider than `width` pixels."""
+    lines = [""]
+    for c in text:
+        if lines[-1] and d.textlength(lines[-1] + c, font=body) > width:
+            lines.append("")
+        lines[-1] += c
+    return lines
+
+
 def chat_image(clock: str, day: str, messages: list[tuple[str, str, str]],
                title: str = "GadgetWorld", subtitle: str = "Order IT-20231020-8841",
-               photo_seed: int | None = None, palette: Palette = PALETTES[0]) -> Image.Image:
+               photo_seed: int | None = None, palette: Palette = PALETTES[0],
+               bubbles: list[tuple[int, int, int, int]] | None = None) -> Image.Image:
     """A chat-app screenshot; messages are (side 'me'|'them', text, time).
 
     photo_seed adds a noisy "product photo" bubble, like a picture sent in the chat,
     which compresses far worse than flat UI colours; palette picks an app's colours.
+    A message with Chinese (CJK) text is drawn in Noto Sans CJK SC. When `bubbles` is
+    given, each message's bubble (x0, y0, x1, y1) is appended to it, in message order.
     """
     p = palette
     im = Image.new("RGB", (W, H), p.background)
@@ -73,26 +105,29 @@ def chat_image(clock: str, day: str, messages: list[tuple[str, str, str]],
     d.text((W - 230, 18), "4G  87%", font=font(38), fill="white")
     d.rectangle([0, 80, W, 260], fill=p.header)
     d.ellipse([40, 115, 150, 225], fill=p.avatar)
-    d.text((70, 140), title[0], font=font(60, True), fill="white")
-    d.text((180, 118), title, font=font(52, True), fill="white")
-    d.text((180, 186), subtitle, font=font(34), fill=p.subtitle)
+    d.text((70, 140), title[0], font=_font_for(title, 60, True), fill="white")
+    d.text((180, 118), title, font=_font_for(title, 52, True), fill="white")
+    d.text((180, 186), subtitle, font=_font_for(subtitle, 34), fill=p.subtitle)
     y = 300
     d.rounded_rectangle([W // 2 - 150, y, W // 2 + 150, y + 64], 24, fill=p.day_chip)
-    d.text((W // 2, y + 32), day, font=font(34), fill=p.day_text, anchor="mm")
+    d.text((W // 2, y + 32), day, font=_font_for(day, 34), fill=p.day_text, anchor="mm")
     y += 110
     if photo_seed is not None:
         im.paste(_photo(photo_seed, 640, 520), (40 + 24, y + 24))
         d.rounded_rectangle([40, y, 40 + 688, y + 620], 28, outline="#ffffff", width=24)
         y += 660
-    body = font(44)
     for side, text, time in messages:
+        body = _font_for(text, 44)
         lines: list[str] = []
         for para in text.split("\n"):
-            lines += textwrap.wrap(para, 30) or [""]
+            lines += (_wrap_cjk(d, para, body, 690) if has_cjk(para)
+                      else textwrap.wrap(para, 30)) or [""]
         bw = min(880, max(int(d.textlength(line, font=body)) for line in lines) + 190)
         bh = 62 * len(lines) + 84
         x0 = W - 40 - bw if side == "me" else 40
         d.rounded_rectangle([x0, y, x0 + bw, y + bh], 28, fill=p.mine if side == "me" else p.theirs)
+        if bubbles is not None:
+            bubbles.append((x0, y, x0 + bw, y + bh))
         for i, line in enumerate(lines):
             d.text((x0 + 34, y + 26 + 62 * i), line, font=body, fill=p.text)
         tick = " \u2713\u2713" if side == "me" else ""
@@ -215,4 +250,107 @@ def make_large_case(root: Path, entries: int = 60, screenshots: int = 40) -> Pat
             lines += ["promise:", "  text: Tracking will update", f"  due: {stamp[:10]}"]
         (root / "entries" / f"{stamp[:10]}-{i + 1:02d}.yaml").write_text(
             "\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def bubble_boxes(messages: list[tuple[str, str, str]], photo_seed: int | None = None
+                 ) -> list[tuple[int, int, int, int]]:
+    """The [x0, y0, x1, y1] of each message bubble chat_image draws for `messages` (the same
+    geometry), e.g. to write an attachment's `highlight:`."""
+    d = ImageDraw.Draw(Image.new("RGB", (W, 10)))
+    body = font(44)
+    y = 410 + (660 if photo_seed is not None else 0)
+    boxes = []
+    for side, text, _time in messages:
+        lines: list[str] = []
+        for para in text.split("\n"):
+            lines += textwrap.wrap(para, 30) or [""]
+        bw = min(880, max(int(d.textlength(line, font=body)) for line in lines) + 190)
+        bh = 62 * len(lines) + 84
+        x0 = W - 40 - bw if side == "me" else 40
+        boxes.append((x0, y, x0 + bw, y + bh))
+        y += bh + 36
+    return boxes
+
+
+DAMAGED_CASE_YAML = """\
+title: Lid cracked on arrival, order IT-20240501-7730
+platform: ItaoBuy
+claimant:
+  name: Robin Claimant
+seller:
+  name: BrightLine Home
+order:
+  id: IT-20240501-7730
+  date: 2024-05-01
+  item: Glass storage jar set
+  amount: 48.50
+  currency: EUR
+claim:
+  type: damaged
+  requested: replacement
+as_of: 2024-05-26
+timezone: Europe/Madrid
+statement: |
+  The jar set arrived with a cracked lid. I sent photos the same day and the
+  packaging photos the seller asked for; the promised replacement never came.
+"""
+
+_DAMAGED = [
+    # (stamp, sender, summary, quote in the chat, other side's message, promise due)
+    ("2024-05-03 10:05", "seller", "The seller confirmed shipment.",
+     "Your order has shipped with Correos, tracking LP551204771CN.",
+     "Hello, has my order shipped yet?", None),
+    ("2024-05-09 18:40", "me", "I reported the cracked lid with photos.",
+     "The lid arrived cracked. Photos of the jar and the box are attached.",
+     "Delivered today, please confirm you received it.", None),
+    ("2024-05-10 09:15", "seller", "The seller asked for photos of the packaging.",
+     "Please send photos of the outer packaging within 48 hours so we can help.",
+     "The lid arrived cracked. Photos attached.", None),
+    ("2024-05-10 20:30", "me", "I sent the packaging photos on time.",
+     "Here are the packaging photos you asked for, sent within the 48 hours.",
+     "Please send photos of the outer packaging.", None),
+    ("2024-05-13 11:00", "seller", "The seller promised a replacement within 5 days.",
+     "We will send you a replacement lid within 5 days.",
+     "Any news about the replacement?", "2024-05-18"),
+    ("2024-05-20 08:45", "me", "I said the replacement had not arrived.",
+     "The replacement has not arrived, the 5 days are over.",
+     "We will send you a replacement lid within 5 days.", None),
+    ("2024-05-24 12:10", "me", "I told the seller I would open a dispute.",
+     "Without a reply by tomorrow I will open a dispute for a replacement.",
+     "The replacement has not arrived.", None),
+]
+
+
+def make_damaged_case(root: Path) -> Path:
+    """A damaged-item case of 8 entries and 9 pictures: 7 tall chat screenshots (each with a
+    `highlight:` on its quoted message) and 2 photos of the damage in one entry."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.yaml").write_text(DAMAGED_CASE_YAML, encoding="utf-8")
+    (root / "entries").mkdir(exist_ok=True)
+    (root / "shots").mkdir(exist_ok=True)
+    for i, (stamp, sender, summary, quote, other, due) in enumerate(_DAMAGED):
+        mine = sender == "me"
+        clock = stamp[11:]
+        messages = [("them" if mine else "me", other, "08:00"),
+                    ("me" if mine else "them", quote, clock)]
+        name = f"shots/chat-{i + 1}.png"
+        chat_image(clock, stamp[:10], messages, title="BrightLine Home",
+                   subtitle="Order IT-20240501-7730",
+                   palette=PALETTES[i % len(PALETTES)]).save(root / name, optimize=True)
+        box = bubble_boxes(messages)[1]
+        lines = [f"timestamp: {stamp}", "channel: ItaoBuy Messaging", f"sender: {sender}",
+                 f"summary: {summary}", f'quote: "{quote}"', "attachments:",
+                 f"  - path: {name}", f"    highlight: [[{', '.join(map(str, box))}]]"]
+        if due:
+            lines += ["promise:", "  text: Replacement lid sent", f"  due: {due}"]
+        (root / "entries" / f"{stamp[:10]}-{i + 1}.yaml").write_text("\n".join(lines) + "\n",
+                                                                      encoding="utf-8")
+    for n in (1, 2):
+        _photo(40 + n, 1600, 1200).save(root / "shots" / f"photo-{n}.jpg", quality=88)
+    (root / "entries" / "2024-05-09-photos.yaml").write_text(
+        "timestamp: 2024-05-09 18:35\nchannel: Photos\nsender: me\n"
+        "summary: Photos of the cracked lid and of the box as delivered.\n"
+        "attachments:\n  - path: shots/photo-1.jpg\n    caption: The cracked lid\n"
+        "  - path: shots/photo-2.jpg\n    caption: The box as delivered\n", encoding="utf-8")
     return root

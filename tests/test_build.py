@@ -99,7 +99,7 @@ def test_theme_edits_reach_the_next_build_in_the_same_process(tmp_path: Path):
     """Watch mode builds again in one process: new and changed theme files must be used."""
     write_case(tmp_path)
     build(tmp_path, BuildOptions(formats=("html",)))
-    override = tmp_path / "theme" / "partials" / "summary.html.j2"
+    override = tmp_path / "theme" / "partials" / "claim.html.j2"
     override.parent.mkdir(parents=True)
     override.write_text("<p>first override</p>\n", encoding="utf-8")
     build(tmp_path, BuildOptions(formats=("html",)))

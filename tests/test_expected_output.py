@@ -3,14 +3,20 @@
 After an intended change, refresh the expected file with:
     ITAOREPORT_UPDATE_EXPECTED=1 python -m pytest tests/test_expected_output.py
 and review the diff before committing it.
+
+The expected file is made with Tesseract 5.3 (eng, chi_sim) installed, the version
+Debian 12 and CI have; where it is missing or another version, the OCR-made fields
+(quote_check, ocr_text) are left out of the comparison and the rest still compared.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from itaoreport.build import BuildOptions, build
+from itaoreport.evidence.ocr import find_engine
 
 EXPECTED = Path(__file__).parent / "expected" / "sample_report.json"
 
@@ -20,6 +26,19 @@ def test_sample_report_json_matches_expected(sample_copy: Path):
     actual = (sample_copy / "build" / "report.json").read_text(encoding="utf-8")
     if os.environ.get("ITAOREPORT_UPDATE_EXPECTED") == "1":
         EXPECTED.write_text(actual, encoding="utf-8")
-    assert actual == EXPECTED.read_text(encoding="utf-8"), (
+    expected = EXPECTED.read_text(encoding="utf-8")
+    engine = find_engine()
+    if engine is None or f"tesseract-{engine.version}-" not in expected:
+        actual, expected = _without_ocr(actual), _without_ocr(expected)
+    assert actual == expected, (
         "report.json changed; if intended, refresh with ITAOREPORT_UPDATE_EXPECTED=1 (see docstring)"
     )
+
+
+def _without_ocr(text: str) -> dict:
+    report = json.loads(text)
+    for entry in report["entries"]:
+        entry.pop("quote_check", None)
+    for exhibit in report["exhibits"]:
+        exhibit.pop("ocr_text", None)
+    return report

@@ -87,8 +87,8 @@ def test_pdf_metadata_bookmarks_attachments_and_footer(built: Path):
             stack[:0] = item
         else:
             titles.append(item.title)
-    for section in ("Claim summary", "Promises and deadlines", "Communication log", "Timeline",
-                    "Evidence appendix"):
+    for section in ("Claim summary", "Exhibit index", "Communication log", "Timeline",
+                    "Annex: integrity of the evidence"):
         assert section in titles
     assert sum(" · ItaoBuy Messaging · " in t for t in titles) == 6  # every entry
     assert {"Exhibit E1", "Exhibit E4"} <= set(titles)

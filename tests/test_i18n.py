@@ -72,7 +72,7 @@ def test_zh_hans_report_speaks_chinese_and_keeps_quotes_verbatim(tmp_path: Path)
     out = case / "build"
     page = (out / "report.html").read_text(encoding="utf-8")
     assert '<html lang="zh-Hans">' in page
-    for heading in ("索赔摘要", "承诺与期限", "沟通记录", "时间线", "证据附录"):
+    for heading in ("索赔摘要", "证据索引", "沟通记录", "时间线", "附件：证据完整性", "声明"):
         assert f">{heading}</h2>" in page, heading
     for column in ("时间", "渠道", "发送方", "摘要 / 关键引述", "附件", "行动 / 承诺"):
         assert f">{column}</th>" in page, column

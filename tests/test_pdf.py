@@ -28,7 +28,8 @@ def test_pdf_text_has_case_log_and_quotes(sample_pdf: Path):
     # Words, not line breaks: the print layout wraps quotes in narrow timeline cards.
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     for expected in ("GadgetWorld", "IT-20231020-8841", "Communication log", "Timeline",
-                     "Tracking will update in 2 days. Please wait.", "Evidence appendix"):
+                     "Tracking will update in 2 days. Please wait.", "Annex: integrity of the evidence",
+                     "Exhibit index", "Declaration"):
         assert expected in text, expected
     pages = len(reader.pages)
     assert f"Page 1 of {pages}" in reader.pages[0].extract_text() or \
@@ -41,7 +42,7 @@ def test_pdf_metadata_bookmarks_and_embedded_manifest(sample_pdf: Path):
     assert meta.title == "No tracking and no delivery for order IT-20231020-8841"
     assert meta.author == "Alex Example"
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert "Communication log" in titles and "Evidence appendix" in titles
+    assert "Communication log" in titles and "Annex: integrity of the evidence" in titles
     assert "report.json" in reader.attachments
     assert b'"format": 1' in reader.attachments["report.json"][0]
 

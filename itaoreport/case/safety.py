@@ -90,7 +90,7 @@ def _case_write_error(rel: str, message: str, hint: str = ""):  # noqa: ANN202 -
 
 
 def _parts(rel: str | os.PathLike) -> tuple[str, list[str]]:
-    """`rel` as a posix text and its components; refuses anything that is not a plain relative path."""
+    """`rel` as posix text and its components; refuses anything but a plain relative path."""
     text = os.fspath(rel)
     shown = text.replace("\\", "/") if os.sep == "\\" else text
     parts = shown.split("/") if shown else []
@@ -256,7 +256,7 @@ def replace_case_file(case_dir: str | os.PathLike, rel: str | os.PathLike, data:
         if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
             raise _case_write_error(text, "is not a regular file")
         while True:
-            tmp = f"{TEMP_PREFIX}{parts[-1]}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            tmp = f"{TEMP_PREFIX}{parts[-1]}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
             try:
                 folder.create(tmp, data, text)
                 break
@@ -268,7 +268,8 @@ def replace_case_file(case_dir: str | os.PathLike, rel: str | os.PathLike, data:
 
 TEMP_PREFIX = ".itaoreport-"
 TEMP_SUFFIX = ".tmp"
-"""Temporary files itaoreport makes inside a case: `.itaoreport-<name>.<random>.tmp`."""
+"""Temporary files itaoreport makes: `.itaoreport-<name>.<pid>-<8 random>.tmp` (write.py cleans
+those a killed process left)."""
 
 
 class _Folder:

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from itaoreport.evidence.dedupe import ImageFacts, Verdict
+from itaoreport.evidence.dedupe import NORM_WIDTH, ImageFacts, Verdict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,13 +63,10 @@ class ImageCache:
         meta = self._path("images", sha256, ".json")
         if meta is None:
             return None
-        try:
-            facts = ImageFacts.from_json(json.loads(read_cache_file(meta)))
-        except (OSError, ValueError, KeyError, TypeError):
-            self.stats["misses"] += 1
-            return None
+        data = _load_json(meta)
+        facts = ImageFacts.from_json(data) if _plausible_facts(sha256, data) else None
         gray = self._path("images", sha256, ".png")
-        if facts.sha256 != sha256 or gray is None or not os.path.isfile(gray):
+        if facts is None or gray is None or not os.path.isfile(gray):
             self.stats["misses"] += 1
             return None
         self.stats["hits"] += 1
@@ -87,6 +86,8 @@ class ImageCache:
 
         try:
             with Image.open(_read_regular(png)) as im:
+                if im.width > NORM_WIDTH or im.height > MAX_GRAY_HEIGHT:
+                    return None  # not a grayscale this cache wrote: a miss, never decoded
                 return np.asarray(im.convert("L"), dtype=np.uint8)
         except Exception:  # noqa: BLE001 - a damaged (or planted) cache entry is a miss
             return None
@@ -113,12 +114,11 @@ class ImageCache:
         path = self._path("pairs", "-".join(sorted((a, b))), ".json")
         if path is None:
             return None
-        try:
-            data = json.loads(read_cache_file(path))
-            return Verdict(bool(data["same"]), float(data["score"]), float(data["noise"]),
-                           bool(data["similar"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        data = _load_json(path)
+        if not (isinstance(data, dict) and _is(data, "same", bool) and _is(data, "similar", bool)
+                and _number(data.get("score")) and _number(data.get("noise"))):
+            return None  # missing, damaged or of another shape: a miss, decided again
+        return Verdict(data["same"], float(data["score"]), float(data["noise"]), data["similar"])
 
     def put_verdict(self, a: str, b: str, verdict: Verdict) -> None:
         path = self._path("pairs", "-".join(sorted((a, b))), ".json")
@@ -133,12 +133,15 @@ class ImageCache:
         blob = self._path("renditions", f"{sha256}-{key}", ".bin")
         if meta is None or blob is None:
             return None
-        try:
-            info = json.loads(read_cache_file(meta))
-            data = read_cache_file(blob)
-        except (OSError, ValueError):
+        info = _load_json(meta)
+        if not isinstance(info, dict) or not _plausible_rendition(sha256, info) \
+                or not _is(info, "size", int):
             return None
-        if len(data) != info.get("size") or not _plausible_rendition(sha256, info):
+        try:
+            data = read_cache_file(blob)
+        except OSError:
+            return None
+        if len(data) != info["size"]:
             return None
         return info["name"], data, info["media_type"], info["width"], info["height"]
 
@@ -154,14 +157,57 @@ class ImageCache:
 
 
 _RENDITION_TYPES = {"image/jpeg": "jpg", "image/png": "png"}
+MAX_GRAY_HEIGHT = 200_000
+"""A cached grayscale is at most NORM_WIDTH wide; a taller one was not written here."""
+MAX_SIDE = 1_000_000
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def _load_json(path: str) -> object:
+    """A cache file's JSON, or None when it is missing, unreadable, damaged or too deep."""
+    try:
+        return json.loads(read_cache_file(path))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _is(data: dict, key: str, kind: type) -> bool:
+    """data[key] is exactly of `kind` (an int is not a bool here, nor a bool an int)."""
+    value = data.get(key)
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) and value >= 0
+
+
+def _plausible_facts(sha256: str, data: object) -> bool:
+    """Cached ImageFacts of exactly the shape put() writes, for this file's hash.
+
+    A planted or damaged entry of another shape (a list, a number where text
+    belongs, an empty pixel digest that would make every image "identical") is a
+    miss and the image is analysed again (#14).
+    """
+    if not isinstance(data, dict) or data.get("sha256") != sha256:
+        return False
+    if not all(_is(data, k, int) for k in ("size", "width", "height")):
+        return False
+    if data["size"] < 0 or not (0 < data["width"] <= MAX_SIDE and 0 < data["height"] <= MAX_SIDE):
+        return False
+    digest, phash, fmt = data.get("pixel_digest"), data.get("phash"), data.get("format")
+    return (_is(data, "lossless", bool) and isinstance(fmt, str) and 0 < len(fmt) <= 16
+            and isinstance(digest, str) and 16 <= len(digest) <= 128 and bool(_HEX.match(digest))
+            and isinstance(phash, str) and 0 < len(phash) <= 16 and bool(_HEX.match(phash)))
 
 
 def _plausible_rendition(sha256: str, info: dict) -> bool:
     """A cached rendition's name becomes an output file name: only ever the one
     screen_rendition gives, so a planted entry cannot name e.g. report.html."""
-    ext = _RENDITION_TYPES.get(info.get("media_type"))  # type: ignore[arg-type]
+    media = info.get("media_type")
+    ext = _RENDITION_TYPES.get(media) if isinstance(media, str) else None
     return (ext is not None and info.get("name") == f"assets/{sha256[:16]}.{ext}"
-            and all(isinstance(info.get(k), int) and info[k] > 0 for k in ("width", "height")))
+            and all(_is(info, k, int) and 0 < info[k] <= MAX_SIDE for k in ("width", "height")))
 
 
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
@@ -210,7 +256,10 @@ def _write(path: str, data: bytes) -> None:
     try:
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
+        from itaoreport.write import TEMP_SUFFIX, temp_prefix
+
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(os.path.basename(path)),
+                                   suffix=TEMP_SUFFIX, dir=folder)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -42,6 +42,8 @@ def collect_images(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
                         found.append(os.path.join(folder, name))
         elif p.is_file():
             found.append(given)
+        elif os.path.lexists(p):  # a pipe, device, socket or broken link: never opened
+            missing.append((given, "not a regular file (a device, pipe or socket)"))
         else:
             missing.append((given, "no such file or folder"))
     return list(dict.fromkeys(found)), missing

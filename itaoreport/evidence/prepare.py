@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from itaoreport.evidence.cache import ImageCache
     from itaoreport.evidence.dedupe import ImageFacts
+    from itaoreport.evidence.ocr import OcrSpec, OcrText
 
 MIN_POOL_JOBS = 8
 """Fewer images than this are prepared in-process: starting workers costs ~0.5 s."""
@@ -65,6 +66,17 @@ class ImageJob:
     """Makes the print rendition when it is needed."""
     cache_folder: Path | None
     """The image cache (evidence/cache.py) to store facts, grayscale and screen rendition in."""
+    ocr: OcrSpec | None = None
+    """Read the picture's words with this OCR engine (evidence/ocr.py) and cache them."""
+    redact: tuple[tuple[int, int, int, int], ...] = ()
+    """Regions shown solid black in the renditions (evidence/redact.py); not in facts/grayscale."""
+
+    @property
+    def view(self) -> str:
+        """What the renditions are named and cached under: the SHA-256, or with the boxes."""
+        from itaoreport.evidence.redact import redaction_key
+
+        return redaction_key(self.sha256, self.redact)
 
 
 @dataclass
@@ -76,6 +88,9 @@ class ImageWork:
     gray: np.ndarray | None = None
     screen: Rendition | None = None
     printed: Rendition | None = None
+    ocr: OcrText | None = None
+    ocr_error: str | None = None
+    """Why OCR failed (the picture itself is fine)."""
     error: str | None = None
 
 
@@ -89,6 +104,7 @@ def prepare_image(job: ImageJob) -> ImageWork:
     from itaoreport.evidence.cache import ImageCache
     from itaoreport.evidence.dedupe import analyse
     from itaoreport.evidence.images import open_image
+    from itaoreport.evidence.redact import apply_redaction
     from itaoreport.evidence.renditions import screen_rendition
 
     work = ImageWork(job)
@@ -98,17 +114,33 @@ def prepare_image(job: ImageJob) -> ImageWork:
         if job.analyse:
             work.facts, work.gray = analyse(decoded, job.sha256, job.size)
             cache.put(work.facts, work.gray)
+        # redaction right after decode: every picture made for output is made from these pixels
+        shown = apply_redaction(decoded.image, job.redact)
         if job.screen:
-            work.screen = screen_rendition(decoded.image, job.sha256)
-            cache.put_rendition(job.sha256, SCREEN_KEY, rendition_tuple(work.screen))
+            work.screen = screen_rendition(shown, job.view)
+            cache.put_rendition(job.view, SCREEN_KEY, rendition_tuple(work.screen))
         if job.printer is not None:
-            work.printed = job.printer.make(decoded.image, job.sha256)
+            work.printed = job.printer.make(shown, job.view)
+        if job.ocr is not None:
+            _read_words(work, decoded.image)  # the original's words; redacted ones are dropped later
     except ImageError as exc:
         return ImageWork(job, error=str(exc))
     except (OSError, ValueError, MemoryError) as exc:  # after decoding: scaling, encoding
         return ImageWork(job, error=f"the image could not be prepared for the report "
                                     f"({type(exc).__name__}: {exc})")
     return work
+
+
+def _read_words(work: ImageWork, image: Image) -> None:
+    from itaoreport.evidence.ocr import OcrCache, OcrError, read_words
+
+    assert work.job.ocr is not None
+    try:
+        work.ocr = read_words(image, work.job.ocr)
+    except OcrError as exc:
+        work.ocr_error = str(exc)
+        return
+    OcrCache(work.job.cache_folder).put(work.job.sha256, work.ocr)
 
 
 def analyse_again(path: Path, facts: ImageFacts, cache: ImageCache) -> np.ndarray:

@@ -16,7 +16,8 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
                   "order": {"id", "date", "item", "amount", "expected_delivery"},
                   "claim": {"type", "type_label", "requested", "requested_label", "amount"},
                   "statement": list of {"text", "dir"} paragraphs (empty when none),
-                  "dispute": {"id", "opened", "reason", "respond_by"} or None,
+                  "dispute": {"id", "opened", "reason", "respond_by", "opened_text",
+                  "respond_by_text"} or None,
                   "delivery": {"carrier", "tracking", "shipped", "delivered", "condition"}
                   or None, "declaration": bool}; dates and amounts formatted, None when absent
     facts        {"as_of", "days_overdue" (int or None), "contact_days": [date text],
@@ -27,14 +28,18 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     summary      list[str]: the generated claim summary, sentence by sentence (each with
                  the space that follows it in the report language)
     summary_first str: the summary's first sentence
+    summary_html list[Markup]: the same sentences, escaped, exhibit labels linked (#exhibit-E3)
+    declaration  {"text", "signed"}: the closing declaration in the report language, with the
+                 claimant's name and the report date; None with `declaration: false`
     entries      list of entry views (below), chronological
     log_rows     list of {"entry", "timestamp", "channel", "sender", "sender_code",
                  "summary", "quote", "dir", "exhibits": [label], "action"}
     exhibits     list of exhibit views (below), numbered E1, E2, ...
     exhibits_by_entry dict[entry id, list[label]]: the exhibits each entry uses, in exhibit
                  order (every entry has a list, maybe empty)
-    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of"},
-                 appendix order (exhibit, then path)
+    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of",
+                 "redacted"}, appendix order (exhibit, then path); redacted: shown with redact
+                 boxes (the hash is the original's, which is not embedded)
     kept_separate list of {"a", "b"}: similar files deliberately not merged
     labels       dict[str, str]: every fixed word of the report by catalog key, translated
     sender_labels, claim_type_labels, remedy_labels, status_labels
@@ -53,9 +58,18 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     marks_before dict[entry id, list[mark]]: deadlines that passed just before that entry
     marks_after  list[mark]: deadlines that passed after the last entry
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
+    show_overdue bool: days overdue are shown (a delivery claim, overdue, and not delivered)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
+    deadlines    list of {"entry", "text", "dir", "set_by", "made", "due", "status" (met |
+                 missed | open), "status_label", "icon", "met_by", "met_at", "met_late"}:
+                 deadlines set for the claimant, never counted as promises
+                 (render/caseviews.py)
     medium       "screen" or "print" (added by the build)
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
+    quote_checks dict[entry id, dict]: the quote check of each entry with a quote
+                 (analysis/quotes.py QuoteCheck.to_json(): status found|not_found|no_text|
+                 skipped, exhibit, path, box [x0, y0, x1, y1] in the file's pixels, score,
+                 closest); set by build.render_files
 
 A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label",
 "icon", "kept_late", "kept_by": ref or None, "stated", "derived_status",
@@ -63,31 +77,47 @@ A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label"
 
 An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summary",
 "summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
+"deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
 "links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
 {"label", "path", "caption", "first_use", "copy_of", "picture": picture or None,
-"copies": [path]} and a picture is {"src", "width", "height", "shape"}.
+"copies": [path], "detail": detail or None}. A picture is {"src", "full" (the screen
+rendition, to open full size), "width", "height", "shape", "trimmed" (bool: the empty
+background of a chat screenshot is cut), "crop_pad", "crop_top" (CSS percentages of the width:
+the crop's padding-bottom and the picture's margin-top that show only the kept rows), "rows"
+(the caption saying which rows), "boxes": [{"margin_top", "left", "width", "pad"}] (CSS
+percentages of the width: each frame over a region is a block after the picture, pulled up
+by its negative margin-top, padding-bottom its height),
+"region_source" ("highlight", "ocr" or None)}. A detail is the enlarged crop around the
+region: {"src", "print_src", "width", "height", "width_mm", "height_mm", "caption"} (drawn
+width_mm wide in print, so the screenshot's body text prints at 9 pt or more).
 
 A mark: {"kind": "promise" or "delivery", "due", "text", "entry", "made",
 "kept_late", "day"} (the promise fields None for the delivery date and the other way round).
 
 An exhibit view: {"label", "path", "copies", "entries": [entry id], "entry": first
-entry id, "picture": picture or None}.
+entry id, "caption", "what" (caption, else the first entry's summary), "date" (the first
+entry's time), "picture": picture or None (untrimmed)}.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from markupsafe import Markup, escape
 
 from itaoreport.analysis.approvals import Approvals, RequirementStatus
 from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
 from itaoreport.analysis.narrative import format_duration
 from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
 from itaoreport.case.model import Case, Entry, Moment
+from itaoreport.render.caseviews import deadline_views
 from itaoreport.render.i18n import Translator, text_direction
 
 if TYPE_CHECKING:  # types only: evidence/ imports NumPy and Pillow
     from itaoreport.evidence.exhibits import Evidence, Exhibit
+    from itaoreport.evidence.regions import Figure
     from itaoreport.evidence.provenance import Provenance
 
 LOG_COLUMNS = ["Timestamp", "Channel", "Sender", "Summary / Key Quote", "Attachment",
@@ -168,6 +198,10 @@ def log_rows(case: Case, evidence: Evidence, promises: list[PromiseStatus],
             status = tr.text("log_status", status=tr.text(f"status.{p.status}")) if p else ""
             action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
                                         status=status))
+        if e.deadline:  # a deadline set for the claimant (#17); import reads it back
+            when = e.deadline.due.text if tr.iso_dates else tr.moment(e.deadline.due)
+            action_parts.append(tr.text("log_deadline", text=e.deadline.text.strip(),
+                                        due=tr.text("log_due", due=when)))
         rows.append(LogRow(e.id, tr.moment(e.timestamp), e.channel, sender_label(e, tr),
                            summary, attachment, "; ".join(action_parts)))
     return rows
@@ -244,10 +278,19 @@ class _Views:
                       "requested_label": tr.text(f"remedy.{c.claim.requested}"),
                       "amount": self.money(c.claim.amount)},
             "statement": statement,
-            "dispute": self.plain_record(getattr(c, "dispute", None)),
+            "dispute": self.dispute(),
             "delivery": self.plain_record(getattr(c, "delivery", None)),
             "declaration": bool(getattr(c, "declaration", True)),
         }
+
+    def dispute(self) -> dict | None:
+        found = self.plain_record(getattr(self.case, "dispute", None))
+        if found is not None:
+            found["opened_text"] = (self.tr.text("dispute_opened", date=found["opened"])
+                                    if found.get("opened") else None)
+            found["respond_by_text"] = (self.tr.text("respond_by", date=found["respond_by"])
+                                        if found.get("respond_by") else None)
+        return found
 
     def plain_record(self, record: object) -> dict | None:
         """A small model record (dispute, delivery) with its dates formatted; None if absent."""
@@ -309,29 +352,60 @@ class _Views:
         }
 
     # -- exhibits and entries ---------------------------------------------------------
-    def picture(self, x: Exhibit) -> dict | None:
+    def picture(self, x: Exhibit, figure: Figure | None = None) -> dict | None:
         r = x.rendition
         if r is None:
             return None
-        return {"src": r.name, "width": r.width, "height": r.height, "shape": r.shape}
+        info = self.evidence.attachments.get(x.path)
+        width, height = (info.width, info.height) if info and info.width else (r.width, r.height)
+        first, end = figure.rows if figure else (0, height)
+        shown = max(1, end - first)
+        # Everything vertical in % of the width: CSS resolves margin and padding percentages
+        # against the width, so the crop and the frames need no absolute positioning (which
+        # WeasyPrint can misplace when a block moves to the next page).
+        boxes, flow = [], height  # the frames follow the picture: the flow is at its bottom
+        for x0, y0, x1, y1 in sorted(figure.boxes if figure else [], key=lambda b: b[1]):
+            boxes.append({"margin_top": _pct(y0 - flow, width), "left": _pct(x0, width),
+                          "width": _pct(x1 - x0, width), "pad": _pct(y1 - y0, width)})
+            flow = y1
+        return {"src": r.name, "full": r.name, "width": r.width, "height": r.height,
+                "shape": r.shape, "trimmed": (first, end) != (0, height),
+                "crop_pad": _pct(shown, width), "crop_top": _pct(-first, width),
+                "rows": self.tr.text("detail_rows", first=self.tr.number(first),
+                                     end=self.tr.number(end), height=self.tr.number(height)),
+                "boxes": boxes, "region_source": figure.source if figure else None}
 
-    def exhibit_views(self) -> list[dict]:
-        return [{"label": x.label, "path": x.path, "copies": list(x.copies),
-                 "entries": list(x.entries), "entry": x.entries[0] if x.entries else None,
-                 "picture": self.picture(x)} for x in self.evidence.exhibits]
+    def exhibit_views(self, entries: list[dict]) -> list[dict]:
+        by_entry = {e["id"]: e for e in entries}
+        views = []
+        for x in self.evidence.exhibits:
+            first = by_entry.get(x.entries[0]) if x.entries else None
+            caption = next((s["caption"] for e in (by_entry.get(i) for i in x.entries) if e
+                            for s in e["shown"] if s["label"] == x.label and s["caption"]), None)
+            views.append({"label": x.label, "path": x.path, "copies": list(x.copies),
+                          "entries": list(x.entries), "entry": first["id"] if first else None,
+                          "caption": caption,
+                          "what": caption or (first["summary"] if first else x.path),
+                          "date": first["time"] if first else None,
+                          "picture": self.picture(x)})
+        return views
 
-    def entry_views(self, promise_views: dict[str, dict]) -> list[dict]:
+    def entry_views(self, promise_views: dict[str, dict],
+                    figures: dict[tuple[str, str], Figure]) -> list[dict]:
         tr = self.tr
-        pictures = {x.label: (self.picture(x), list(x.copies)) for x in self.evidence.exhibits}
+        by_label = {x.label: x for x in self.evidence.exhibits}
         exhibits = entry_exhibits(self.case, self.evidence)
         views = []
         for e in self.case.entries:
             shown = []
             for label, path, caption, first, copy_of in exhibits[e.id]:
-                picture, copies = pictures[label]
+                x = by_label[label]
+                figure = figures.get((e.id, path))
                 shown.append({"label": label, "path": path, "caption": caption,
-                              "first_use": first, "copy_of": copy_of, "picture": picture,
-                              "copies": copies})
+                              "first_use": first, "copy_of": copy_of,
+                              "picture": self.picture(x, figure), "copies": list(x.copies),
+                              "detail": _detail_view(figure, tr.text("detail_of",
+                                                                      label=label))})
             views.append({
                 "id": e.id, "time": tr.moment(e.timestamp), "channel": e.channel,
                 "sender": sender_label(e, tr), "sender_code": e.sender, "kind": e.kind,
@@ -370,6 +444,30 @@ class _Views:
                 "other_decisions": [self.decision(d) for d in approvals.other_decisions]}
 
 
+def _pct(part: float, whole: float) -> str:
+    """A CSS percentage, to 3 decimals."""
+    return f"{part / whole * 100:.3f}%" if whole else "0%"
+
+
+def _detail_view(figure: Figure | None, caption: str) -> dict | None:
+    if figure is None or figure.detail is None:
+        return None
+    d, p = figure.detail, figure.detail_print or figure.detail
+    return {"src": d.rendition.name, "print_src": p.rendition.name,
+            "width": d.rendition.width, "height": d.rendition.height,
+            "width_mm": d.width_mm, "height_mm": d.height_mm, "caption": caption}
+
+
+def detail_assets(figures: dict[tuple[str, str], Figure]) -> dict[str, tuple[bytes, str]]:
+    """The detail pictures by name (screen and print), for report.html's folder and the PDF."""
+    assets = {}
+    for figure in figures.values():
+        for d in (figure.detail, figure.detail_print):
+            if d is not None:
+                assets[d.rendition.name] = (d.rendition.data, d.rendition.media_type)
+    return assets
+
+
 def _party(p) -> dict:  # noqa: ANN001 - case.model.Party
     return {"name": p.name, "account": p.account, "email": getattr(p, "email", None),
             "store": p.store}
@@ -391,36 +489,78 @@ def _log_row_view(row: LogRow, entry: Entry, labels: list[str]) -> dict:
             "dir": text_direction(row.summary), "exhibits": labels, "action": row.action}
 
 
+_LABEL = re.compile(r"\bE[0-9]+\b")
+
+
+def _linked_labels(text: str, known: set[str]) -> Markup:
+    """`text`, escaped, with each exhibit label in it (E3) a link to the exhibit."""
+    parts, last = [], 0
+    for found in _LABEL.finditer(text):
+        if found.group() in known:
+            parts += [escape(text[last:found.start()]),
+                      Markup('<a class="ref" href="#exhibit-{0}">{0}</a>').format(found.group())]
+            last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+def _plain_check(check: object) -> dict:
+    """A quote check (analysis/quotes.py QuoteCheck or a dict) as plain data."""
+    names = ("status", "exhibit", "path", "box", "score", "closest")
+    get = check.get if isinstance(check, dict) else (lambda n: getattr(check, n, None))
+    plain = {n: get(n) for n in names}
+    box = plain["box"]
+    plain["box"] = [int(v) for v in box] if isinstance(box, (list, tuple)) else None
+    return {k: v if isinstance(v, (str, int, float, list, type(None))) else str(v)
+            for k, v in plain.items()}
+
+
 def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evidence: Evidence,
                   summary: list[str], css: str, meta: dict, tr: Translator,
                   provenance: dict[str, Provenance] | None = None,
                   approvals: Approvals | None = None,
-                  marks: list[DeadlineMark] | None = None) -> dict:
+                  marks: list[DeadlineMark] | None = None,
+                  figures: dict[tuple[str, str], Figure] | None = None,
+                  quote_checks: dict | None = None,
+                  deadlines: list | None = None) -> dict:
     """The template context (keys in the module docstring) in the language of `tr`."""
     views = _Views(case, evidence, tr)
     promise_views = [views.promise_view(p) for p in promises]
     by_entry = {p["entry"]: p for p in promise_views}
-    entries = views.entry_views(by_entry)
+    entries = views.entry_views(by_entry, figures or {})
     rows = log_rows(case, evidence, promises, tr)
     marks_before: dict[str, list[dict]] = {}
     for mark in marks or []:
         if mark.before is not None:
             marks_before.setdefault(mark.before, []).append(views.mark_view(mark))
+    deadline_list = deadline_views(deadlines or [], tr)
+    deadline_of = {d["entry"]: d for d in deadline_list}
+    for view in entries:
+        view["deadline"] = deadline_of.get(view["id"])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
+    known = {x.label for x in evidence.exhibits}
+    declaration = ({"text": tr.text("declaration"),
+                    "signed": tr.text("declaration_signed", name=case.claimant.name,
+                                      date=tr.date(facts.as_of))}
+                   if getattr(case, "declaration", True) is not False else None)
     return {
         "case": views.case_view(),
         "facts": views.facts_view(facts),
         "promises": promise_views,
         "summary": sentences,
         "summary_first": summary[0] if summary else "",
+        "summary_html": [_linked_labels(s, known) for s in sentences],
+        "declaration": declaration,
         "entries": entries,
         "log_rows": [_log_row_view(row, e, [x["label"] for x in v["shown"]])
                      for row, e, v in zip(rows, case.entries, entries)],
-        "exhibits": views.exhibit_views(),
+        "exhibits": views.exhibit_views(entries),
+        "quote_checks": {k: _plain_check(v) for k, v in (quote_checks or {}).items()},
         "exhibits_by_entry": {k: [x.label for x in v] for k, v in views.by_entry.items()},
         "attachments": [{"path": a.path, "exhibit": a.exhibit, "size": tr.number(a.size),
                          "pixels": f"{a.width}\u00d7{a.height}" if a.width else None,
-                         "sha256": a.sha256, "duplicate_of": a.duplicate_of}
+                         "sha256": a.sha256, "duplicate_of": a.duplicate_of,
+                         "redacted": a.redacted}
                         for a in appendix_order(evidence)],
         "kept_separate": [{"a": str(p["a"]), "b": str(p["b"])} for p in evidence.kept_separate],
         "labels": tr.labels(),
@@ -438,5 +578,9 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "marks_before": marks_before,
         "marks_after": [views.mark_view(m) for m in marks or [] if m.before is None],
         "delivery_claim": case.claim.type in DELIVERY_CLAIMS,
+        "show_overdue": bool(facts.days_overdue and case.claim.type in DELIVERY_CLAIMS
+                             and not getattr(getattr(case, "delivery", None), "delivered",
+                                             None)),
         "status_icons": dict(STATUS_ICONS),
+        "deadlines": deadline_list,
     }

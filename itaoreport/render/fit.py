@@ -44,18 +44,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Layout:
-    """How the timeline is laid out in print, and the boxes images are drawn into."""
+    """How the evidence is laid out in print, and the boxes images are drawn into."""
 
     name: str
-    columns: int
-    """Timeline columns; each tall screenshot is drawn at most one column wide."""
     tall_box_mm: tuple[float, float]
-    """Largest (width, height) of a phone screenshot. Widths stay >= 54 mm, so phone body
-    text (about 4 % of the screen width) prints at >= 6 pt."""
+    """Largest (width, height) of a phone screenshot, drawn beside the entry's text. Widths
+    stay >= 36 mm; the quoted message is shown again, enlarged to >= 9 pt body text, as a
+    detail (evidence/regions.py)."""
     wide_box_mm: tuple[float, float]
-    """Largest (width, height) of a landscape screenshot: the full text width."""
+    """Largest (width, height) of a landscape screenshot."""
     dense: bool = False
-    """Also tighten the tables and drop the page breaks between sections."""
+    """Also tighten the text and the tables."""
 
     def box_for(self, size: tuple[int, int]) -> tuple[float, float]:
         return self.tall_box_mm if is_tall(size) else self.wide_box_mm
@@ -63,35 +62,30 @@ class Layout:
     def css(self) -> str:
         """Print CSS for this layout; appended after the theme's print.css."""
         (tw, th), (ww, wh) = self.tall_box_mm, self.wide_box_mm
-        card = {2: 48.8, 3: 32.9}[self.columns]
         css = f"""
-/* layout {self.name} (itaoreport/render/fit.py): an entry with one phone picture is a card,
-   {self.columns} to a row, read left to right; entries with a landscape picture or several
-   pictures take a full row, their pictures side by side. Rows are never split. */
-.timeline {{ orphans: 1; widows: 1; }}
-.timeline .entry.has-picture:not(.has-wide):not(.has-pictures) {{ display: inline-block;
-  vertical-align: top; width: {card}%; box-sizing: border-box; margin: 0 0 2.5mm; }}
-.exhibit {{ display: inline-block; vertical-align: top; float: none; clear: none; width: auto;
-  max-width: 100%; margin: 1mm 2mm 1mm 0; page-break-inside: avoid; }}
-.exhibit img {{ width: auto; height: auto; max-width: {tw}mm; max-height: {th}mm; }}
-.exhibit figcaption {{ max-width: {tw}mm; }}
-.exhibit.shape-wide img, .exhibit.shape-wide figcaption {{ max-width: {ww}mm; }}
-.exhibit.shape-wide img {{ max-height: {wh}mm; }}
+/* layout {self.name} (itaoreport/render/fit.py): each entry is one row, its pictures at the
+   left (a phone screenshot {tw} mm wide, cut to its rows with content), its text and the
+   enlarged detail of the quoted message at the right. An entry is never split. */
+.entry-body.side > .entry-pics {{ width: {tw}mm; padding-right: 3mm; }}
+.entry.pics-2 .entry-body.side > .entry-pics {{ width: {2 * tw * 0.8 + 2:.1f}mm; }}
+.entry.pics-2 .entry-body.side .exhibit {{ width: {tw * 0.8:.1f}mm; margin-right: 1mm; }}
+.exhibit.shape-wide {{ width: {ww}mm; max-width: 100%; }}
+.exhibit figcaption {{ font-size: 7pt; line-height: 1.25; }}
+.detail {{ max-width: 100%; }}
 """
         if self.dense:
             css += """
 body { font-size: 8.5pt; line-height: 1.3; }
-.log, .appendix { page-break-before: auto; }
 .log-table { font-size: 7pt; }
-.timeline .entry { padding: 1mm 1.5mm; }
+.entry { padding: 1mm 1.5mm; margin-bottom: 1.5mm; }
 .entry-head { font-size: 8.5pt; }
 """
         return css
 
 
 LAYOUTS = [
-    Layout("standard", 2, (60.0, 128.0), (180.0, 120.0)),
-    Layout("dense", 3, (54.0, 117.0), (180.0, 110.0), dense=True),
+    Layout("standard", (40.0, 200.0), (150.0, 110.0)),
+    Layout("dense", (36.0, 170.0), (120.0, 90.0), dense=True),
 ]
 
 
@@ -364,7 +358,7 @@ def _too_many_pages_message(fitter: _Fitter, document, layout: Layout) -> str:
     total = len(document.pages)
     over = total - (profile.max_pages or 0)
     text = (f"report.pdf needs {total} pages even in the {layout.name} layout "
-            f"({layout.columns} screenshots across); {profile.name} allows "
+            f"(phone screenshots {layout.tall_box_mm[0]:g} mm wide); {profile.name} allows "
             f"{profile.max_pages} ({over} too many).")
     where = anchor_pages(document)
     shown = [where[f"exhibit-{img.label}"] for img in images if f"exhibit-{img.label}" in where]

@@ -90,7 +90,10 @@ class Translator:
     def plural(self, key: str, n: int, **values: object) -> str:
         """The plural message `key` in the form the language uses for `n` ({n} is filled in)."""
         values = {"n": self.number(n), **values}
-        filled = fill(self._messages.ngettext(key, key, n), values)
+        try:
+            filled = fill(self._messages.ngettext(key, key, n), values)
+        except (ArithmeticError, ValueError, TypeError, RecursionError):
+            filled = None  # a case catalog's plural= failing for this n: the built-in words
         if filled is None:
             filled = fill(self._reference.ngettext(key, key, n), values)
         return key if filled is None else filled
@@ -300,9 +303,64 @@ def read_catalog(path: Path, mtime_ns: int) -> Catalog:
         raise ThemeError(f"catalog {path} is over {MAX_CATALOG_BYTES:,} bytes")
     try:
         with path.open("rb") as fh:
-            return read_po(fh, abort_invalid=True)
-    except (PoFileError, UnicodeDecodeError, ValueError) as exc:
+            catalog = read_po(fh, abort_invalid=True)
+    except (PoFileError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ThemeError(f"catalog {path} is not a valid .po file: {exc}") from None
+    problem = plural_forms_problem(catalog.num_plurals, catalog.plural_expr)
+    if problem:
+        raise ThemeError(f"catalog {path}{_header_line(path)}: Plural-Forms {problem}",
+                         ) from None
+    return catalog
+
+
+MAX_PLURALS = 6
+"""CLDR's most plural forms in any language (Arabic: zero, one, two, few, many, other)."""
+MAX_PLURAL_EXPR_CHARS = 400
+_PLURAL_SAMPLES = (*range(0, 1001), *(10 ** k for k in range(4, 19)),
+                   *(10 ** k + d for k in range(4, 10) for d in range(1, 13)))
+
+
+def plural_forms_problem(nplurals: object, expr: object) -> str | None:
+    """Why a catalog's `Plural-Forms: nplurals=N; plural=EXPR;` cannot be used, or None.
+
+    The expression comes from a case's theme/i18n (untrusted): it must be something
+    gettext compiles, and give a form 0..N-1 for every sample count (0 to 1,000 and
+    powers of ten), with no error such as a division by zero (#14).
+    """
+    if not isinstance(nplurals, int) or not 1 <= nplurals <= MAX_PLURALS:
+        return f"nplurals={nplurals!r} is not a number of forms from 1 to {MAX_PLURALS}"
+    if not isinstance(expr, str) or not expr.strip():
+        return "has no plural= expression"
+    if len(expr) > MAX_PLURAL_EXPR_CHARS:
+        return f"plural= is {len(expr):,} characters; the limit is {MAX_PLURAL_EXPR_CHARS}"
+    try:
+        func = gettext.c2py(expr)
+    except (ValueError, SyntaxError, RecursionError, MemoryError, OverflowError) as exc:
+        return f"plural={_short(expr)} is not a valid expression ({exc})"
+    for n in _PLURAL_SAMPLES:
+        try:
+            form = func(n)
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            return f"plural={_short(expr)} fails for n={n} ({type(exc).__name__}: {exc})"
+        if not isinstance(form, int) or not 0 <= form < nplurals:
+            return (f"plural={_short(expr)} gives form {form!r} for n={n}; "
+                    f"nplurals={nplurals} allows 0 to {nplurals - 1}")
+    return None
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:60] + "...")
+
+
+def _header_line(path: Path) -> str:
+    """':LINE' of the Plural-Forms header in a .po file, or '' when not found."""
+    try:
+        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+            if b"Plural-Forms:" in line:
+                return f":{number}"
+    except OSError:
+        pass
+    return ""
 
 
 def _catalog(path: Path) -> Catalog:

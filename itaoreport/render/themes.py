@@ -12,6 +12,7 @@ be inside its own folder (links out of it are refused).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -197,6 +198,34 @@ class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
         except OSError:
             pass
+
+
+_HEX_COLOUR = re.compile(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+_RGB_COLOUR = re.compile(r"rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*([,)])")
+
+
+def greyscale_css(css: str) -> str:
+    """The same stylesheet with every #hex and rgb() colour replaced by its grey of equal
+    luminance (Rec. 601): a black-and-white variant of any theme, since WeasyPrint has no
+    CSS `filter`. Named colours other than black, white and grays are not used by the theme."""
+
+    def grey(r: int, g: int, b: int) -> str:
+        y = round(0.299 * r + 0.587 * g + 0.114 * b)
+        return f"#{y:02x}{y:02x}{y:02x}"
+
+    def hex_grey(match: re.Match) -> str:
+        code = match.group(1)
+        if len(code) == 3:
+            code = "".join(c * 2 for c in code)
+        return grey(*(int(code[i:i + 2], 16) for i in (0, 2, 4)))
+
+    def rgb_grey(match: re.Match) -> str:
+        r, g, b = (min(255, int(match.group(i))) for i in (1, 2, 3))
+        y = round(0.299 * r + 0.587 * g + 0.114 * b)
+        return f"rgba({y}, {y}, {y}{match.group(4)}" if match.group(4) == "," else \
+            f"rgb({y}, {y}, {y})"
+
+    return _RGB_COLOUR.sub(rgb_grey, _HEX_COLOUR.sub(hex_grey, css))
 
 
 def read_theme_file(search_path: list[Path], name: str) -> str:

@@ -1,0 +1,374 @@
+"""The text of a screenshot, with word boxes: Tesseract 5 (the `tesseract` command), cached.
+
+Why Tesseract through its command and how fast it is: docs/ocr.md. In short, one
+`tesseract` run per picture on a grayscale copy reduced to 720 px wide (phone
+screenshots; chat text stays 15-30 px high), dark mode inverted, `--psm 3`, one
+thread, only the languages needed (`chi_sim` when the text looked for has CJK
+characters, `eng` otherwise): about 0.4-0.6 s of CPU per 1080x2340 screenshot.
+
+Results are cached by the file's SHA-256 and the engine key (engine, version,
+languages, preparation) under the case's `.itaoreport/cache/ocr-v1/`, with the image
+cache's safety rules: no link on the way, regular files only, bounded size; an entry of
+the wrong shape is a miss. Words are in the original file's pixels after EXIF
+orientation (evidence/images.open_image), like every box of the case format.
+
+The engine is optional: `find_engine()` is None when the `tesseract` command is not
+installed (or ITAOREPORT_OCR=0), and callers skip what needed it, saying so once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from itaoreport.evidence.cache import _write, no_links_below, read_cache_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from PIL.Image import Image
+
+OCR_ENV = "ITAOREPORT_OCR"
+"""ITAOREPORT_OCR=0 turns OCR (and so the quote check) off."""
+TESSERACT_ENV = "ITAOREPORT_TESSERACT"
+"""The tesseract command to use instead of the one on PATH."""
+PREP = "p2"
+"""Version of the preparation below (scale, inversion, psm); part of the cache key."""
+PSM = "3"
+THRESHOLD: tuple[str, ...] = ()
+"""Tesseract's default (Otsu) threshold. Sauvola's local one (`-c thresholding_method=2`)
+also reads black text on a saturated blue bubble, but loses light text on dark app headers
+(names, order numbers): docs/ocr.md."""
+"""Tesseract's automatic page segmentation: blocks, lines and words of a whole screenshot."""
+TARGET_WIDTH = 720
+"""Phone screenshots wider than 1.2 times this are reduced to this width."""
+TIMEOUT_SECONDS = 120
+"""Longest OCR of one picture (a hang is an OCR error for that picture, not a stuck build)."""
+MAX_CACHE_BYTES = 8 * 1024 * 1024
+"""Largest OCR cache entry read (a full screenshot's words are ~30 kB)."""
+MAX_WORDS = 20_000
+CACHE_KIND = "ocr-v1"
+
+
+class OcrError(Exception):
+    """OCR of one picture failed; the message says why."""
+
+
+@dataclass(frozen=True)
+class OcrSpec:
+    """Which engine reads a picture, in which languages; picklable, for worker processes."""
+
+    command: str
+    version: str
+    languages: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """Engine key: what the cache and report.json name the reading by."""
+        return f"tesseract-{self.version}-{'+'.join(self.languages)}-{PREP}"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An installed Tesseract: its command, version and languages."""
+
+    command: str
+    version: str
+    languages: frozenset[str]
+
+    def spec(self, languages: Iterable[str]) -> OcrSpec | None:
+        """The spec for these languages, or None when one of them is not installed."""
+        wanted = tuple(sorted(set(languages)))
+        if not wanted or not set(wanted) <= self.languages:
+            return None
+        return OcrSpec(self.command, self.version, wanted)
+
+
+@lru_cache(maxsize=1)
+def _find(command: str | None) -> Engine | None:
+    if command is None:
+        return None
+    env = engine_env()
+    try:
+        version = subprocess.run([command, "--version"], capture_output=True, timeout=30,
+                                 env=env, check=False)
+        langs = subprocess.run([command, "--list-langs"], capture_output=True, timeout=30,
+                               env=env, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(rb"tesseract\s+v?(\d+\.\d+(?:\.\d+)?)", version.stdout + version.stderr)
+    if version.returncode != 0 or found is None or int(found.group(1).split(b".")[0]) < 4:
+        return None
+    names = frozenset(line.strip() for line in langs.stdout.decode("utf-8", "replace")
+                      .splitlines()[1:] if re.fullmatch(r"[A-Za-z0-9_]+", line.strip()))
+    return Engine(command, found.group(1).decode(), names)
+
+
+def find_engine() -> Engine | None:
+    """The installed Tesseract (4 or later), or None; looked up once per process."""
+    if os.environ.get(OCR_ENV, "").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    command = os.environ.get(TESSERACT_ENV, "").strip() or shutil.which("tesseract")
+    return _find(command)
+
+
+def missing_engine_note() -> str:
+    if os.environ.get(OCR_ENV, "").strip().lower() in ("0", "off", "no", "false"):
+        return f"quote checks skipped: OCR is turned off ({OCR_ENV}=0)"
+    return ("quote checks skipped: Tesseract OCR is not installed "
+            "(Debian/Ubuntu: apt install tesseract-ocr tesseract-ocr-chi-sim; "
+            "macOS: brew install tesseract tesseract-lang)")
+
+
+def engine_env() -> dict[str, str]:
+    """One thread per tesseract: the build already runs one per CPU in its worker pool,
+    and OpenMP's spinning threads cost more CPU than they save on a screenshot."""
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+SCRIPT_LANGUAGES = (
+    ("HANGUL", "kor"), ("HIRAGANA", "jpn"), ("KATAKANA", "jpn"), ("CJK", "chi_sim"),
+    ("CYRILLIC", "rus"), ("GREEK", "ell"), ("ARABIC", "ara"), ("HEBREW", "heb"),
+    ("THAI", "tha"), ("DEVANAGARI", "hin"),
+)
+"""Letters of these Unicode scripts (by character name) need this Tesseract language."""
+
+
+def languages_for(text: str | None) -> tuple[str, ...]:
+    """The Tesseract languages to read a picture with, to find `text` in it.
+
+    Latin text is read with `eng` (twice as fast as `chi_sim`); a quote with letters of
+    another script needs that script's language: `chi_sim` for Chinese (it reads Latin
+    letters and digits well too, so alone), `kor` for Hangul, `jpn` for kana, `rus`
+    for Cyrillic... (Japanese with kanji and kana: `jpn`). A language that is not
+    installed makes the check `skipped`, never a false "not found"."""
+    import unicodedata
+
+    wanted: set[str] = set()
+    for c in set(text or ""):
+        if ord(c) < 0x250 or not c.isalpha():
+            continue
+        name = unicodedata.name(c, "")
+        for prefix, language in SCRIPT_LANGUAGES:
+            if name.startswith(prefix):
+                wanted.add(language)
+                break
+    if "jpn" in wanted:
+        wanted.discard("chi_sim")
+    return tuple(sorted(wanted)) or ("eng",)
+
+
+@dataclass
+class OcrText:
+    """The words of one picture: `engine` is the OcrSpec key; each word is
+    `{"text": str, "box": [x0, y0, x1, y1], "line": int, "block": int}`, box in the
+    original file's pixels after EXIF orientation, lines numbered through the picture."""
+
+    engine: str
+    words: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"engine": self.engine, "words": self.words}
+
+    @classmethod
+    def from_json(cls, data: object) -> OcrText:
+        """ValueError unless `data` has exactly the shape to_json gives."""
+        if not isinstance(data, dict) or set(data) != {"engine", "words"}:
+            raise ValueError("not an OCR result")
+        engine, words = data["engine"], data["words"]
+        if not isinstance(engine, str) or not isinstance(words, list) or len(words) > MAX_WORDS:
+            raise ValueError("not an OCR result")
+        for w in words:
+            if (not isinstance(w, dict) or set(w) != {"text", "box", "line", "block"}
+                    or not isinstance(w["text"], str) or not _is_box(w["box"])
+                    or type(w["line"]) is not int or type(w["block"]) is not int):
+                raise ValueError("not an OCR word")
+        return cls(engine, words)
+
+    def text(self) -> str:
+        """The words as text, one line of the picture per line."""
+        lines: list[str] = []
+        last = None
+        for w in self.words:
+            if w["line"] != last:
+                lines.append(w["text"])
+                last = w["line"]
+            else:
+                lines[-1] += " " + w["text"]
+        return "\n".join(lines)
+
+    def without(self, boxes: Iterable[list[int]]) -> OcrText:
+        """The words outside these boxes (redacted regions): a word whose centre is in one
+        is dropped."""
+        boxes = list(boxes)
+
+        def hidden(b: list[int]) -> bool:
+            cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+            return any(r[0] <= cx <= r[2] and r[1] <= cy <= r[3] for r in boxes)
+
+        return OcrText(self.engine, [w for w in self.words if not hidden(w["box"])])
+
+
+def _is_box(box: object) -> bool:
+    return (isinstance(box, list) and len(box) == 4 and all(type(v) is int for v in box)
+            and 0 <= box[0] <= box[2] and 0 <= box[1] <= box[3])
+
+
+def read_words(image: Image, spec: OcrSpec) -> OcrText:
+    """OCR a decoded, upright picture; OcrError when tesseract fails or hangs."""
+    prepared, factor = prepare(image)
+    data = _pnm(prepared)
+    try:
+        done = subprocess.run([spec.command, "stdin", "stdout", "-l", "+".join(spec.languages),
+                               "--psm", PSM, *THRESHOLD, "tsv"], input=data, capture_output=True,
+                              timeout=TIMEOUT_SECONDS, env=engine_env(), check=False)
+    except subprocess.TimeoutExpired:
+        raise OcrError(f"OCR took longer than {TIMEOUT_SECONDS} s and was stopped") from None
+    except OSError as exc:
+        raise OcrError(f"tesseract could not be run ({exc.strerror or exc})") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OcrError(f"tesseract failed ({message[-1] if message else done.returncode})")
+    return OcrText(spec.key, parse_tsv(done.stdout.decode("utf-8", "replace"), factor,
+                                       image.width, image.height))
+
+
+def prepare(image: Image) -> tuple[Image, float]:
+    """A grayscale copy, dark text on light, reduced by an integer factor: (copy, factor).
+
+    Tall pictures (phone screenshots) are reduced to TARGET_WIDTH wide, where chat text is
+    still 15-30 px high, which Tesseract reads as well as full size in about 2/3 of the
+    time (halving loses the small text of store-style framed screenshots); other shapes
+    (desktop screenshots, with smaller text) are read full size."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps, ImageStat
+
+    gray = image.convert("L") if image.mode != "L" else image
+    if image.mode in ("RGBA", "LA"):  # transparent: as composited over white
+        back = PILImage.new("RGBA", image.size, "white")
+        gray = PILImage.alpha_composite(back, image.convert("RGBA")).convert("L")
+    factor = 1.0
+    if image.height >= 1.5 * image.width and image.width > 1.2 * TARGET_WIDTH:
+        factor = image.width / TARGET_WIDTH
+        gray = gray.resize((TARGET_WIDTH, round(image.height / factor)),
+                           PILImage.Resampling.BOX)
+        factor = image.height / gray.height
+    if ImageStat.Stat(gray).mean[0] < 110:  # dark mode
+        gray = ImageOps.invert(gray)
+    return gray, factor
+
+
+def _pnm(gray: Image) -> bytes:
+    """An uncompressed PGM: nothing to compress or decompress on the way to tesseract."""
+    return f"P5\n{gray.width} {gray.height}\n255\n".encode() + gray.tobytes()
+
+
+def parse_tsv(tsv: str, factor: float, width: int, height: int) -> list[dict]:
+    """Words of tesseract's TSV, boxes scaled back to the original picture's pixels."""
+    words: list[dict] = []
+    lines: dict[tuple[int, int, int], int] = {}
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5":
+            continue
+        text = cols[11].strip()
+        if not text:
+            continue
+        try:
+            block, par, line = int(cols[2]), int(cols[3]), int(cols[4])
+            left, top, w, h = (int(c) for c in cols[6:10])
+        except ValueError:
+            continue
+        box = [min(width, max(0, int(left * factor))), min(height, max(0, int(top * factor))),
+               min(width, max(0, round((left + w) * factor + 0.49))),
+               min(height, max(0, round((top + h) * factor + 0.49)))]
+        number = lines.setdefault((block, par, line), len(lines))
+        words.append({"text": text, "box": box, "line": number, "block": block})
+        if len(words) >= MAX_WORDS:
+            break
+    return words
+
+
+class OcrCache:
+    """OCR results by file SHA-256 and engine key, under the case's image cache folder."""
+
+    def __init__(self, folder: Path | str | None):
+        self.folder = None if folder is None else str(folder)
+        self.stats = {"hits": 0, "misses": 0, "runs": 0}
+
+    def _path(self, sha256: str, key: str) -> str | None:
+        if self.folder is None or not re.fullmatch(r"[0-9a-f]{64}", sha256) \
+                or not re.fullmatch(r"[A-Za-z0-9_.+-]+", key):
+            return None
+        path = f"{self.folder}/{CACHE_KIND}/{sha256[:2]}/{sha256}-{key}.json"
+        return path if no_links_below(self.folder, path) else None
+
+    def get(self, sha256: str, spec: OcrSpec) -> OcrText | None:
+        path = self._path(sha256, spec.key)
+        if path is None:
+            return None
+        try:
+            data = read_cache_file(path)
+            if len(data) > MAX_CACHE_BYTES:
+                raise ValueError("too large")
+            text = OcrText.from_json(json.loads(data))
+        except (OSError, ValueError, RecursionError):
+            self.stats["misses"] += 1
+            return None
+        if text.engine != spec.key:
+            self.stats["misses"] += 1
+            return None
+        self.stats["hits"] += 1
+        return text
+
+    def put(self, sha256: str, text: OcrText) -> None:
+        path = self._path(sha256, text.engine)
+        if path is not None:
+            _write(path, json.dumps(text.to_json(), ensure_ascii=False,
+                                    separators=(",", ":")).encode("utf-8"))
+
+
+def ocr_files(items: list[tuple[Path, str]], cache_folder: Path | None,
+              languages: Iterable[str] = ("eng",),
+              progress: Callable[[int, int], None] | None = None
+              ) -> dict[str, OcrText | str] | None:
+    """The words of each (file, sha256), by SHA-256: from the cache, else read in the
+    worker pool (evidence/prepare.run_jobs) and cached; a str where reading failed.
+
+    None when no OCR engine (or language) is installed. For the privacy check and other
+    callers outside the build, which wires OCR into its own decode of each picture."""
+    from itaoreport.evidence.prepare import ImageJob, run_jobs
+
+    engine = find_engine()
+    spec = engine.spec(languages) if engine else None
+    if spec is None:
+        return None
+    cache = OcrCache(cache_folder)
+    found: dict[str, OcrText | str] = {}
+    jobs = []
+    for path, sha in items:
+        if sha in found or any(j.sha256 == sha for j in jobs):
+            continue
+        hit = cache.get(sha, spec)
+        if hit is not None:
+            found[sha] = hit
+        else:
+            jobs.append(ImageJob(path, sha, 0, False, False, None, cache_folder, ocr=spec))
+    for work in run_jobs(jobs, progress):
+        found[work.job.sha256] = work.ocr if work.ocr is not None else (
+            work.ocr_error or work.error or "OCR failed")
+    return found
