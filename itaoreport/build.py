@@ -36,9 +36,17 @@ from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.gctune import fewer_collections
+from itaoreport.privacy import (
+    apply_redact_text,
+    check_case_texts,
+    check_pictures,
+    clean_ocr,
+    picture_scan_requests,
+)
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, detail_assets, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
@@ -165,16 +173,23 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case
+    hide = apply_redact_text(case)  # before anything is derived from the text: no output shows it
+    private = check_case_texts(case)
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
     printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
                if "pdf" in options.formats else None)
     ocr_wanted, ocr_notes = ocr_requests(case)
-    evidence = gather_evidence(case, options.image_cache, printer, options.progress, ocr_wanted)
+    scan, scan_notes = picture_scan_requests(case, ocr_wanted)  # the privacy check reads all
+    evidence = gather_evidence(case, options.image_cache, printer, options.progress,
+                               {**scan, **ocr_wanted})
     evidence.problems += highlight_problems(case, evidence)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
+    clean_ocr(evidence, hide)  # no word under a redact box, no redact_text string, from here on
+    private += check_pictures(case, evidence)
+    ocr_notes += scan_notes
     timings["evidence"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -190,6 +205,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     warnings = evidence.warnings + warnings + quote_warnings
     if "html" in options.formats or "pdf" in options.formats:
         warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
+    warnings += private
     if options.strict and warnings:
         raise CaseInvalid(loaded.problems + warnings)
     timings["checks"] = time.perf_counter() - t
@@ -402,6 +418,10 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         from itaoreport.render.fit import fit_pdf
 
         say(f"rendering PDF ({options.profile.name}: {options.profile.describe()})")
+        redacted = sorted(a.path for a in evidence.attachments.values() if a.redacted)
+        if redacted:
+            say(f"shown redacted, originals not embedded: {', '.join(redacted[:5])}"
+                + (f" and {len(redacted) - 5} more" if len(redacted) > 5 else ""))
         t = time.perf_counter()
 
         def html_for(layout: Layout) -> str:
@@ -427,22 +447,26 @@ def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Asset
             report_json: bytes, grayscale: bool) -> FitJob:
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
     case, evidence = analysed.case, analysed.evidence
-    images = [PrintImage(x.label, x.path, (info.width, info.height), info.sha256, x.entries[0],
-                         partial(_decode, case.root / x.path, info.sha256),
+    images = [PrintImage(x.label, x.path, (info.width, info.height),
+                         redaction_key(info.sha256, x.redact), x.entries[0],
+                         partial(_decode, case.root / x.path, info.sha256, x.redact),
                          x.printed if evidence.printed_grayscale == grayscale else None)
               for x in evidence.exhibits if x.rendition
               for info in [evidence.attachments[x.path]] if info.width and info.height]
     manifest = PdfAttachment(report_json, "report.json", "Every fact of this report, with the "
                              "SHA-256 of each evidence file (itaoreport verify reads it)", "Data")
+    # a redacted picture's original shows what the report hides: never embedded
     originals = [(a.path, a.size, partial(_original, case.root, a.path, a.sha256))
-                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)]
+                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)
+                 if not a.redacted]
     return FitJob(html_for, images, assets, [manifest], originals,
                   document_dates(analysed.facts.as_of), grayscale,
                   cache_root_for(case.root))
 
 
-def _decode(path: Path, sha256: str) -> PILImage:
-    return open_image(path, sha256).image
+def _decode(path: Path, sha256: str, redact: tuple = ()) -> PILImage:
+    """The picture as the report shows it: decoded, upright, redact boxes filled black."""
+    return apply_redaction(open_image(path, sha256).image, redact)
 
 
 def _original(root: Path, path: str, sha256: str) -> PdfAttachment:

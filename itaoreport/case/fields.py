@@ -42,6 +42,8 @@ PARTY_CLAIMANT = (
     Field("name", "line", "The buyer's name as it should appear in the claim.", required=True),
     Field("account", "line", "The buyer's account name on the platform."),
     Field("email", "line", "Contact e-mail shown on the cover."),
+    Field("address", "text", "Your postal address, one line per line. Never shown in the report: "
+          "the privacy check warns wherever it appears in the evidence."),
 )
 
 PARTY_SELLER = (
@@ -100,6 +102,8 @@ CASE_FIELDS = (
     Field("delivery", "map", "What happened to the parcel.", fields=DELIVERY_FIELDS),
     Field("declaration", "bool", "Close the report with a declaration, your name and the date.",
           default=True),
+    Field("redact_text", "tags", "Texts every output shows as █████ (a card number, a name), "
+          "wherever they appear in the case."),
 )
 
 PROMISE_FIELDS = (
@@ -135,6 +139,8 @@ ENTRY_FIELDS = (
     Field("decision", "enum", "With kind: approval, the decision.", choices=DECISIONS),
     Field("refers_to", "entry_ref", "Id of the requirement an approval is about."),
     Field("tags", "tags", "Free labels."),
+    Field("redact_text", "tags", "Texts every output shows as █████ (a card number, a name), "
+          "wherever they appear in the case."),
 )
 
 ATTACHMENT_FIELDS = (
@@ -143,6 +149,9 @@ ATTACHMENT_FIELDS = (
     Field("highlight", "boxes", "Regions of the picture to point at, each [x0, y0, x1, y1] in "
           "the original's pixels after EXIF orientation (x0 < x1, y0 < y1, inside the image); "
           "drawn as a frame over the picture and shown enlarged as a detail in the report."),
+    Field("redact", "boxes", "Regions every output shows solid black, [[x0, y0, x1, y1], ...] in "
+          "the picture's pixels (after EXIF orientation); the original is then not embedded in "
+          "the PDF."),
 )
 
 PLACEHOLDER_ORDER_ID = "IT-00000000-0000"

@@ -45,6 +45,8 @@ class Attachment:
     highlight: list[tuple[int, int, int, int]] = field(default_factory=list)
     """Regions to point at, [x0, y0, x1, y1] in the original's pixels after EXIF orientation."""
     highlight_loc: Loc | None = None
+    redact: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """Regions shown solid black in every output (original pixels after EXIF orientation)."""
 
 
 @dataclass
@@ -89,6 +91,8 @@ class Entry:
     decision: str | None = None
     refers_to: str | None = None
     tags: list[str] = field(default_factory=list)
+    redact_text: list[str] = field(default_factory=list)
+    """Texts every output shows as █████ (privacy.py), wherever they appear."""
     locs: dict[str, Loc] = field(default_factory=dict)
     """Where each field was written, by field name ("" for the file itself)."""
 
@@ -102,6 +106,8 @@ class Party:
     account: str | None = None
     email: str | None = None
     store: str | None = None
+    address: str | None = None
+    """The claimant's postal address: never shown; the privacy check looks for it."""
 
 
 @dataclass
@@ -165,6 +171,8 @@ class Case:
     delivery: Delivery | None = None
     declaration: bool = True
     """Close the report with the claimant's declaration, name and date."""
+    redact_text: list[str] = field(default_factory=list)
+    """Texts every output shows as █████ (privacy.py)."""
     locs: dict[str, Loc] = field(default_factory=dict)
     """Where each case.yaml field was written, by dotted name."""
 

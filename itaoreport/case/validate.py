@@ -298,6 +298,7 @@ class _Reader:
             decision=values.get("decision"),
             refers_to=values.get("refers_to"),
             tags=values.get("tags") or [],
+            redact_text=values.get("redact_text") or [],
             locs=locs,
         )
 
@@ -436,15 +437,17 @@ class _Reader:
                 raw, caption = values["path"], values.get("caption")
                 highlight = values.get("highlight") or []
                 highlight_loc = item.items["highlight"].loc if "highlight" in item.items else None
+                redact = values.get("redact") or []
             elif isinstance(item, YScalar):
                 raw, caption, path_loc = item.text, None, item.loc
-                highlight, highlight_loc = [], None
+                highlight, highlight_loc, redact = [], None, []
             else:
                 self.problems.append(error(item.loc, "an attachment is a path or `path:` + `caption:`"))
                 continue
             rel = self.safe_path(raw, path_loc)
             if rel is not None:
-                result.append(Attachment(rel, caption, path_loc, highlight, highlight_loc))
+                result.append(Attachment(rel, caption, path_loc, highlight, highlight_loc,
+                                         redact))
         return result
 
     def boxes(self, node: YNode) -> list[tuple[int, int, int, int]]:
@@ -718,7 +721,8 @@ def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) 
     return Case(
         root=root,
         title=v["title"],
-        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email")),
+        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email"),
+                       address=claimant.get("address")),
         seller=Party(seller["name"], email=seller.get("email"), store=seller.get("store")),
         order=Order(order["id"], order["date"], order.get("item"), order.get("amount"),
                     order.get("currency"), order.get("expected_delivery")),
@@ -735,6 +739,7 @@ def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) 
         dispute=Dispute(**v["dispute"]) if v.get("dispute") else None,
         delivery=Delivery(**v["delivery"]) if v.get("delivery") else None,
         declaration=v.get("declaration", True),
+        redact_text=v.get("redact_text") or [],
         locs=locs,
     )
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from itaoreport.errors import Problem, error
+from itaoreport.evidence.redact import redaction_key
 from itaoreport.evidence.renditions import Rendition, cached, is_tall
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ TEXT_PX_WIDE = 15
 DETAIL_MAX_MM = (100.0, 90.0)
 """Largest (width, height) a detail is drawn at; a larger region is shown smaller."""
 DETAIL_PAD = 0.02
-"""Room kept around the region, as a share of the picture's width."""
+"""Room kept left and right of the region, as a share of the picture's width (above and
+below: a fifth of a line of body text)."""
 DARK_BOOST = 1.2
 """Light text on a dark or saturated bubble (white on blue) reads worse when small, on paper
 as for OCR: such a region's detail is drawn this much larger."""
@@ -131,7 +133,9 @@ def detail_box(size: tuple[int, int], boxes: list[Box]) -> tuple[Box, float]:
     width, height = size
     x0, y0, x1, y1 = union(boxes)
     pad = round(width * DETAIL_PAD)
-    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
+    pad_y = round(text_px(size) * 0.2)  # less than the gap between lines: no half line above
+    x0, y0, x1, y1 = (max(0, x0 - pad), max(0, y0 - pad_y), min(width, x1 + pad),
+                      min(height, y1 + pad_y))
     scale = mm_per_px(size)
     max_w, max_h = DETAIL_MAX_MM
     if is_tall(size):  # a chat: keep whole lines, the message bubbles start near the edges
@@ -274,8 +278,10 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
             shown.add(x.label)
             size = (info.width, info.height)
             kept = evidence.attachments[x.path]
+            # cached under the picture as shown: with redact boxes, never the unredacted one's
+            view = redaction_key(kept.sha256, x.redact)
             if x.label not in rows_of:
-                rows_of[x.label] = trim_rows(x.rendition, kept.sha256, size, cache_root)
+                rows_of[x.label] = trim_rows(x.rendition, view, size, cache_root)
             boxes, source = region_of(att.highlight, quote_checks.get(entry.id), att.path,
                                       x.label)
             boxes = [b for b in boxes if b[2] <= size[0] and b[3] <= size[1]]
@@ -285,10 +291,10 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
                 first, end = min(first, region[1]), max(end, region[3])
             figure = Figure((first, end), boxes, source if boxes else None)
             if boxes:
-                figure.detail = detail_rendition(x.rendition, kept.sha256, size, boxes, False,
+                figure.detail = detail_rendition(x.rendition, view, size, boxes, False,
                                                  cache_root)
                 figure.detail_print = detail_rendition(
-                    x.rendition, kept.sha256, size, boxes, True, cache_root) if grayscale \
+                    x.rendition, view, size, boxes, True, cache_root) if grayscale \
                     else figure.detail
             plans[(entry.id, att.path)] = figure
     return plans

@@ -31,16 +31,15 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     summary_html list[Markup]: the same sentences, escaped, exhibit labels linked (#exhibit-E3)
     declaration  {"text", "signed"}: the closing declaration in the report language, with the
                  claimant's name and the report date; None with `declaration: false`
-    quote_checks dict[entry id, {"status", "exhibit", "path", "box", "score", "closest"}]:
-                 the OCR quote check (analysis/quotes.py) as plain data; empty without OCR
     entries      list of entry views (below), chronological
     log_rows     list of {"entry", "timestamp", "channel", "sender", "sender_code",
                  "summary", "quote", "dir", "exhibits": [label], "action"}
     exhibits     list of exhibit views (below), numbered E1, E2, ...
     exhibits_by_entry dict[entry id, list[label]]: the exhibits each entry uses, in exhibit
                  order (every entry has a list, maybe empty)
-    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of"},
-                 appendix order (exhibit, then path)
+    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of",
+                 "redacted"}, appendix order (exhibit, then path); redacted: shown with redact
+                 boxes (the hash is the original's, which is not embedded)
     kept_separate list of {"a", "b"}: similar files deliberately not merged
     labels       dict[str, str]: every fixed word of the report by catalog key, translated
     sender_labels, claim_type_labels, remedy_labels, status_labels
@@ -560,7 +559,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "exhibits_by_entry": {k: [x.label for x in v] for k, v in views.by_entry.items()},
         "attachments": [{"path": a.path, "exhibit": a.exhibit, "size": tr.number(a.size),
                          "pixels": f"{a.width}\u00d7{a.height}" if a.width else None,
-                         "sha256": a.sha256, "duplicate_of": a.duplicate_of}
+                         "sha256": a.sha256, "duplicate_of": a.duplicate_of,
+                         "redacted": a.redacted}
                         for a in appendix_order(evidence)],
         "kept_separate": [{"a": str(p["a"]), "b": str(p["b"])} for p in evidence.kept_separate],
         "labels": tr.labels(),

@@ -99,8 +99,8 @@ def entry_json(entry: Entry, exhibit_of: dict[str, str], quote_check: QuoteCheck
 
 
 def exhibit_json(exhibit: Exhibit, evidence: Evidence) -> dict:
-    """An exhibit with `ocr_text`: the words OCR read in its kept file, line by line, when
-    OCR was asked for it (a quote checked against it), else None."""
+    """An exhibit with `ocr_text`: the words OCR read in its kept file, line by line (as
+    privacy.clean_ocr left them: nothing under a redact box, redact_text hidden), else None."""
     text = evidence.ocr.get(evidence.attachments[exhibit.path].sha256)
     return {**exhibit.to_json(),
             "ocr_text": {"engine": text.engine, "text": text.text()} if text else None}
