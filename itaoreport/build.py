@@ -285,8 +285,9 @@ def ocr_requests(case: Case) -> tuple[dict, list[str]]:
             if att.path in wanted:
                 spec = engine.spec({*wanted[att.path].languages, *spec.languages}) or spec
             wanted[att.path] = spec
+    packages = " ".join(f"tesseract-ocr-{name.replace('_', '-')}" for name in sorted(missing))
     notes = [f"quote checks skipped for quotes in {', '.join(sorted(missing))}: that Tesseract "
-             f"language is not installed (Debian: tesseract-ocr-chi-sim)"] if missing else []
+             f"language is not installed (Debian: apt install {packages})"] if missing else []
     return wanted, notes
 
 

@@ -718,8 +718,9 @@ _STATUS_NOTE = re.compile(r"\s*\[(?:kept|broken|pending)[^\]]*\]\s*$", re.IGNORE
 """The status log.csv shows after a promise; derived by the report, so not imported."""
 
 
-_DEADLINE = re.compile(r"(?:^|(?<=[\n;.]))\s*deadline(?:\s+(?:set\s+)?for\s+me)?\s*:\s*",
+_DEADLINE = re.compile(r"(?:^|(?<=[\n;.]))\s*deadline\s+(?:set\s+)?for\s+me\s*:\s*",
                        re.IGNORECASE)
+"""Only "Deadline for me:": a plain "Deadline:" in a buyer's log is as often one they set."""
 _DEADLINE_STATUS = re.compile(r"\s*\[(?:met|missed|open)[^\]]*\]\s*$", re.IGNORECASE)
 
 

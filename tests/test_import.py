@@ -456,13 +456,16 @@ def test_a_deadline_set_for_me_imports_from_the_action_cell(tmp_path, case):
             "2023-11-05 10:20,ItaoBuy Resolution Center,Platform,Asked for the chat.,,"
             "Deadline for me: Upload the chat (due 2023-11-08 10:20)\r\n"
             "2023-11-05 11:00,ItaoBuy Resolution Center,Platform,Asked for photos.,,"
-            "Replied; Deadline: Upload photos within 2 days\r\n"
+            "Replied; deadline set for me: Upload photos within 2 days\r\n"
+            "2023-11-05 11:30,Email,Me,Gave the seller a deadline.,,"
+            "Deadline: refund by Nov 10\r\n"
             "2023-11-05 12:00,ItaoBuy Resolution Center,Platform,Asked for more.,,"
             "Deadline for me: Send more\r\n")
     result = import_log(write_log(tmp_path, rows), case)
     [warning] = result.problems
-    assert warning.loc.line == 4 and "has no due date; kept as action text" in warning.message
-    chat, photos, more = loaded(case).entries
+    assert warning.loc.line == 5 and "has no due date; kept as action text" in warning.message
+    chat, photos, mine, more = loaded(case).entries
+    assert mine.deadline is None and mine.action == "Deadline: refund by Nov 10"
     assert (chat.deadline.text, chat.deadline.due.local.strftime("%Y-%m-%d %H:%M")) == (
         "Upload the chat", "2023-11-08 10:20")
     assert chat.promise is None and chat.action is None

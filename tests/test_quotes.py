@@ -93,6 +93,30 @@ def test_chinese():
     assert not find_quote("你答应过如果早到就退款10欧元，请确认。", screen).found
 
 
+def test_accents_and_scripts():
+    assert find_quote("Le remboursement sera effectué", words("Le remboursement sera effectue")).found
+    assert find_quote("Le remboursement sera effectue", words("Le remboursement sera effectué")).found
+    assert not find_quote("Le remboursement sera refusé", words("Le remboursement sera effectué")).found
+    assert ocr_module.languages_for("We ship within 5 days, café") == ("eng",)
+    assert ocr_module.languages_for("你答应过退款10欧元") == ("chi_sim",)
+    assert ocr_module.languages_for("Возврат 10 евро") == ("rus",)
+    assert ocr_module.languages_for("返金は10ユーロです") == ("jpn",)
+    assert ocr_module.languages_for("환불 10유로") == ("kor",)
+
+
+def test_a_language_not_installed_is_skipped_not_missed(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    if ENGINE is None or "rus" in ENGINE.languages:
+        pytest.skip("needs tesseract without the Russian language pack")
+    case = _case(tmp_path / "case", {"a": "Возврат 10 евро"})
+    said: list[str] = []
+    result = build(case, BuildOptions(formats=("json",), progress=said.append))
+    assert result.report["entries"][0]["quote_check"]["status"] == SKIPPED
+    assert [s for s in said if "quote checks skipped" in s] == [
+        "quote checks skipped for quotes in rus: that Tesseract language is not installed "
+        "(Debian: apt install tesseract-ocr-rus)"]
+
+
 def test_check_quote_statuses():
     assert check_quote(None, []) is None
     assert check_quote("anything", []).status == NO_TEXT
@@ -263,3 +287,23 @@ def test_quote_without_pictures_is_not_checked(tmp_path: Path):
     result = build(case, BuildOptions(formats=("json",), progress=said.append))
     assert result.report["entries"][0]["quote_check"]["status"] == NO_TEXT
     assert not [s for s in said if "quote" in s]
+
+
+@needs_tesseract
+def test_ocr_files_for_other_callers_reads_once_then_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from itaoreport.evidence.exhibits import sha256_file
+
+    picture = tmp_path / "chat.png"
+    chat_image("10:12", "14 November", MESSAGES).save(picture)
+    sha, _size = sha256_file(picture)
+    calls = []
+    real = ocr_module.read_words
+    monkeypatch.setattr(ocr_module, "read_words", lambda *a: calls.append(1) or real(*a))
+    first = ocr_module.ocr_files([(picture, sha), (picture, sha)], tmp_path / "cache")
+    assert calls == [1] and "within 5 days" in first[sha].text()
+    again = ocr_module.ocr_files([(picture, sha)], tmp_path / "cache")
+    assert calls == [1] and again[sha] == first[sha]
+    (tmp_path / "gone.png").write_bytes(b"not a picture")
+    failed = ocr_module.ocr_files([(tmp_path / "gone.png", "0" * 64)], tmp_path / "cache")
+    assert isinstance(failed["0" * 64], str)

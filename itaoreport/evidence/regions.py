@@ -45,7 +45,8 @@ TEXT_PX_WIDE = 15
 DETAIL_MAX_MM = (100.0, 90.0)
 """Largest (width, height) a detail is drawn at; a larger region is shown smaller."""
 DETAIL_PAD = 0.02
-"""Room kept around the region, as a share of the picture's width."""
+"""Room kept left and right of the region, as a share of the picture's width (above and
+below: a fifth of a line of body text)."""
 DARK_BOOST = 1.2
 """Light text on a dark or saturated bubble (white on blue) reads worse when small, on paper
 as for OCR: such a region's detail is drawn this much larger."""
@@ -132,7 +133,9 @@ def detail_box(size: tuple[int, int], boxes: list[Box]) -> tuple[Box, float]:
     width, height = size
     x0, y0, x1, y1 = union(boxes)
     pad = round(width * DETAIL_PAD)
-    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
+    pad_y = round(text_px(size) * 0.2)  # less than the gap between lines: no half line above
+    x0, y0, x1, y1 = (max(0, x0 - pad), max(0, y0 - pad_y), min(width, x1 + pad),
+                      min(height, y1 + pad_y))
     scale = mm_per_px(size)
     max_w, max_h = DETAIL_MAX_MM
     if is_tall(size):  # a chat: keep whole lines, the message bubbles start near the edges

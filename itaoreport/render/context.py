@@ -31,8 +31,6 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     summary_html list[Markup]: the same sentences, escaped, exhibit labels linked (#exhibit-E3)
     declaration  {"text", "signed"}: the closing declaration in the report language, with the
                  claimant's name and the report date; None with `declaration: false`
-    quote_checks dict[entry id, {"status", "exhibit", "path", "box", "score", "closest"}]:
-                 the OCR quote check (analysis/quotes.py) as plain data; empty without OCR
     entries      list of entry views (below), chronological
     log_rows     list of {"entry", "timestamp", "channel", "sender", "sender_code",
                  "summary", "quote", "dir", "exhibits": [label], "action"}
