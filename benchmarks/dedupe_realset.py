@@ -12,8 +12,8 @@ evidence and near-misses that are different evidence, with OUT/labels.json (`fil
 - copies (same group): JPEG q90 and q60, WEBP q80, 50 % and 75 % bicubic (PNG), 75 % +
   JPEG q70, RGBA PNG with text metadata, 256-colour palette PNG;
 - near-misses (a group each): one glyph changed by copying a glyph-sized patch from
-  elsewhere on the same text line (PNG, and again as JPEG q90), the last message cut
-  (its band filled with the row's background), one read tick added.
+  elsewhere on the same text line (PNG, and a JPEG q90 copy of it in the same group), the
+  last message cut (its band filled with the row's background), one read tick added.
 
 Originals with identical pixels (the same screen in two locales) are taken once.
 
@@ -205,7 +205,8 @@ def make(source: Path, out: Path, originals: int, seed: int) -> None:
             rows.append((f"{group}n_{kind}.png", f"{group}n_{kind}", kind))
         if glyph is not None:
             Path(f"{stem}n_glyph_jpeg90.jpg").write_bytes(encode(glyph, "JPEG", quality=90))
-            rows.append((f"{group}n_glyph_jpeg90.jpg", f"{group}n_glyph_jpeg90", "glyph_jpeg90"))
+            # a copy of the near-miss: in the near-miss's group, apart from the original's
+            rows.append((f"{group}n_glyph_jpeg90.jpg", f"{group}n_glyph", "glyph_jpeg90"))
         labels += [{"file": f, "group": g, "kind": k, "source": path.name} for f, g, k in rows]
         taken += 1
     (out / "labels.json").write_text(json.dumps(labels, indent=1))
