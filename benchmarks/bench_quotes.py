@@ -2,7 +2,7 @@
 
     python benchmarks/bench_quotes.py               # the engine itaoreport uses (tesseract)
     python benchmarks/bench_quotes.py --compare     # also tesserocr and RapidOCR, if installed
-    python benchmarks/bench_quotes.py --real DIR    # also time OCR of real screenshots in DIR
+    python benchmarks/bench_quotes.py --real DIR    # also the quotes of real_quotes.json in DIR
 
 Screenshots come from tests/quotecases.py (casegen's chat drawing: light and dark mode,
 English and Simplified Chinese, 1080x2340). For each: every quote present verbatim must
@@ -138,24 +138,55 @@ def run(name: str, read, shots, say=print) -> dict:  # noqa: ANN001
             "cpu_max": max(seconds, default=0.0), "misses": misses}
 
 
-def time_real(folder: Path, read) -> None:  # noqa: ANN001
+def run_real(folder: Path, read) -> None:  # noqa: ANN001
+    """Quotes of benchmarks/real_quotes.json in the real screenshots saved in `folder`."""
+    import json
+    import re
+
+    from quotecases import misquotes
+
+    from itaoreport.analysis.quotes import find_quote
     from itaoreport.evidence.images import open_image
 
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+    spec = json.loads((ROOT / "benchmarks" / "real_quotes.json").read_text(encoding="utf-8"))
+    found = present = changed = wrongly = 0
+    seconds = []
+    for name, quotes in spec["quotes"].items():
+        path = folder / name
+        if not path.is_file():
+            print(f"  {name}: not in {folder}, skipped")
             continue
         image = open_image(path).image
         c = cpu()
         text = read(image, "en")
-        print(f"  {path.name} {image.width}x{image.height}: {cpu() - c:.2f} s CPU, "
-              f"{len(text.words)} words: {text.text()[:100]!r}")
+        seconds.append(cpu() - c)
+        for quote in quotes:
+            present += 1
+            result = find_quote(quote, text)
+            if result.found:
+                found += 1
+            else:
+                print(f"    {name}: not found: {quote!r} (closest {result.closest!r})")
+            wrong = misquotes(quote) or []
+            longest = max(re.findall(r"[A-Za-z]{4,}", quote), key=len, default=None)
+            if longest:
+                wrong.append(("word", quote.replace(longest, "something", 1)))
+            for kind, misquote in wrong:
+                changed += 1
+                if find_quote(misquote, text).found:
+                    wrongly += 1
+                    print(f"    {name}: changed {kind} found: {misquote!r}")
+    print(f"  real screenshots: {len(seconds)}; quotes found {found}/{present}; with one changed "
+          f"number or word found {wrongly}/{changed}; OCR CPU per screenshot "
+          f"{sum(seconds) / max(1, len(seconds)):.2f} s (max {max(seconds, default=0):.2f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compare", action="store_true",
                         help="also measure tesserocr and RapidOCR where installed")
-    parser.add_argument("--real", type=Path, help="folder of real screenshots to time OCR on")
+    parser.add_argument("--real", type=Path, help="folder with the real screenshots that "
+                        "benchmarks/real_quotes.json names (it says where they come from)")
     args = parser.parse_args(argv)
     from quotecases import SHOTS
 
@@ -178,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         for miss in r["misses"]:
             print(f"    {miss}")
         if args.real:
-            time_real(args.real, read)
+            run_real(args.real, read)
     return 0
 
 

@@ -20,13 +20,13 @@ import stat
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from itaoreport.case.files import CACHE_DIR, CASE_FILE, ENTRIES_DIR, OUTPUT_DIR, case_timezone
 from itaoreport.case.safety import CaseFileError, read_case_file, short_repr
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
-from itaoreport.case.validate import PLACEHOLDER, is_placeholder
+from itaoreport.case.validate import PLACEHOLDER
 from itaoreport.case.values import BadValue, check_date, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, YSeq, load_yaml_bytes
 from itaoreport.errors import ItaoError, Loc, Problem, error, warning
@@ -381,8 +381,8 @@ def add_files(case_dir: str | os.PathLike, files: list[str | os.PathLike],
         except BadValue as exc:
             result.problems.append(error(Loc("--at"), str(exc), exc.hint))
             return result
-    ocr = options.ocr if options.ocr is not None else _default_ocr()
-    known = _files_in_case(root)
+    ocr = options.ocr if options.ocr is not None else _default_ocr(root, options.dry_run)
+    known = CaseFiles(root)
     attached = _attached_paths(root)
     taken_ids = {PurePosixPath(p).stem for p in _entry_names(root)}
     planned: dict[str, str] = {}
@@ -420,14 +420,13 @@ def add_files(case_dir: str | os.PathLike, files: list[str | os.PathLike],
             continue
         found = FoundTime(options.at, "--at") if options.at else find_time(source, tz_name)
         lines = ocr(source, sha) if (ocr and kind == "screenshot") else None
-        text = draft_entry(rel, found, options, lines, kind, str(raw))
         entry_id = _free_id(_entry_stem(found.text, kind), taken_ids)
         taken_ids.add(entry_id)
         entry_rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
+        text = draft_entry(entry_rel, rel, found, options, lines, kind, str(raw))
         if not options.dry_run:
             try:
-                write_new_file(root, entry_rel, text.replace(
-                    modeline("x", "entry"), modeline(entry_rel, "entry")).encode("utf-8"))
+                write_new_file(root, entry_rel, text.encode("utf-8"))
             except ItaoError as exc:
                 result.problems.append(_located(exc, where))
                 continue
@@ -436,9 +435,7 @@ def add_files(case_dir: str | os.PathLike, files: list[str | os.PathLike],
                 continue
             wrote_any = True
         attached[rel] = entry_rel
-        result.added.append(Added(str(raw), rel, copied, entry_rel,
-                                  text.replace(modeline("x", "entry"),
-                                               modeline(entry_rel, "entry")), found))
+        result.added.append(Added(str(raw), rel, copied, entry_rel, text, found))
         if found.note:
             result.problems.append(warning(Loc(entry_rel), f"timestamp from {found.source}: "
                                            f"{found.note}"))
@@ -453,36 +450,33 @@ def _located(exc: ItaoError, where: Loc) -> Problem:
     return problem if isinstance(problem, Problem) else error(where, str(exc))
 
 
-def _default_ocr() -> Callable[[Path, str], list[str] | None] | None:
-    """Lines of text from evidence/ocr.py when it is installed and its engine works."""
+def _default_ocr(root: Path, dry_run: bool) -> Callable[[Path, str], list[str] | None] | None:
+    """Lines of a picture's text from evidence/ocr.py when its engine is installed, else None.
+
+    Results go to the case's OCR cache (the build then reads them from there), except in a
+    dry run, which writes nothing.
+    """
     try:
-        from itaoreport.evidence import ocr as engine  # noqa: F401
-    except ImportError:
+        from itaoreport.evidence.ocr import find_engine, ocr_files
+    except ImportError:  # an installation without the OCR module
         return None
-    return _ocr_lines
-
-
-def _ocr_lines(path: Path, sha256: str) -> list[str] | None:
-    """The picture's OCR text as lines, or None when OCR is not available for it."""
-    try:
-        from itaoreport.evidence import ocr as engine
-
-        words = engine.read_words(path, sha256)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - OCR is a convenience here, never a reason to fail
+    if find_engine() is None:
         return None
-    if not words:
-        return None
-    return ocr_words_to_lines(words)
+    from itaoreport.evidence.exhibits import cache_folder
 
+    folder = None if dry_run else cache_folder(root)
 
-def ocr_words_to_lines(words: list[dict]) -> list[str]:
-    """OCR words ({text, box, line, block}) joined into lines, top to bottom."""
-    lines: dict[tuple, list[dict]] = {}
-    for word in words:
-        lines.setdefault((word.get("block", 0), word.get("line", 0)), []).append(word)
-    ordered = sorted(lines.values(), key=lambda ws: (min(w["box"][1] for w in ws),
-                                                     min(w["box"][0] for w in ws)))
-    return [" ".join(w["text"] for w in sorted(ws, key=lambda w: w["box"][0])) for ws in ordered]
+    def lines(path: Path, sha256: str) -> list[str] | None:
+        try:
+            found = ocr_files([(path, sha256)], folder)
+        except Exception:  # noqa: BLE001 - OCR is a convenience here, never a reason to fail
+            return None
+        text = found.get(sha256) if found else None
+        if text is None or isinstance(text, str):  # no engine, or OCR failed on this picture
+            return None
+        return [line for line in text.text().splitlines() if line.strip()]
+
+    return lines
 
 
 _YAML_BREAKS = re.compile(r"[\r\n\x85\u2028\u2029]")
@@ -495,9 +489,10 @@ def comment_text(text: str, limit: int = MAX_OCR_LINE_CHARS) -> str:
     return one[:limit] + ("…" if len(one) > limit else "")
 
 
-def draft_entry(rel: str, found: FoundTime, options: AddOptions, ocr_lines: list[str] | None,
-                kind: str, source: str) -> str:
-    """The text of a draft entry attaching `rel`: placeholders where only the claimant knows."""
+def draft_entry(entry_rel: str, rel: str, found: FoundTime, options: AddOptions,
+                ocr_lines: list[str] | None, kind: str, source: str) -> str:
+    """The text of draft entry `entry_rel` attaching `rel`: placeholders where only the
+    claimant knows."""
     from itaoreport.importers import Moment, dump_fields
 
     values: dict = {
@@ -508,7 +503,7 @@ def draft_entry(rel: str, found: FoundTime, options: AddOptions, ocr_lines: list
         "summary": f"{PLACEHOLDER}: what this {kind} shows, in one or two neutral sentences",
         "attachments": [rel],
     }
-    head = [modeline("x", "entry"),
+    head = [modeline(entry_rel, "entry"),
             f"# Draft from `itaoreport add` for {comment_text(source)}.",
             f"# Timestamp from {found.source}."]
     if found.note:
@@ -574,7 +569,7 @@ def _read_picture(path: Path) -> tuple[bytes, str]:
     return data, decoded.format
 
 
-class _CaseFiles:
+class CaseFiles:
     """Files already in the case (not entries, output or caches), found by size, then hash."""
 
     def __init__(self, root: Path):
@@ -614,10 +609,6 @@ class _CaseFiles:
             if self._hashes[rel] == sha:
                 return rel
         return None
-
-
-def _files_in_case(root: Path) -> _CaseFiles:
-    return _CaseFiles(root)
 
 
 def _entry_names(root: Path) -> list[str]:

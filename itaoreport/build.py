@@ -22,8 +22,10 @@ from itaoreport.analysis.narrative import fit_text, join_sentences, summarise
 from itaoreport.analysis.quotes import QuoteCheck
 from itaoreport.analysis.promises import (
     DeadlineMark,
+    DeadlineStatus,
     PromiseStatus,
     deadline_marks,
+    deadline_statuses,
     promise_statuses,
 )
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR
@@ -34,9 +36,17 @@ from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.exhibits import Evidence, gather_evidence
 from itaoreport.evidence.images import open_image
 from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
 from itaoreport.gctune import fewer_collections
+from itaoreport.privacy import (
+    apply_redact_text,
+    check_case_texts,
+    check_pictures,
+    clean_ocr,
+    picture_scan_requests,
+)
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, detail_assets, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
@@ -115,6 +125,8 @@ class Analysed:
     """Git history of each entry and attachment file; None outside a git repository."""
     approvals: Approvals = field(default_factory=Approvals)
     marks: list[DeadlineMark] = field(default_factory=list)
+    deadlines: list[DeadlineStatus] = field(default_factory=list)
+    """Deadlines set for the claimant (entry `deadline:`), apart from the promises."""
     quote_checks: dict[str, QuoteCheck] = field(default_factory=dict)
     """Entry id -> whether its quote is in its screenshots (analysis/quotes.py)."""
 
@@ -161,16 +173,23 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case
+    hide = apply_redact_text(case)  # before anything is derived from the text: no output shows it
+    private = check_case_texts(case)
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
     printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
                if "pdf" in options.formats else None)
     ocr_wanted, ocr_notes = ocr_requests(case)
-    evidence = gather_evidence(case, options.image_cache, printer, options.progress, ocr_wanted)
+    scan, scan_notes = picture_scan_requests(case, ocr_wanted)  # the privacy check reads all
+    evidence = gather_evidence(case, options.image_cache, printer, options.progress,
+                               {**scan, **ocr_wanted})
     evidence.problems += highlight_problems(case, evidence)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
+    clean_ocr(evidence, hide)  # no word under a redact box, no redact_text string, from here on
+    private += check_pictures(case, evidence)
+    ocr_notes += scan_notes
     timings["evidence"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -186,6 +205,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     warnings = evidence.warnings + warnings + quote_warnings
     if "html" in options.formats or "pdf" in options.formats:
         warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
+    warnings += private
     if options.strict and warnings:
         raise CaseInvalid(loaded.problems + warnings)
     timings["checks"] = time.perf_counter() - t
@@ -195,7 +215,9 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     promises = promise_statuses(case, facts.as_of)
     approvals = requirement_approvals(case)
     marks = deadline_marks(case, promises, facts.as_of)
-    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals)
+    deadlines = deadline_statuses(case, facts.as_of)
+    sentences = summarise(case, facts, promises, own_exhibits(case, evidence), tr, approvals,
+                          all_own_exhibits(case, evidence))
     summary_text = fit_text(sentences, options.summary_chars, tr)
     exhibit_of = {path: info.exhibit for path, info in evidence.attachments.items() if info.exhibit}
     report = {
@@ -205,6 +227,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
         "facts": {**facts.to_json(), "deadlines_passed": [m.to_json() for m in marks]},
         "summary": join_sentences((s.text for s in sentences), tr),
         "promises": [p.to_json() for p in promises],
+        "deadlines": [d.to_json() for d in deadlines],
         "approvals": approvals.to_json(),
         "entries": [exports.entry_json(e, exhibit_of, quote_checks.get(e.id))
                     for e in case.entries],
@@ -221,7 +244,18 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
                     summary_text, loaded.problems + warnings, search_path, tr, provenance,
-                    approvals, marks, quote_checks)
+                    approvals, marks, deadlines, quote_checks)
+
+
+def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:
+    """Entry id -> the exhibits of all its own attachments, in attachment order."""
+    labels: dict[str, list[str]] = {}
+    for entry in case.entries:
+        found = [x.exhibit for a in entry.attachments
+                 if (x := evidence.attachments.get(a.path)) is not None and x.exhibit]
+        if found:
+            labels[entry.id] = list(dict.fromkeys(found))
+    return labels
 
 
 def ocr_requests(case: Case) -> tuple[dict, list[str]]:
@@ -251,9 +285,16 @@ def ocr_requests(case: Case) -> tuple[dict, list[str]]:
             if att.path in wanted:
                 spec = engine.spec({*wanted[att.path].languages, *spec.languages}) or spec
             wanted[att.path] = spec
+    packages = " ".join(f"tesseract-ocr-{name.replace('_', '-')}" for name in sorted(missing))
     notes = [f"quote checks skipped for quotes in {', '.join(sorted(missing))}: that Tesseract "
-             f"language is not installed (Debian: tesseract-ocr-chi-sim)"] if missing else []
+             f"language is not installed (Debian: apt install {packages})"] if missing else []
     return wanted, notes
+
+
+_CHECKED: dict[tuple, QuoteCheck | None] = {}
+"""Quote checks by (quote, pictures by content and engine): a rebuild in watch mode checks
+only the quotes and pictures that changed."""
+MAX_CHECKED = 20_000
 
 
 def check_quotes(case: Case, evidence: Evidence, wanted: dict
@@ -271,6 +312,7 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
         if not entry.quote or not entry.quote.strip():
             continue
         pictures = []
+        keys: list[tuple] = []
         for att in entry.attachments:
             info = evidence.attachments.get(att.path)
             if info is None or not info.is_image or info.exhibit is None:
@@ -283,7 +325,15 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
                              f" quotes in it were not checked")
             if all(p[1] != shown.path for p in pictures):
                 pictures.append((info.exhibit, shown.path, text))
-        check = check_quote(entry.quote, pictures)
+                keys.append((info.exhibit, shown.path, shown.sha256, text and text.engine,
+                             text and hash(tuple(w["text"] for w in text.words))))
+        key = (entry.quote, tuple(keys))
+        check = _CHECKED.get(key)
+        if check is None:
+            check = check_quote(entry.quote, pictures)
+            if len(_CHECKED) >= MAX_CHECKED:
+                _CHECKED.clear()
+            _CHECKED[key] = check
         if check is None:
             continue
         checks[entry.id] = check
@@ -346,7 +396,8 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     context = build_context(case, analysed.facts, analysed.promises, evidence,
                             analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
                             approvals=analysed.approvals, marks=analysed.marks,
-                            figures=figures, quote_checks=quote_checks)
+                            figures=figures, quote_checks=quote_checks,
+                            deadlines=analysed.deadlines)
     if "csv" in options.formats or "xlsx" in options.formats:
         # log.csv and log.xlsx are data other tools read back: English words, ISO times.
         english = data_translator(search_path, case.timezone)
@@ -368,6 +419,10 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         from itaoreport.render.fit import fit_pdf
 
         say(f"rendering PDF ({options.profile.name}: {options.profile.describe()})")
+        redacted = sorted(a.path for a in evidence.attachments.values() if a.redacted)
+        if redacted:
+            say(f"shown redacted, originals not embedded: {', '.join(redacted[:5])}"
+                + (f" and {len(redacted) - 5} more" if len(redacted) > 5 else ""))
         t = time.perf_counter()
 
         def html_for(layout: Layout) -> str:
@@ -393,22 +448,26 @@ def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Asset
             report_json: bytes, grayscale: bool) -> FitJob:
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
     case, evidence = analysed.case, analysed.evidence
-    images = [PrintImage(x.label, x.path, (info.width, info.height), info.sha256, x.entries[0],
-                         partial(_decode, case.root / x.path, info.sha256),
+    images = [PrintImage(x.label, x.path, (info.width, info.height),
+                         redaction_key(info.sha256, x.redact), x.entries[0],
+                         partial(_decode, case.root / x.path, info.sha256, x.redact),
                          x.printed if evidence.printed_grayscale == grayscale else None)
               for x in evidence.exhibits if x.rendition
               for info in [evidence.attachments[x.path]] if info.width and info.height]
     manifest = PdfAttachment(report_json, "report.json", "Every fact of this report, with the "
                              "SHA-256 of each evidence file (itaoreport verify reads it)", "Data")
+    # a redacted picture's original shows what the report hides: never embedded
     originals = [(a.path, a.size, partial(_original, case.root, a.path, a.sha256))
-                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)]
+                 for a in sorted(evidence.attachments.values(), key=lambda a: a.path)
+                 if not a.redacted]
     return FitJob(html_for, images, assets, [manifest], originals,
                   document_dates(analysed.facts.as_of), grayscale,
                   cache_root_for(case.root))
 
 
-def _decode(path: Path, sha256: str) -> PILImage:
-    return open_image(path, sha256).image
+def _decode(path: Path, sha256: str, redact: tuple = ()) -> PILImage:
+    """The picture as the report shows it: decoded, upright, redact boxes filled black."""
+    return apply_redaction(open_image(path, sha256).image, redact)
 
 
 def _original(root: Path, path: str, sha256: str) -> PdfAttachment:

@@ -6,6 +6,7 @@ Heavy imports (WeasyPrint, Pillow) happen inside the commands that need them.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import traceback
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from itaoreport import __version__
-from itaoreport.errors import ItaoError, count_line
+from itaoreport.errors import CaseInvalid, ItaoError, count_line, shown_from
 
 FORMAT_CHOICES = ("html", "pdf", "json", "txt", "csv", "xlsx")
 PROFILE_NAMES = ("generic", "visa", "mastercard", "amex", "stripe", "paypal")
@@ -61,13 +62,20 @@ def main() -> None:
 @main.command()
 @click.argument("case_dir", type=click.Path(path_type=Path))
 def init(case_dir: Path) -> None:
-    """Create a new case folder with an example entry."""
-    from itaoreport.scaffold import create_case
+    """Create a new case folder with an example entry, or add case.yaml to a folder of entries.
 
+    Never overwrites: files already there are kept.
+    """
+    from itaoreport.scaffold import create_case, kept_files
+
+    kept = kept_files(case_dir) if case_dir.is_dir() else []
     created = create_case(case_dir)
     for path in created:
         click.echo(f"created {path}")
-    click.echo(f"next: edit {case_dir / 'case.yaml'}, then run `itaoreport validate {case_dir}`")
+    for path in kept:
+        click.echo(f"kept {path} (already there)")
+    click.echo(f"next: edit {case_dir / 'case.yaml'} (every field: docs/case-format.md), then run "
+               f"`itaoreport validate {case_dir}`")
 
 
 @main.command()
@@ -78,7 +86,7 @@ def validate(case_dir: Path, strict: bool) -> None:
     from itaoreport.case.validate import load_case
 
     result = load_case(case_dir)
-    for problem in result.problems:
+    for problem in shown_from(result.problems, case_dir):
         click.echo(problem.format(), err=problem.is_error or strict)
     if result.failed(strict):
         click.echo(count_line(result.problems), err=True)
@@ -142,8 +150,11 @@ def build(case_dir: Path, out: Path | None, formats: tuple[str, ...], strict: bo
                            progress=lambda message: click.echo(f"  {message}", err=True),
                            profile=resolve_profile(profile, max_size, max_pages),
                            embed_originals=embed_originals)
-    result = run_build(case_dir, options)
-    for problem in result.warnings:
+    try:
+        result = run_build(case_dir, options)
+    except CaseInvalid as exc:
+        raise CaseInvalid(shown_from(exc.problems, case_dir)) from None
+    for problem in shown_from(result.warnings, case_dir):
         click.echo(problem.format(), err=True)
     names = [p.name for p in result.written if p.parent == result.out_dir]
     click.echo(f"wrote {', '.join(names)} to {result.out_dir} "
@@ -241,17 +252,20 @@ def import_(log: Path, case_dir: Path, dayfirst: bool | None) -> None:
 
     if is_mail_file(log):
         result = import_mail(log, case_dir)
-        _import_outcome(result, case_dir, "messages")
+        _import_outcome(result, case_dir, "messages", log)
         return
     from itaoreport.importers import import_log
 
     result = import_log(log, case_dir, dayfirst=dayfirst)
-    _import_outcome(result, case_dir, "rows")
+    _import_outcome(result, case_dir, "rows", log)
 
 
-def _import_outcome(result, case_dir: Path, what: str) -> None:  # noqa: ANN001
+def _import_outcome(result, case_dir: Path, what: str, log: Path) -> None:  # noqa: ANN001
     """Print what an import wrote; exit 1 when something could not be imported."""
     for problem in result.problems:
+        if problem.loc.path == log.name:  # the log as the user named it, so it can be opened
+            problem = dataclasses.replace(problem, loc=dataclasses.replace(problem.loc,
+                                                                           path=str(log)))
         click.echo(problem.format(), err=True)
     for path in result.written:
         click.echo(f"wrote {case_dir / path}")

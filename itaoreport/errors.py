@@ -5,7 +5,8 @@ Exit codes: 0 success, 1 invalid input or failed build, 2 usage error (click's o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import click
@@ -63,6 +64,25 @@ def warning(loc: Loc, message: str, hint: str = "") -> Problem:
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(set(problems), key=Problem.sort_key)
+
+
+def shown_from(problems: Iterable[Problem], case_dir: str | os.PathLike) -> list[Problem]:
+    """The problems with paths as reached from the current folder, so a terminal or editor
+    can open them (`my-case/entries/x.yaml:3:9` rather than `entries/x.yaml:3:9`)."""
+    base = os.fspath(case_dir)
+    if base in ("", "."):
+        return list(problems)
+    shown = []
+    for p in problems:
+        path = os.path.normpath(os.path.join(base, p.loc.path))
+        if os.path.isabs(path):
+            try:
+                relative = os.path.relpath(path)
+            except ValueError:  # another drive on Windows
+                relative = path
+            path = path if relative.startswith("..") else relative
+        shown.append(replace(p, loc=replace(p.loc, path=path)))
+    return shown
 
 
 def count_line(problems: list[Problem]) -> str:

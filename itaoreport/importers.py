@@ -33,7 +33,7 @@ from itaoreport.case.files import (
 )
 from itaoreport.case.safety import CaseFileError, read_case_file, safe_case_dir, write_new_file
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
-from itaoreport.case.values import BadValue, check_date, parse_moment, zone
+from itaoreport.case.values import BadValue, check_date, parse_duration, parse_moment, zone
 from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
 from itaoreport.errors import CaseWriteError, Loc, Problem, error, warning
 
@@ -428,8 +428,11 @@ class _Sheet:
         _put(values, "quote", quote)
         draft = _Draft(number, timestamp, values, entry_id=self._entry_id(number, cols))
         self._attachments(draft, cols.get("attachments", ""), col_of.get("attachments", 0))
-        action, promise = split_action(cols.get("action", ""))
+        rest, deadline = split_deadline(cols.get("action", ""))
+        action, promise = split_action(rest)
         promise = promise or cols.get("promise") or None
+        if deadline and not self._deadline(draft, deadline, col_of):
+            action = "; ".join(filter(None, [action, f"Deadline for me: {deadline}"]))
         _put(values, "action", action)
         if promise:
             self._promise(draft, promise, cols.get("due", ""), col_of)
@@ -452,7 +455,11 @@ class _Sheet:
     def _promise(self, draft: _Draft, text: str, due_cell: str, col_of: dict[str, int]) -> None:
         text, due_text = split_due(text) if not due_cell else (text, due_cell)
         promise: dict = {"text": text}
-        if due_text:
+        relative = relative_due(due_text) if due_text else (None if due_cell else
+                                                             relative_due(text))
+        if relative:
+            promise["due"] = relative
+        elif due_text:
             try:
                 promise["due"] = parse_log_moment(due_text, self.dayfirst, self.tz)
             except BadValue as exc:
@@ -463,6 +470,25 @@ class _Sheet:
                 f"row {draft.row}: the promise has no due date",
                 "add `due:` under `promise:` so the report can tell whether it was kept"))
         draft.values["promise"] = promise
+
+    def _deadline(self, draft: _Draft, text: str, col_of: dict[str, int]) -> bool:
+        """`Deadline for me: TEXT (due WHEN)` (as log.csv writes it) → the entry's `deadline`;
+        False (kept as action text, with a warning) when it names no due time."""
+        text, due_text = split_due(text)
+        due = relative_due(due_text or text) if (due_text or text) else None
+        if due is None and due_text:
+            try:
+                due = parse_log_moment(due_text, self.dayfirst, self.tz)
+            except BadValue as exc:
+                raise RowError(f"deadline due: {exc}", exc.hint, col_of.get("action", 0)) from None
+        if due is None:
+            self.problems.append(warning(
+                Loc(self.name, draft.row, col_of.get("action", 0)),
+                f"row {draft.row}: the deadline set for you has no due date; kept as action text",
+                "write it as `Deadline for me: what (due 2023-11-08)`"))
+            return False
+        draft.values["deadline"] = {"text": text, "due": due}
+        return True
 
     def _attachments(self, draft: _Draft, cell: str, col: int) -> None:
         paths, links, notes = split_attachments(cell)
@@ -644,86 +670,7 @@ def _offset(tz: str | None, raw: str) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
-_ROLE_WORDS = (
-    ("platform", {"customer service", "customer support", "support team"}),
-    ("me", {"me", "i", "myself", "buyer", "customer", "claimant", "self", "you"}),
-    ("seller", {"seller", "vendor", "merchant", "store", "shop", "supplier"}),
-    ("platform", {"platform", "marketplace", "support", "admin", "moderator", "mediator",
-                  "agent"}),
-    ("carrier", {"carrier", "courier", "shipping", "delivery", "logistics", "post", "postal"}),
-    ("other", {"other"}),
-)
-"""Generic words for a role: a sender cell of only these words names no one."""
-_BRANDS = {"itaobuy": "platform", "dhl": "carrier", "ups": "carrier", "fedex": "carrier",
-           "usps": "carrier", "ems": "carrier"}
-"""Names that tell the role and are also a display name."""
-_GENERIC = set().union(*(words for _, words in _ROLE_WORDS))
-_QUOTES = {'"': '"', "“": "”", "„": "“", "”": "”", "«": "»", "»": "«", "「": "」", "『": "』",
-           "‘": "’", "‹": "›"}
-_SENDER_SHAPES = (
-    re.compile(r"^(?P<head>.*?)\s*[\"“„«「](?P<detail>.+?)[\"”“»」]\s*$"),
-    re.compile(r"^(?P<head>.*?)\s*\((?P<detail>[^()]+)\)\s*$"),
-    re.compile(r"^(?P<head>.*?)\s*\[(?P<detail>[^\[\]]+)\]\s*$"),
-    re.compile(r"^(?P<head>[^:]+?)\s*:\s*(?P<detail>.+)$"),
-    re.compile(r"^(?P<head>.+?)\s+[-–—]\s+(?P<detail>.+)$"),
-)
-
-
-def role_of(text: str) -> str | None:
-    """me | seller | platform | carrier | other for a short sender text with a role word."""
-    words = _words(text)
-    name = " ".join(words)
-    if len(words) > 3:
-        return None
-    padded = f" {name} "
-    for role, phrases in _ROLE_WORDS:
-        if any(f" {phrase} " in padded for phrase in phrases):
-            return role
-    return next((_BRANDS[w] for w in words if w in _BRANDS), None)
-
-
-def parse_sender(text: str, names: dict[str, str] | None = None) -> tuple[str | None, str | None]:
-    """(sender, sender_name) from a Sender cell: `Me (Buyer)` → (me, None),
-    `Seller "GadgetWorld"` → (seller, GadgetWorld), `GadgetWorld (Seller)` → (seller, GadgetWorld).
-
-    names maps casefolded party names from case.yaml to roles; an unknown sender
-    gives (None, the text).
-    """
-    raw = " ".join(text.split())
-    head, detail = raw, ""
-    for shape in _SENDER_SHAPES:
-        match = shape.match(raw)
-        if match and match["head"].strip():
-            head, detail = match["head"].strip(), match["detail"].strip()
-            break
-    names = names or {}
-    if head.casefold() in names:
-        return names[head.casefold()], head if not detail or _is_generic(detail) else detail
-    head_role = role_of(head)
-    if head_role and detail:
-        return head_role, None if _is_generic(detail) else detail
-    if head_role:
-        return head_role, _name_part(head)
-    detail_role = (role_of(detail) or names.get(detail.casefold())) if detail else None
-    if detail_role:
-        return detail_role, head
-    return None, raw
-
-
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^\w]+", " ", text.lower()).split()
-
-
-def _is_generic(text: str) -> bool:
-    return " ".join(_words(text)) in _GENERIC
-
-
-def _name_part(head: str) -> str | None:
-    """`GadgetWorld` from `Seller GadgetWorld`; None for a bare role word like `Seller`."""
-    if _is_generic(head):
-        return None
-    first, _, rest = head.partition(" ")
-    return rest.strip() if rest.strip() and _is_generic(first) else head
+from itaoreport.case.senders import _QUOTES, parse_sender, role_of  # noqa: E402,F401 (shared)
 
 
 def unquote(text: str) -> str:
@@ -771,6 +718,23 @@ _STATUS_NOTE = re.compile(r"\s*\[(?:kept|broken|pending)[^\]]*\]\s*$", re.IGNORE
 """The status log.csv shows after a promise; derived by the report, so not imported."""
 
 
+_DEADLINE = re.compile(r"(?:^|(?<=[\n;.]))\s*deadline\s+(?:set\s+)?for\s+me\s*:\s*",
+                       re.IGNORECASE)
+"""Only "Deadline for me:": a plain "Deadline:" in a buyer's log is as often one they set."""
+_DEADLINE_STATUS = re.compile(r"\s*\[(?:met|missed|open)[^\]]*\]\s*$", re.IGNORECASE)
+
+
+def split_deadline(cell: str) -> tuple[str, str | None]:
+    """(the rest, deadline text) from an Action/Promise cell: `Deadline for me: ...` (as
+    log.csv writes a deadline set for the claimant) is the deadline, up to the end."""
+    text = cell.strip()
+    match = _DEADLINE.search(text)
+    if not match:
+        return text, None
+    rest = text[: match.start()].strip().rstrip(";").strip()
+    return rest, _DEADLINE_STATUS.sub("", text[match.end():]).strip() or None
+
+
 def split_action(cell: str) -> tuple[str | None, str | None]:
     """(action, promise text) from an Action/Promise Made cell; `Promise: ...` is the promise."""
     text = cell.strip()
@@ -780,6 +744,29 @@ def split_action(cell: str) -> tuple[str | None, str | None]:
     action = text[: match.start()].strip().rstrip(";").strip() or None
     promise = _STATUS_NOTE.sub("", text[match.end():]).strip() or None
     return action, promise
+
+
+_RELATIVE = re.compile(r"(?:^|\b(?:in|within)\s+)(?:the\s+next\s+)?(?P<n>\d{1,4})\s*"
+                       r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|wks?)\b\.?", re.IGNORECASE)
+_UNITS = {"h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
+          "d": "day", "day": "day", "days": "day",
+          "week": "week", "weeks": "week", "wk": "week", "wks": "week"}
+
+
+def relative_due(text: str) -> str | None:
+    """`48 hours` from a promise like "Tracking update in 48 hours" or "within 2 days", or from
+    a due cell that is a duration: the entry format's duration, counted from the timestamp."""
+    duration = parse_duration(text)
+    if duration is not None:
+        return duration.text.lower()
+    match = _RELATIVE.search(text)
+    if match is None or (match.start() == 0 and match.end() < len(text.rstrip())):
+        return None
+    count = int(match["n"])
+    if count < 1:
+        return None
+    unit = _UNITS[match["unit"].lower()]
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def split_due(text: str) -> tuple[str, str | None]:
@@ -962,7 +949,7 @@ class _Dumper(yaml.SafeDumper):
     """Plain scalars where safe, quoted where YAML would misread them, `|` for several lines."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)  # lists indented under their key, as CASE_FORMAT
+        super().increase_indent(flow, False)  # lists indented under their key
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
@@ -973,7 +960,7 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 class Moment(str):
-    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in CASE_FORMAT."""
+    """A timestamp text, written plain (`timestamp: 2023-10-27 09:15`) as in docs/case-format.md."""
 
 
 def _represent_moment(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
@@ -994,8 +981,9 @@ def dump_fields(values: dict) -> str:
 def entry_yaml(rel_path: str, timestamp: str, values: dict, comments: tuple[str, ...] = ()) -> str:
     """The text of an entry file: the schema line, comments, then the fields."""
     head = [modeline(rel_path, "entry"), *(f"# {c}" for c in comments)]
-    promise = values.get("promise")
-    if promise and promise.get("due"):
-        values = {**values, "promise": {**promise, "due": Moment(promise["due"])}}
+    for name in ("promise", "deadline"):
+        part = values.get(name)
+        if part and part.get("due"):
+            values = {**values, name: {**part, "due": Moment(part["due"])}}
     body = dump_fields({"timestamp": Moment(timestamp), **values})
     return "\n".join(head) + "\n" + body

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -30,13 +31,13 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 
-from itaoreport.add import _CaseFiles, comment_text, safe_file_name
+from itaoreport.add import CaseFiles, comment_text, safe_file_name
 from itaoreport.case.files import ENTRIES_DIR, entry_files, read_case_mapping
 from itaoreport.case.safety import CaseFileError, read_case_file, short_repr
 from itaoreport.case.schema import write_schema_files
 from itaoreport.case.yamlload import YMap, YScalar
 from itaoreport.errors import ItaoError, Loc, Problem, error, warning
-from itaoreport.importers import ImportResult, entry_stem, entry_yaml, slug
+from itaoreport.importers import ImportResult, entry_stem, entry_yaml
 
 MAIL_SUFFIXES = (".eml", ".mbox", ".mbx")
 MAX_MAILBOX_BYTES = 100_000_000
@@ -383,11 +384,8 @@ def _attachment_name(raw: str, part: EmailMessage, n: int, mail: Mail) -> str:
     name = safe_file_name(raw, default=f"part-{n}")
     if "." not in name:
         name = f"{name}.{_EXTENSIONS.get(part.get_content_type(), 'bin')}"
-    cleaned = raw.replace("\\", "/")
-    if "/" in cleaned or ".." in cleaned or name != raw:
-        if "/" in cleaned or ".." in cleaned:
-            mail.notes.append(f"attachment name {short_repr(raw)} has a path in it; saved as "
-                              f"{name}")
+    if "/" in raw.replace("\\", "/") or ".." in raw:
+        mail.notes.append(f"attachment name {short_repr(raw)} has a path in it; saved as {name}")
     return name if name != MESSAGE_NAME else f"attached-{name}"
 
 
@@ -555,7 +553,7 @@ def import_mail(mail_path: str | os.PathLike, case_dir: str | os.PathLike) -> Im
         return result
     parties = parties_from_case(root)
     known = _known_messages(root)
-    files = _CaseFiles(root)
+    files = CaseFiles(root)
     taken = {PurePosixPath(rel).stem for rel in entry_files(root)}
     several = len(messages) > 1
     wrote = False
@@ -578,10 +576,14 @@ def import_mail(mail_path: str | os.PathLike, case_dir: str | os.PathLike) -> Im
         try:
             rel = _write_message(mail, root, source.name, number if several else 0, parties,
                                  files, taken)
-        except ItaoError as exc:
+        except ItaoError as exc:  # CaseWriteError: a link or a file in the way
             problem = getattr(exc, "problem", None)
             result.problems.append(problem if isinstance(problem, Problem)
                                    else error(loc, f"{label}{exc}"))
+            continue
+        except OSError as exc:  # FileExistsError: something appeared at a chosen name
+            result.problems.append(error(loc, f"{label}cannot write into the case: "
+                                          f"{exc.strerror or exc}"))
             continue
         wrote = True
         known[_key(mail)] = rel
@@ -616,7 +618,7 @@ def _known_messages(root: Path) -> dict[str, str]:
 
 
 def _write_message(mail: Mail, root: Path, source: str, number: int, parties: Parties,
-                   files: _CaseFiles, taken: set[str]) -> str:
+                   files: CaseFiles, taken: set[str]) -> str:
     from itaoreport.case.safety import write_new_file
 
     summary = mail.subject or f"E-mail from {mail.from_name or mail.from_addr or 'unknown'}"
@@ -687,9 +689,12 @@ def is_mail_file(path: Path) -> bool:
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"):
         return False
     try:
-        with open(path, "rb") as fh:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a pipe or device: the log importer names it (never opened here)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
             head = fh.read(2048)
-    except OSError:
+    except (OSError, ValueError):
         return False
     return head.startswith(b"From ") or bool(
         re.match(rb"(?:(?:Return-Path|Received|From|Date|Message-ID|MIME-Version|Subject|To|"
@@ -697,4 +702,4 @@ def is_mail_file(path: Path) -> bool:
 
 
 __all__ = ["import_mail", "is_mail_file", "parse_mail", "html_to_text", "own_text", "quote_of",
-           "archive_bomb", "MailError", "slug"]
+           "archive_bomb", "MailError"]

@@ -187,6 +187,7 @@ def verify_report(pdf: Path, case_dir: Path | None = None) -> Outcome:
     if not case_dir.is_dir():
         raise VerifyError(f"{case_dir}: no such case folder; give it as "
                           "`itaoreport verify REPORT.pdf CASE_DIR`")
+    _check_same_order(report, case_dir)
     outcome = Outcome(pdf, case_dir, hashlib.sha256(data).hexdigest())
     root = case_dir.resolve()
     expected = {a["path"]: (a["sha256"], a.get("size")) for a in report["attachments"]}
@@ -201,6 +202,26 @@ def verify_report(pdf: Path, case_dir: Path | None = None) -> Outcome:
             outcome.refused.append((path, result))
     outcome.added = sorted(set(evidence_files(case_dir, pdf)) - set(expected))
     return outcome
+
+
+def _check_same_order(report: dict, case_dir: Path) -> None:
+    """A report checked against another case's folder would list every file as changed;
+    say what is wrong instead (case.yaml's order id differs from the report's)."""
+    from itaoreport.case.files import read_case_mapping
+    from itaoreport.case.yamlload import YMap, YScalar
+
+    order = (report.get("case") or {}).get("order") or {}
+    reported = order.get("id") if isinstance(order, dict) else None
+    node = read_case_mapping(case_dir)
+    found = node.items.get("order") if node is not None else None
+    found_id = found.items.get("id") if isinstance(found, YMap) else None
+    if not isinstance(reported, str) or not isinstance(found_id, YScalar):
+        return
+    if " ".join(found_id.text.split()) != reported:
+        raise VerifyError(f"this report belongs to another order: it is the report of order "
+                          f"{reported}, and {case_dir} is the case of order "
+                          f"{' '.join(found_id.text.split())}; give the case folder of order "
+                          f"{reported}")
 
 
 def _check_file(root: Path, rel: str, sha: str, size: int | None) -> str:

@@ -33,7 +33,7 @@ from watchdog.observers.api import BaseObserver
 
 from itaoreport.build import Analysed, BuildOptions, analyse_case, build, render_files
 from itaoreport.case.files import CACHE_DIR, OUTPUT_DIR, is_editor_litter, is_hidden_folder
-from itaoreport.errors import BuildFailed, CaseInvalid, ItaoError, Problem
+from itaoreport.errors import BuildFailed, CaseInvalid, ItaoError, Problem, shown_from
 from itaoreport.evidence.exhibits import cache_folder
 from itaoreport.evidence.memo import MemoCache
 from itaoreport.write import write_outputs
@@ -330,6 +330,8 @@ class Watcher:
                  publish: Callable[[Outcome], None] | None = None,
                  observer_factory: Callable[[], BaseObserver] | None = None):
         self.root = Path(case_dir).resolve()
+        self.shown_dir = Path(case_dir)
+        """The case folder as the user named it: problems are shown from the current folder."""
         self.options = options or WatchOptions()
         self.out_dir = self.options.out.resolve() if self.options.out else self.root / OUTPUT_DIR
         self.polling = self.options.poll
@@ -446,12 +448,13 @@ class Watcher:
             return False
         except CaseInvalid as exc:
             failing = [p for p in exc.problems if p.is_error or self.options.strict]
-            outcome.errors = failing
-            outcome.warnings = [p for p in exc.problems if p not in failing]
+            outcome.errors = shown_from(failing, self.shown_dir)
+            outcome.warnings = shown_from([p for p in exc.problems if p not in failing],
+                                          self.shown_dir)
         except Exception as exc:  # noqa: BLE001 - one bad build must not end the watcher
             outcome.failure = _describe(exc)
         else:
-            outcome.warnings = result.warnings
+            outcome.warnings = shown_from(result.warnings, self.shown_dir)
             if result.analysed is not None:
                 outcome.entries = len(result.analysed.case.entries)
                 outcome.exhibits = len(result.analysed.evidence.exhibits)

@@ -312,34 +312,6 @@ def _marked_texts(path: Path) -> list[dict[int, str]]:
     return out
 
 
-def tagged_text(path: Path) -> list[tuple[int, str, str]]:
-    """The text in structure-tree order, as a screen reader reads it:
-    (page index, structure type of the element owning the content, text)."""
-    texts = _marked_texts(path)
-    result: list[tuple[int, str, str]] = []
-    with pikepdf.open(path) as pdf:
-        pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
-
-        def walk(element: pikepdf.Dictionary, page: int | None) -> None:
-            if "/Pg" in element:
-                page = pages[element.Pg.objgen]
-            kids = element.get("/K")
-            if kids is None:
-                return
-            for kid in (kids if isinstance(kids, pikepdf.Array) else [kids]):
-                if isinstance(kid, int):
-                    result.append((page, str(element.get("/S")), texts[page].get(int(kid), "")))
-                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
-                    where = pages[kid.Pg.objgen] if "/Pg" in kid else page
-                    result.append((where, str(element.get("/S")),
-                                   texts[where].get(int(kid.MCID), "")))
-                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") != "/OBJR":
-                    walk(kid, page)
-
-        walk(pdf.Root.StructTreeRoot, None)
-    return result
-
-
 def element_text(path: Path, kind: str) -> list[str]:
     """The text of every structure element of type `kind` (e.g. "/H1"), in order."""
     texts = _marked_texts(path)

@@ -326,8 +326,9 @@ def test_safe_file_names(name, expected):
 
 
 def test_draft_text_parses_even_with_odd_source_names():
-    text = draft_entry("screenshots/a.png", FoundTime("2024-05-10", "x"), AddOptions(), None,
-                       "screenshot", "evil\nsender: me.png")
+    text = draft_entry("entries/a.yaml", "screenshots/a.png", FoundTime("2024-05-10", "x"),
+                       AddOptions(), None, "screenshot", "evil\nsender: me.png")
+    assert text.startswith("# yaml-language-server: $schema=../.schema/entry.schema.json\n")
     assert "\nsender: me.png" not in text
 
 
@@ -347,3 +348,23 @@ def test_hashes_are_of_the_copied_bytes(case, shots):
     [item] = add_files(case, [source]).added
     assert (hashlib.sha256((case / item.attachment).read_bytes()).hexdigest()
             == hashlib.sha256(source.read_bytes()).hexdigest())
+
+
+@pytest.mark.skipif(not __import__("shutil").which("tesseract"), reason="tesseract not installed")
+def test_with_ocr_the_screenshot_text_is_offered_as_comments(case, shots):
+    from PIL import ImageDraw
+
+    from casegen import font
+
+    im = Image.new("RGB", (900, 300), "white")
+    ImageDraw.Draw(im).text((30, 100), "Refund within 5 days", font=font(48), fill="black")
+    source = shots / "Screenshot_20240510-100312.png"
+    im.save(source)
+    dry = add_files(case, [source], AddOptions(dry_run=True))
+    assert "#   Refund within 5 days" in dry.added[0].entry_text
+    assert not (case / ".itaoreport").exists()  # a dry run caches nothing
+    [item] = add_files(case, [source]).added
+    text = (case / item.entry).read_text()
+    assert "# Text read from the picture (OCR" in text and "#   Refund within 5 days\n" in text
+    [entry] = load_case(case).case.entries
+    assert entry.quote is None and "Refund" not in entry.summary

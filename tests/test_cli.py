@@ -24,7 +24,7 @@ def test_init_creates_a_valid_case_and_refuses_to_overwrite(tmp_path: Path):
     before = (case / "case.yaml").read_bytes()
     again = run("init", case)
     assert again.exit_code == 1
-    assert "refusing to overwrite" in again.output
+    assert "already a case (it has case.yaml); nothing was changed" in again.output
     assert (case / "case.yaml").read_bytes() == before
 
 

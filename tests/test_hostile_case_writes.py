@@ -49,7 +49,7 @@ def snapshot(folder: Path) -> tuple[list[str], dict[str, str]]:
 
 # -- every command, every writable place a link -------------------------------------------------
 
-LINKED = ["entries", ".schema", ".itaoreport", "build", "screenshots"]
+LINKED = ["entries", ".schema", ".itaoreport", "build", "screenshots", "attachments"]
 
 
 @pytest.mark.parametrize("linked", LINKED)

@@ -50,6 +50,24 @@ def test_dedupe_over_a_folder_with_a_fifo_and_a_link_to_dev_zero(tmp_path: Path)
 
 
 @posix_only
+def test_dedupe_over_the_shared_bad_images_with_pipes_among_them(tmp_path: Path):
+    """Pillow's broken and bomb images plus a FIFO and /dev/zero: named errors, no hang."""
+    import shutil
+
+    from conftest import require_shared
+
+    folder = tmp_path / "bad"
+    shutil.copytree(require_shared("corpora", "bad-images"), folder)
+    os.mkfifo(folder / "pipe.png")
+    (folder / "zero.jpg").symlink_to("/dev/zero")
+    proc = run_subprocess("dedupe", folder, timeout=GUARD * 2)
+    assert_clean_subprocess_failure(proc, "pipe.png: error: not a regular file",
+                                    "zero.jpg: error: not a regular file")
+    named = {line.split(": error: ")[0] for line in proc.stderr.splitlines() if ": error: " in line}
+    assert len(named) >= 3
+
+
+@posix_only
 def test_dedupe_of_a_fifo_or_device_named_directly(tmp_path: Path):
     os.mkfifo(tmp_path / "pipe.png")
     proc = run_subprocess("dedupe", "--json", tmp_path / "pipe.png", "/dev/zero", timeout=GUARD)
@@ -124,7 +142,8 @@ def test_a_small_xlsx_that_expands_to_hundreds_of_mb_is_refused_before_opening(
 
 def test_shared_strings_that_expand_are_refused_too(tmp_path: Path):
     def strings():
-        yield b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        yield (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
+               b'spreadsheetml/2006/main">')
         for _ in range(120):
             yield b"<si><t>" + b"B" * 1_000_000 + b"</t></si>"
         yield b"</sst>"
@@ -182,7 +201,8 @@ def test_a_cell_at_the_last_row_and_column_does_not_pad_a_million_rows(tmp_path:
 def test_text_logs_that_do_not_decode_are_named_errors(tmp_path: Path, data: bytes, message: str):
     log = tmp_path / "log.csv"
     log.write_bytes(data)
-    assert_clean_failure(run_cli("import", log, tmp_path / "case"), f"log.csv: error: the file {message}")
+    assert_clean_failure(run_cli("import", log, tmp_path / "case"),
+                         f"log.csv: error: the file {message}")
 
 
 @posix_only
@@ -223,8 +243,6 @@ def test_a_broken_plural_forms_header_is_a_named_error(tmp_path: Path, plural_fo
 def test_a_plural_expression_failing_for_a_rare_count_falls_back_to_english():
     import gettext
 
-    from itaoreport.render.i18n import Translator  # noqa: F401 - the class under test
-
     class Failing(gettext.NullTranslations):
         def ngettext(self, msgid1, msgid2, n):
             raise ZeroDivisionError("integer division or modulo by zero")
@@ -244,7 +262,7 @@ def translator_plural_key(translator) -> str:  # noqa: ANN001
     return plural_keys(read_catalog(po, po.stat().st_mtime_ns))[0]
 
 
-# -- a poisoned analysis cache ----------------------------------------------------------------------
+# -- a poisoned analysis cache --------------------------------------------------------------------
 
 def _built_case(tmp_path: Path) -> Path:
     shots = {f"s/{n}.png": png_bytes(colour=c, text=f"shot {n}")
@@ -287,7 +305,7 @@ def test_cache_entries_of_the_wrong_shape_are_misses(tmp_path: Path, poison: str
     assert [json.loads(p.read_text()) for p in files if "images" in p.parts]  # rewritten
 
 
-# -- leftovers of a killed build --------------------------------------------------------------------
+# -- leftovers of a killed build ------------------------------------------------------------------
 
 def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -34,7 +34,7 @@ def report_attachments(case: Path) -> dict[str, str]:
     return {a["path"]: a["sha256"] for a in data["attachments"]}
 
 
-# -- attachment paths, exactly as written -----------------------------------------------------------
+# -- attachment paths, exactly as written ---------------------------------------------------------
 
 @pytest.mark.parametrize("written, hint", [
     ("screenshots/shot.png ", "did you mean 'screenshots/shot.png' (without the spaces"),  # issue
@@ -115,7 +115,7 @@ def test_watch_uses_the_same_rules(tmp_path: Path):
         assert case_change(root, (), str(root / litter)) is None
 
 
-# -- file names that are not UTF-8 (part 7) ----------------------------------------------------------
+# -- file names that are not UTF-8 (part 7) -------------------------------------------------------
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"),
                     reason="needs a file system that stores any bytes as a name")

@@ -43,6 +43,12 @@ def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
     log.write_text("Timestamp,Communication Channel,Sender,Summary / Key Quote\n"
                    "2023-11-03 10:00,Email,me,Asked for a refund again.\n"
                    "2023-10-26 14:30,Email,me,Asked for tracking.\n", encoding="utf-8")
+    picture = tmp_path / "Screenshot_20231103-100000.png"
+    picture.write_bytes(png_bytes(colour="navy"))
+    mail = tmp_path / "mail.eml"
+    mail.write_bytes(b"From: ShopCo <shop@shopco.example>\nTo: me@example.org\n"
+                     b"Subject: Your refund\nDate: Fri, 03 Nov 2023 10:00:00 +0100\n"
+                     b"Message-ID: <r1@shopco.example>\n\nRefund approved.\n")
     return [
         ["validate", str(case)],
         ["validate", "--strict", str(case)],
@@ -56,6 +62,11 @@ def invocations(case: Path, tmp_path: Path) -> list[list[str]]:
         ["import", str(log), str(case)],  # a second time: nothing new
         ["dedupe", str(case / "screenshots")],
         ["dedupe", "--json", str(case)],
+        ["add", str(case), str(picture), "--dry-run"],
+        ["add", str(case), str(picture)],
+        ["add", str(case), str(picture)],  # a second time: already attached, nothing new
+        ["import", str(mail), str(case)],
+        ["import", str(mail), str(case)],  # a second time: nothing new
     ]
 
 
@@ -89,7 +100,9 @@ def test_no_command_changes_any_evidence_file(sample_copy: Path, tmp_path: Path)
         assert {name: now.get(name) for name in before} == before, args
     assert {p: p.stat().st_mtime_ns for p in stats} == stats
     added = set(evidence()) - set(before)
-    assert all(name.startswith("entries/") for name in added), added
+    # new entries, and what `add` and e-mail import bring in (copies, messages, attachments)
+    assert all(name.startswith(("entries/", "screenshots/", "attachments/")) for name in added), \
+        added
 
 
 def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: pytest.MonkeyPatch):

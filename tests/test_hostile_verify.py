@@ -118,7 +118,8 @@ def test_an_empty_manifest_against_a_case_with_evidence_fails_listing_every_file
     pdf = crafted_pdf(case / "build" / "report.pdf", manifest())
     out = assert_clean_failure(run_cli("verify", pdf), "screenshots/a.png: added",
                                "emails/reply.eml: added", "FAILED: 2 of the evidence files")
-    assert len([line for line in out.splitlines() if line.endswith("added (not in the report)")]) == 2
+    added = [line for line in out.splitlines() if line.endswith("added (not in the report)")]
+    assert len(added) == 2
 
 
 # -- more of each class --------------------------------------------------------------------------

@@ -61,10 +61,11 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def nu_messages(html_reports: dict[str, Path]) -> dict[str, list[dict]]:
+def nu_messages(request: pytest.FixtureRequest) -> dict[str, list[dict]]:
     """The Nu checker's messages per report (one Java run for all)."""
     java = _need("java", "default-jre-headless")
     jar = _module("vnu-jar") / "build" / "dist" / "vnu.jar"
+    html_reports = request.getfixturevalue("html_reports")  # built only when checkable
     done = subprocess.run([java, "-jar", str(jar), "--format", "json",
                            *map(str, html_reports.values())],
                           capture_output=True, text=True, timeout=300)
@@ -78,12 +79,13 @@ def nu_messages(html_reports: dict[str, Path]) -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="session")
-def axe_results(html_reports: dict[str, Path]) -> dict[str, dict]:
+def axe_results(request: pytest.FixtureRequest) -> dict[str, dict]:
     """axe-core's results per report (one browser for all)."""
     node = _need("node", "nodejs")
     browser = _chromium()
     _module("axe-core")
     _module("puppeteer-core")
+    html_reports = request.getfixturevalue("html_reports")
     files = {str(path): name for name, path in html_reports.items()}
     done = subprocess.run([node, str(ROOT / ".ci" / "axe.js"), browser, *files],
                           capture_output=True, text=True, timeout=300,

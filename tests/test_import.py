@@ -128,8 +128,8 @@ def test_an_edited_entry_is_kept_and_never_overwritten(tmp_path, case):
     log = write_log(tmp_path, THREE_ROWS)
     first = import_log(log, case)
     edited = case / first.written[1]
-    edited.write_text(edited.read_text().replace("Tracking will update in 2 days\n",
-                                                 "Tracking will update\n  due: 2023-10-29 09:15\n"))
+    assert "  due: 2 days\n" in edited.read_text()
+    edited.write_text(edited.read_text().replace("  due: 2 days\n", "  due: 2023-10-29 09:15\n"))
     kept = edited.read_bytes()
     second = import_log(log, case)
     assert second.written == [] and edited.read_bytes() == kept
@@ -251,7 +251,9 @@ def test_a_promise_with_a_due_date_and_an_action_in_one_cell(tmp_path, case):
 
 
 def test_a_promise_without_due_date_is_imported_with_a_warning(tmp_path, case):
-    result = import_log(write_log(tmp_path, THREE_ROWS), case)
+    rows = THREE_ROWS.replace("Promise: Tracking will update in 2 days",
+                              "Promise: Tracking will update soon")
+    result = import_log(write_log(tmp_path, rows), case)
     [warning] = [p for p in result.problems if not p.is_error]
     assert warning.loc.line == 3 and "no due date" in warning.message
 
@@ -330,7 +332,8 @@ def _facts(entry) -> tuple:
     return (entry.timestamp.instant, entry.timestamp.has_time, entry.channel, entry.sender,
             entry.sender_name, entry.summary, entry.quote, [a.path for a in entry.attachments],
             entry.links, entry.action, entry.promise and entry.promise.text,
-            entry.promise and entry.promise.due and entry.promise.due.instant)
+            entry.promise and entry.promise.due and entry.promise.due.instant,
+            entry.deadline and (entry.deadline.text, entry.deadline.due.instant))
 
 
 def test_import_command_says_what_it_did(tmp_path, case):
@@ -413,4 +416,59 @@ def test_import_into_a_new_folder_then_init_makes_a_valid_case(tmp_path):
     assert runner.invoke(main, ["init", str(case)]).exit_code == 0
     for name in ("chat-1026.png", "chat-1027.png"):
         (case / "screenshots" / name).write_bytes(b"png")
-    assert len(loaded(case).entries) == 4  # the three rows and init's example entry
+    assert len(loaded(case).entries) == 3  # the three rows; no example entry beside real ones
+
+
+def test_in_48_hours_and_within_2_days_in_a_promise_become_a_duration_due(tmp_path, case):
+    rows = (f"{HEADER}\r\n"
+            "2023-10-27 09:15,ItaoBuy Messaging,Seller,Tracking soon.,,"
+            "Promise: Tracking update in 48 hours\r\n"
+            "2023-10-28 10:00,ItaoBuy Messaging,Seller,Refund soon.,,"
+            "Promise: Refund within 2 days\r\n"
+            "2023-10-29 10:00,ItaoBuy Messaging,Seller,Parcel soon.,,"
+            "Promise: Ship the parcel in 1 week\r\n")
+    result = import_log(write_log(tmp_path, rows), case)
+    assert [p for p in result.problems] == []
+    texts = [(case / rel).read_text() for rel in result.written]
+    assert ["  due: 48 hours\n" in texts[0], "  due: 2 days\n" in texts[1],
+            "  due: 1 week\n" in texts[2]] == [True, True, True]
+    tracking, refund, parcel = loaded(case).entries
+    assert tracking.promise.text == "Tracking update in 48 hours"
+    # 48 real hours after Oct 27 09:15 CEST: the clocks go back on Oct 29 (Berlin)
+    assert tracking.promise.due.local.strftime("%Y-%m-%d %H:%M %Z") == "2023-10-29 08:15 CET"
+    assert refund.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-10-30 10:00"
+    assert parcel.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-11-05 10:00"
+    assert tracking.promise.due.relative == "48 hours"
+
+
+def test_a_duration_in_the_due_column_is_kept_as_a_duration(tmp_path, case):
+    rows = (f"{HEADER},Due\r\n"
+            "2023-10-27 09:15,ItaoBuy Messaging,Seller,Tracking soon.,,Promise: Tracking,3 Days\r\n")
+    result = import_log(write_log(tmp_path, rows), case)
+    assert not result.problems
+    [entry] = loaded(case).entries
+    assert entry.promise.due.relative == "3 days"
+    assert entry.promise.due.local.strftime("%Y-%m-%d %H:%M") == "2023-10-30 09:15"
+
+
+def test_a_deadline_set_for_me_imports_from_the_action_cell(tmp_path, case):
+    rows = (f"{HEADER}\r\n"
+            "2023-11-05 10:20,ItaoBuy Resolution Center,Platform,Asked for the chat.,,"
+            "Deadline for me: Upload the chat (due 2023-11-08 10:20)\r\n"
+            "2023-11-05 11:00,ItaoBuy Resolution Center,Platform,Asked for photos.,,"
+            "Replied; deadline set for me: Upload photos within 2 days\r\n"
+            "2023-11-05 11:30,Email,Me,Gave the seller a deadline.,,"
+            "Deadline: refund by Nov 10\r\n"
+            "2023-11-05 12:00,ItaoBuy Resolution Center,Platform,Asked for more.,,"
+            "Deadline for me: Send more\r\n")
+    result = import_log(write_log(tmp_path, rows), case)
+    [warning] = result.problems
+    assert warning.loc.line == 5 and "has no due date; kept as action text" in warning.message
+    chat, photos, mine, more = loaded(case).entries
+    assert mine.deadline is None and mine.action == "Deadline: refund by Nov 10"
+    assert (chat.deadline.text, chat.deadline.due.local.strftime("%Y-%m-%d %H:%M")) == (
+        "Upload the chat", "2023-11-08 10:20")
+    assert chat.promise is None and chat.action is None
+    assert (photos.action, photos.deadline.text, photos.deadline.due.relative) == (
+        "Replied", "Upload photos within 2 days", "2 days")
+    assert more.deadline is None and more.action == "Deadline for me: Send more"

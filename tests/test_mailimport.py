@@ -372,3 +372,17 @@ def test_hashes_of_kept_mail_match_the_source(case, tmp_path):
     import_mail(_write(tmp_path, msg), case)
     [kept] = case.rglob("message.eml")
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == hashlib.sha256(bytes(msg)).hexdigest()
+
+
+def test_a_pipe_or_device_is_never_opened_as_mail(case, tmp_path):
+    import os
+    import sys
+
+    if sys.platform == "win32":
+        pytest.skip("needs POSIX pipes")
+    fifo = tmp_path / "pipe.eml"
+    os.mkfifo(fifo)
+    result = import_mail(fifo, case)
+    assert result.problems[0].is_error and "not a regular file" in result.problems[0].message
+    run = CliRunner().invoke(main, ["import", str(fifo), str(case)])
+    assert run.exit_code == 1 and "internal error" not in run.output

@@ -93,6 +93,30 @@ def test_chinese():
     assert not find_quote("你答应过如果早到就退款10欧元，请确认。", screen).found
 
 
+def test_accents_and_scripts():
+    assert find_quote("Le remboursement sera effectué", words("Le remboursement sera effectue")).found
+    assert find_quote("Le remboursement sera effectue", words("Le remboursement sera effectué")).found
+    assert not find_quote("Le remboursement sera refusé", words("Le remboursement sera effectué")).found
+    assert ocr_module.languages_for("We ship within 5 days, café") == ("eng",)
+    assert ocr_module.languages_for("你答应过退款10欧元") == ("chi_sim",)
+    assert ocr_module.languages_for("Возврат 10 евро") == ("rus",)
+    assert ocr_module.languages_for("返金は10ユーロです") == ("jpn",)
+    assert ocr_module.languages_for("환불 10유로") == ("kor",)
+
+
+def test_a_language_not_installed_is_skipped_not_missed(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    if ENGINE is None or "rus" in ENGINE.languages:
+        pytest.skip("needs tesseract without the Russian language pack")
+    case = _case(tmp_path / "case", {"a": "Возврат 10 евро"})
+    said: list[str] = []
+    result = build(case, BuildOptions(formats=("json",), progress=said.append))
+    assert result.report["entries"][0]["quote_check"]["status"] == SKIPPED
+    assert [s for s in said if "quote checks skipped" in s] == [
+        "quote checks skipped for quotes in rus: that Tesseract language is not installed "
+        "(Debian: apt install tesseract-ocr-rus)"]
+
+
 def test_check_quote_statuses():
     assert check_quote(None, []) is None
     assert check_quote("anything", []).status == NO_TEXT
@@ -222,7 +246,7 @@ def test_build_checks_quotes_warns_at_the_line_and_caches(tmp_path: Path,
     monkeypatch.setattr(ocr_module, "read_words", lambda *a: calls.append(1) or real(*a))
     said: list[str] = []
     result = build(case, BuildOptions(formats=("json",), progress=said.append))
-    assert len(calls) == 2  # only the two pictures of entries with a quote
+    assert len(calls) == 3  # every picture once: the quoted ones, and c for the privacy check (#19)
     checks = {e["id"]: e["quote_check"] for e in result.report["entries"]}
     assert checks["a"]["status"] == FOUND and checks["a"]["exhibit"] == "E1"
     assert checks["a"]["path"] == "shots/a.png" and len(checks["a"]["box"]) == 4
@@ -233,7 +257,7 @@ def test_build_checks_quotes_warns_at_the_line_and_caches(tmp_path: Path,
         'entries/b.yaml:5:1: warning: quote not found in E2 (shots/b.png); closest text there: "')
     exhibits = result.report["exhibits"]
     assert "within 5 days" in exhibits[0]["ocr_text"]["text"]
-    assert exhibits[2]["ocr_text"] is None  # no quote: not read
+    assert "within 5 days" in exhibits[2]["ocr_text"]["text"]  # no quote: read for privacy
 
     calls.clear()
     again = build(case, BuildOptions(formats=("json",)))
@@ -263,3 +287,40 @@ def test_quote_without_pictures_is_not_checked(tmp_path: Path):
     result = build(case, BuildOptions(formats=("json",), progress=said.append))
     assert result.report["entries"][0]["quote_check"]["status"] == NO_TEXT
     assert not [s for s in said if "quote" in s]
+
+
+@needs_tesseract
+def test_ocr_files_for_other_callers_reads_once_then_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from itaoreport.evidence.exhibits import sha256_file
+
+    picture = tmp_path / "chat.png"
+    chat_image("10:12", "14 November", MESSAGES).save(picture)
+    sha, _size = sha256_file(picture)
+    calls = []
+    real = ocr_module.read_words
+    monkeypatch.setattr(ocr_module, "read_words", lambda *a: calls.append(1) or real(*a))
+    first = ocr_module.ocr_files([(picture, sha), (picture, sha)], tmp_path / "cache")
+    assert calls == [1] and "within 5 days" in first[sha].text()
+    again = ocr_module.ocr_files([(picture, sha)], tmp_path / "cache")
+    assert calls == [1] and again[sha] == first[sha]
+    (tmp_path / "gone.png").write_bytes(b"not a picture")
+    failed = ocr_module.ocr_files([(tmp_path / "gone.png", "0" * 64)], tmp_path / "cache")
+    assert isinstance(failed["0" * 64], str)
+
+
+def test_one_picture_wanted_in_two_languages_is_read_once_in_both(tmp_path: Path):
+    from itaoreport.evidence.cache import ImageCache
+    from itaoreport.evidence.exhibits import ImageSet
+
+    images = ImageSet(ImageCache(tmp_path))
+    chi = OcrSpec("tesseract", "5.3.0", ("chi_sim",))
+    images.want_ocr([(SHA, SPEC), (SHA, chi)])
+    assert images._ocr_wanted[SHA].languages == ("chi_sim", "eng")
+    images.ocr[SHA] = OcrText(SPEC.key, [])  # read in English already (the privacy check)
+    images._ocr_wanted.clear()
+    images.want_ocr([(SHA, chi)])  # a Chinese quote in the kept file: read again in both
+    assert images._ocr_wanted[SHA].languages == ("chi_sim", "eng")
+    images._ocr_wanted.clear()
+    images.want_ocr([(SHA, SPEC)])
+    assert images._ocr_wanted == {}

@@ -136,7 +136,7 @@ def test_every_field_of_the_format_is_in_the_schema_with_its_doc():
     assert _schema_names(json_schema("entry")) == _field_names(F.ENTRY_FIELDS)
     entry = json_schema("entry")
     assert entry["required"] == ["timestamp", "channel", "sender", "summary"]
-    assert entry["properties"]["sender"]["enum"][:5] == list(F.SENDERS)
+    assert entry["properties"]["sender"]["anyOf"][0]["enum"] == list(F.SENDERS)
     assert entry["properties"]["summary"]["description"] == "A neutral summary in one or two sentences."
     attachment = json.dumps(entry["properties"]["attachments"])
     assert '"caption"' in attachment and '"path"' in attachment
@@ -150,7 +150,8 @@ def test_the_samples_of_the_case_format_validate():
 @pytest.mark.parametrize(
     "change",
     [
-        ("sender: seller", "sender: the seller"),
+        ("sender: seller", 'sender: " "'),
+        ("kind: message", "kind: Messages"),
         ("timestamp: 2023-10-27 09:15", "timestamp: yesterday"),
         ("summary: Seller said tracking would update within 2 days.\n", ""),
         ("kind: message", "kind: chat"),
@@ -238,3 +239,14 @@ def test_init_writes_the_schema_line_and_the_schemas(tmp_path):
         assert json.loads((case / schema_file(kind)).read_text()) == json_schema(kind)
     assert errors("case", (case / "case.yaml").read_text()) == []
     assert errors("entry", entry.read_text()) == []
+
+
+@pytest.mark.parametrize("change", [
+    ("sender: seller", 'sender: Seller "GadgetWorld"'),
+    ("sender: seller", "sender: Me (Buyer)"),
+    ("kind: message", "kind: Message"),
+    ("kind: message", "kind: EMAIL"),
+])
+def test_the_schema_accepts_what_the_validator_accepts(change):
+    """#17: the spreadsheet's sender forms and any capitalisation of a choice."""
+    assert errors("entry", ENTRY_SAMPLE.replace(*change)) == []

@@ -51,11 +51,16 @@ def test_unknown_key_is_warning_with_did_you_mean(tmp_path: Path):
 
 
 def test_unknown_sender_and_kind(tmp_path: Path):
-    write_case(tmp_path, entries={"a.yaml": ENTRY_YAML.replace("sender: me", "sender: buyer")
+    write_case(tmp_path, entries={"a.yaml": ENTRY_YAML.replace("sender: me", "sender: Bob Jones")
                                   + "kind: chat\n"})
     text = "\n".join(messages(load_case(tmp_path)))
-    assert "entries/a.yaml:3:9: error: sender: 'buyer' is not one of me, seller" in text
+    [sender] = [line for line in text.splitlines() if "sender:" in line]
+    assert sender.startswith("entries/a.yaml:3:9: error: sender: 'Bob Jones' is not me, seller, "
+                             "platform, carrier or other")
+    assert sender.count("carrier") == 1, "the list of senders is given once"
+    assert "`sender_name:`" in sender
     assert "entries/a.yaml:5:7: error: kind: 'chat' is not one of" in text
+    assert text.count("requirement") == 1
 
 
 def test_missing_attachment_and_unknown_reference(tmp_path: Path):

@@ -23,6 +23,7 @@ if sys.argv[1] == "without":
             if name == "lxml" or name.startswith("lxml."):
                 raise ImportError("lxml blocked by the test")
     sys.meta_path.insert(0, NoLxml())
+import weasyprint.pdf.metadata  # a build renders a PDF too: it registers XML prefixes ("")
 from openpyxl.xml import LXML
 from itaoreport.render.xlsx import log_xlsx
 rows = [
@@ -50,3 +51,16 @@ def test_log_xlsx_bytes_do_not_depend_on_lxml():
     without_lxml, b = _write("without")
     assert with_lxml and not without_lxml  # the two runs really used different XML writers
     assert a[:2] == b"PK" and a == b
+
+
+def test_log_xlsx_opens_with_what_it_wrote():
+    import io
+
+    from openpyxl import load_workbook
+
+    with_lxml, data = _write("with")
+    sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["timestamp", "sender", "summary", "quote"]
+    assert rows[1][2:] == ["=SUM(A1:A2) & <b>", "line one\nline two\twith a tab"]
+    assert rows[2][1:3] == ["卖家 “GadgetWorld”", "已发货 🙂"]

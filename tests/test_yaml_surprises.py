@@ -78,7 +78,7 @@ def test_a_null_required_field_is_reported_missing_at_its_line(tmp_path: Path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("sender", "yes", "sender: 'yes' is not one of me, seller"),
+    ("sender", "yes", "sender: 'yes' is not me, seller"),
     ("kind", "0123", "kind: '0123' is not one of message"),
     ("timestamp", "10:30", "timestamp: '10:30' is not a date and time"),
     ("timestamp", "1698330600", "timestamp: '1698330600' is not a date and time"),

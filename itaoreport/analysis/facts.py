@@ -61,7 +61,8 @@ class Facts:
     """From case.yaml, else the day of the latest entry, else the order date (never the clock)."""
     as_of_source: str
     days_overdue: int | None
-    """Whole days from order.expected_delivery to as_of; None if not overdue or unknown."""
+    """Whole days from order.expected_delivery to as_of; None if not overdue or unknown, and
+    None once `delivery.delivered` is set (the item arrived: nothing is overdue)."""
     buyer_contact_days: list[date] = field(default_factory=list)
     """Distinct days (case timezone) on which the buyer wrote to anyone."""
     entry_count: int = 0
@@ -131,7 +132,8 @@ def derive_facts(case: Case) -> Facts:
     as_of, source = _as_of(case)
     overdue = None
     expected = case.order.expected_delivery
-    if expected is not None and as_of > expected:
+    delivered = case.delivery is not None and case.delivery.delivered is not None
+    if expected is not None and as_of > expected and not delivered:
         overdue = (as_of - expected).days
     contact_days = sorted({case_day(case, e) for e in case.entries if is_contact(e)})
     replies = seller_replies(case.entries)

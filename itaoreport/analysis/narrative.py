@@ -68,8 +68,11 @@ def _count(tr: Translator, n: int) -> str:
 class _Writer:
     """Shared state while writing one summary: the case, its as-of day, exhibit labels."""
 
-    def __init__(self, case: Case, facts: Facts, exhibit_of: dict[str, str], tr: Translator):
+    def __init__(self, case: Case, facts: Facts, exhibit_of: dict[str, str], tr: Translator,
+                 exhibits_of_entry: dict[str, list[str]] | None = None):
         self.case, self.facts, self.exhibit_of, self.tr = case, facts, exhibit_of, tr
+        self.exhibits_of_entry = exhibits_of_entry or {
+            entry_id: [label] for entry_id, label in exhibit_of.items()}
 
     def date(self, day: date) -> str:
         return short_date(self.tr, day, self.facts.as_of)
@@ -106,9 +109,11 @@ class _Writer:
 
 def summarise(case: Case, facts: Facts, promises: list[PromiseStatus],
               exhibit_of: dict[str, str], tr: Translator,
-              approvals: Approvals | None = None) -> list[Sentence]:
-    """The claim summary as sentences; exhibit_of maps entry id to its first exhibit label."""
-    w = _Writer(case, facts, exhibit_of, tr)
+              approvals: Approvals | None = None,
+              exhibits_of_entry: dict[str, list[str]] | None = None) -> list[Sentence]:
+    """The claim summary as sentences; exhibit_of maps entry id to its first exhibit label,
+    exhibits_of_entry to all of its own exhibit labels (default: the first one)."""
+    w = _Writer(case, facts, exhibit_of, tr, exhibits_of_entry)
     sentences = [_opening(w)]
     sentences += _problem(w, approvals)
     sentences += _promises(w, promises)
@@ -134,7 +139,7 @@ def _problem(w: _Writer, approvals: Approvals | None) -> list[Sentence]:
     claim = w.case.claim.type
     if claim not in ("not_as_described", "damaged"):
         return []
-    sentences = [Sentence(w.tr.text(f"summary.{claim}"), 0)]
+    sentences = [_arrival(w, claim)]
     if claim == "not_as_described" and approvals and approvals.requirements:
         entries = [r.entry for r in approvals.requirements]
         sentences.append(Sentence(w.tr.text("summary.requirements", dates=w.days(entries),
@@ -142,9 +147,59 @@ def _problem(w: _Writer, approvals: Approvals | None) -> list[Sentence]:
     return sentences
 
 
+PHOTO_TAGS = ("photo", "photos", "picture", "pictures")
+"""Tags that mark an entry of the claimant's as their photos of what arrived."""
+
+
+def photo_exhibits(w: _Writer, since: date) -> list[str]:
+    """The exhibits of the claimant's photos of what arrived: exhibits of their own entries
+    (`sender: me`) from the delivery day on that are `kind: note` or tagged `photo`; if none
+    is, the exhibits of all their entries from that day on."""
+    mine = [e for e in w.case.entries if e.sender == "me" and case_day(w.case, e) >= since]
+    marked = [e for e in mine
+              if e.kind == "note" or any(t.lower() in PHOTO_TAGS for t in e.tags)]
+    chosen = marked if any(w.exhibits_of_entry.get(e.id) for e in marked) else mine
+    return list(dict.fromkeys(label for e in chosen for label in w.exhibits_of_entry.get(e.id, [])))
+
+
+def _arrival(w: _Writer, claim: str) -> Sentence:
+    """Damaged or not as described: when it arrived, in what condition, the photos."""
+    delivery = w.case.delivery
+    if delivery is None or delivery.delivered is None:
+        if delivery is not None and delivery.condition:
+            return Sentence(w.tr.text(f"summary.{claim}_condition",
+                                      condition=delivery.condition.strip().rstrip(".")), 0,
+                            w.tr.text(f"summary.{claim}"))
+        return Sentence(w.tr.text(f"summary.{claim}"), 0)
+    tr = w.tr
+    labels = photo_exhibits(w, delivery.delivered)
+    refs = tr.text("summary.photo_refs", labels=tr.text("summary.list_separator").join(labels)) \
+        if labels else ""
+    carrier = tr.text("summary.by_carrier", carrier=delivery.carrier.strip()) \
+        if delivery.carrier else ""
+    values = {"date": w.date(delivery.delivered), "carrier": carrier, "refs": refs}
+    short = tr.text(f"summary.{claim}_delivered", **values)
+    if delivery.condition:
+        return Sentence(tr.text(f"summary.{claim}_delivered_condition",
+                                condition=delivery.condition.strip().rstrip("."), **values),
+                        0, short)
+    return Sentence(short, 0)
+
+
 def _delivery(w: _Writer) -> list[Sentence]:
     """Where delivery is the problem: how overdue it is, or that it has not arrived."""
     claim, expected = w.case.claim.type, w.case.order.expected_delivery
+    delivery = w.case.delivery
+    if delivery is not None and delivery.delivered is not None:
+        if claim != "item_not_received":
+            return []
+        tracking = w.tr.text("summary.tracking_number", tracking=delivery.tracking.strip()) \
+            if delivery.tracking else ""
+        carrier = w.tr.text("summary.by_carrier", carrier=delivery.carrier.strip()) \
+            if delivery.carrier else ""
+        return [Sentence(w.tr.text("summary.delivered_not_received",
+                                   date=w.date(delivery.delivered), tracking=tracking,
+                                   carrier=carrier), 0)]
     if claim in DELIVERY_CLAIMS and w.facts.days_overdue and expected is not None:
         key = "summary.overdue_item" if claim == "item_not_received" else "summary.overdue_delivery"
         return [Sentence(w.tr.text(key, date=w.date(expected),

@@ -64,6 +64,7 @@ class PromiseStatus:
             "text": self.text,
             "made": self.entry.timestamp.iso(),
             "due": self.due.iso() if self.due else None,
+            "due_relative": self.due.relative if self.due else None,
             "deadline_utc": self.deadline.at.isoformat() if self.deadline else None,
             "status": self.status,
             "derived_status": self.derived_status,
@@ -143,7 +144,8 @@ def deadline_marks(case: Case, promises: list[PromiseStatus], as_of: date) -> li
         if p.deadline is not None and p.status == "broken" and p.deadline.missed_by(as_of_start):
             marks.append(DeadlineMark(p.deadline, p))
     expected = case.order.expected_delivery
-    if expected is not None and case.claim.type in DELIVERY_CLAIMS:
+    delivered = case.delivery is not None and case.delivery.delivered is not None
+    if expected is not None and case.claim.type in DELIVERY_CLAIMS and not delivered:
         delivery = Deadline(end_of_day(expected, case.timezone), False)
         if delivery.missed_by(as_of_start):
             marks.append(DeadlineMark(delivery, None, expected))
@@ -154,3 +156,67 @@ def deadline_marks(case: Case, promises: list[PromiseStatus], as_of: date) -> li
 def _place(mark: DeadlineMark, entries: list[Entry]) -> DeadlineMark:
     after = next((e for e in entries if mark.deadline.missed_by(e.timestamp.instant)), None)
     return DeadlineMark(mark.deadline, mark.promise, mark.day, after.id if after else None)
+
+
+@dataclass
+class DeadlineStatus:
+    """A deadline set for the claimant (entry `deadline:`) and whether they met it.
+
+    Never a promise of the other side: it is listed apart ("Deadlines set for me") and
+    counts in no promise figure. Met when a later entry of the claimant (`sender: me`)
+    `fulfils` it on or before `due`; `missed` when the due time passed before the
+    as-of day without that, or it was met only late (`met_late`); otherwise `open`.
+    """
+
+    entry: Entry
+    text: str
+    due: Moment
+    status: str
+    """met | missed | open"""
+    met_by: Entry | None
+    met_late: bool
+    deadline: Deadline
+
+    def to_json(self) -> dict:
+        return {
+            "entry": self.entry.id,
+            "text": self.text,
+            "set_by": self.entry.sender,
+            "made": self.entry.timestamp.iso(),
+            "due": self.due.iso(),
+            "due_relative": self.due.relative,
+            "deadline_utc": self.deadline.at.isoformat(),
+            "status": self.status,
+            "met_by": self.met_by.id if self.met_by else None,
+            "met_late": self.met_late,
+        }
+
+
+DEADLINE_STATUSES = ("met", "missed", "open")
+
+
+def deadline_statuses(case: Case, as_of: date) -> list[DeadlineStatus]:
+    """Every deadline set for the claimant, in the order they were set."""
+    mine: dict[str, list[Entry]] = {}
+    for entry in case.entries:
+        if entry.fulfils and entry.sender == "me":
+            mine.setdefault(entry.fulfils, []).append(entry)
+    as_of_start = start_of_day(as_of, case.timezone)
+    result = []
+    for entry in case.entries:
+        if entry.deadline is None:
+            continue
+        deadline = deadline_of(entry.deadline.due, case.timezone)
+        later = [f for f in mine.get(entry.id, []) if _not_before(case, f, entry)]
+        on_time = [f for f in later if not deadline.missed_by(f.timestamp.instant)]
+        met_by = on_time[0] if on_time else (later[0] if later else None)
+        met_late = bool(later) and not on_time
+        if on_time:
+            status = "met"
+        elif met_late or deadline.missed_by(as_of_start):
+            status = "missed"
+        else:
+            status = "open"
+        result.append(DeadlineStatus(entry, entry.deadline.text, entry.deadline.due, status,
+                                     met_by, met_late, deadline))
+    return result

@@ -81,9 +81,19 @@ _LIKE_LETTER = {"0": "o", "1": "l", "5": "s"}
 
 
 def normalise(text: str) -> str:
-    """NFKC, plain quotes and dashes, case folded, whitespace collapsed."""
+    """NFKC, plain quotes and dashes, case folded, accents of Latin letters dropped (OCR
+    often drops them: `é` is read `e`), whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text).translate(_PLAIN).casefold()
+    if not text.isascii():
+        text = "".join(_strip_accent(c) for c in text)
     return " ".join(text.split())
+
+
+def _strip_accent(c: str) -> str:
+    if c.isascii() or not ("\u00c0" <= c <= "\u024f"):
+        return c
+    base = unicodedata.normalize("NFD", c)[0]
+    return base if base.isascii() else c
 
 
 def _kind(c: str) -> str:
@@ -143,6 +153,8 @@ def _ocr_stream(ocr: OcrText) -> _Stream:
     tail = _line_tails(words)
     for i, w in enumerate(words):
         raw = unicodedata.normalize("NFKC", w["text"]).translate(_PLAIN)
+        if not raw.isascii():
+            raw = "".join(_strip_accent(c) for c in raw)
         chrome = w["line"] in small or i in tail
         text = _chars(_fold_ocr_word(raw.replace("'", "")))
         if not text:
@@ -451,8 +463,8 @@ def _excerpt(words: list[dict], matched: list[int]) -> str:
     return text
 
 
-def check_quote(quote: str | None, pictures: list[tuple[str, str, OcrText | None]],
-                engine_missing: bool = False) -> QuoteCheck | None:
+def check_quote(quote: str | None, pictures: list[tuple[str, str, OcrText | None]]
+                ) -> QuoteCheck | None:
     """The check of one entry's quote against its pictures: (exhibit, path, words or None
     when OCR was not available for it). None when the entry has no quote."""
     if not quote or not quote.strip():
@@ -461,7 +473,7 @@ def check_quote(quote: str | None, pictures: list[tuple[str, str, OcrText | None
         return QuoteCheck(NO_TEXT)
     read = [(x, p, t) for x, p, t in pictures if t is not None]
     if not read:
-        return QuoteCheck(SKIPPED) if engine_missing or pictures else QuoteCheck(NO_TEXT)
+        return QuoteCheck(SKIPPED)
     with_text = [(x, p, t) for x, p, t in read if t.words]
     if not with_text:
         return QuoteCheck(NO_TEXT, read[0][0], read[0][1])

@@ -23,7 +23,11 @@ class Moment:
     explicit_offset: bool
     """True when the user wrote an offset (+08:00, Z)."""
     text: str
-    """The text as written in the file."""
+    """The text as written in the file; for a duration, the moment it resolves to (ISO)."""
+    ambiguous: bool = False
+    """A time without offset in the hour that happens twice (clocks go back); read as the first."""
+    relative: str | None = None
+    """The duration as written (`48 hours`) when the moment was given as one."""
 
     def iso(self) -> str:
         return self.local.date().isoformat() if not self.has_time else self.local.isoformat()
@@ -41,6 +45,8 @@ class Attachment:
     highlight: list[tuple[int, int, int, int]] = field(default_factory=list)
     """Regions to point at, [x0, y0, x1, y1] in the original's pixels after EXIF orientation."""
     highlight_loc: Loc | None = None
+    redact: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """Regions shown solid black in every output (original pixels after EXIF orientation)."""
 
 
 @dataclass
@@ -49,6 +55,15 @@ class Promise:
     due: Moment | None
     status: str | None
     """Status given explicitly by the claimant, or None to derive it."""
+    loc: Loc
+
+
+@dataclass
+class Deadline:
+    """A deadline set for the claimant (entry field `deadline`), met by a later entry of theirs."""
+
+    text: str
+    due: Moment
     loc: Loc
 
 
@@ -70,11 +85,14 @@ class Entry:
     links: list[str] = field(default_factory=list)
     action: str | None = None
     promise: Promise | None = None
+    deadline: Deadline | None = None
     fulfils: str | None = None
     kind: str = "message"
     decision: str | None = None
     refers_to: str | None = None
     tags: list[str] = field(default_factory=list)
+    redact_text: list[str] = field(default_factory=list)
+    """Texts every output shows as █████ (privacy.py), wherever they appear."""
     locs: dict[str, Loc] = field(default_factory=dict)
     """Where each field was written, by field name ("" for the file itself)."""
 
@@ -88,6 +106,29 @@ class Party:
     account: str | None = None
     email: str | None = None
     store: str | None = None
+    address: str | None = None
+    """The claimant's postal address: never shown; the privacy check looks for it."""
+
+
+@dataclass
+class Dispute:
+    """The platform's dispute or claim (case.yaml `dispute`)."""
+
+    id: str
+    opened: date | None = None
+    reason: str | None = None
+    respond_by: date | None = None
+
+
+@dataclass
+class Delivery:
+    """What happened to the parcel (case.yaml `delivery`)."""
+
+    carrier: str | None = None
+    tracking: str | None = None
+    shipped: date | None = None
+    delivered: date | None = None
+    condition: str | None = None
 
 
 @dataclass
@@ -126,6 +167,12 @@ class Case:
     theme: str = "default"
     language: str = "en"
     paper: str = "A4"
+    dispute: Dispute | None = None
+    delivery: Delivery | None = None
+    declaration: bool = True
+    """Close the report with the claimant's declaration, name and date."""
+    redact_text: list[str] = field(default_factory=list)
+    """Texts every output shows as █████ (privacy.py)."""
     locs: dict[str, Loc] = field(default_factory=dict)
     """Where each case.yaml field was written, by dotted name."""
 

@@ -15,7 +15,7 @@ from itaoreport.case.values import zone
 
 NAME = "new-entry"
 COMMENT_COLUMN = 22
-_HIDDEN = {"decision", "refers_to", "fulfils"}
+_HIDDEN = {"decision", "refers_to", "fulfils", "redact_text"}
 """Rarely used fields, offered as comments so an empty key cannot confuse anyone."""
 
 

@@ -90,7 +90,7 @@ def _case_write_error(rel: str, message: str, hint: str = ""):  # noqa: ANN202 -
 
 
 def _parts(rel: str | os.PathLike) -> tuple[str, list[str]]:
-    """`rel` as a posix text and its components; refuses anything that is not a plain relative path."""
+    """`rel` as posix text and its components; refuses anything but a plain relative path."""
     text = os.fspath(rel)
     shown = text.replace("\\", "/") if os.sep == "\\" else text
     parts = shown.split("/") if shown else []

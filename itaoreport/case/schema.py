@@ -10,6 +10,7 @@ left empty (null): the validator treats that as absent.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path, PurePosixPath
 
 from itaoreport.case import fields as F
@@ -26,6 +27,7 @@ MOMENT_PATTERN = (
     r"^\s*\d{4}-\d{1,2}-\d{1,2}"
     r"([Tt ]+\d{1,2}:\d{2}(:\d{2}(\.\d{1,6})?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?)?\s*$"
 )
+DURATION_PATTERN = r"^\s*\d{1,4}\s*([Hh][Oo][Uu][Rr]|[Dd][Aa][Yy]|[Ww][Ee][Ee][Kk])[Ss]?\s*$"
 CURRENCY_PATTERN = r"^\s*[A-Za-z]{3}\s*$"
 LANGUAGE_PATTERN = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*\s*$"
 DECIMAL_PATTERN = r"^\s*(\d+(\.\d*)?|\.\d+|\d{1,3}(,\d{3})+\.\d*)\s*$"
@@ -146,8 +148,15 @@ def _kind_schema(spec: Field) -> dict:
     kind = spec.kind
     if kind == "map":
         return _object(spec.fields)
+    if kind == "enum" and spec.name == "sender":
+        # the spreadsheet's forms (`Me (Buyer)`, `Seller "GadgetWorld"`, a party's name) are
+        # accepted by the validator, which alone knows the names in case.yaml
+        return {"anyOf": [{"type": "string", "enum": list(spec.choices)},
+                          {"type": "string", "pattern": NOT_BLANK}]}
     if kind == "enum":
-        return {"type": "string", "enum": list(spec.choices)}
+        # the validator takes any capitalisation (`Email`, `DAMAGED`); editors complete the enum
+        return {"anyOf": [{"type": "string", "enum": list(spec.choices)},
+                          {"type": "string", "pattern": _any_case(spec.choices)}]}
     if kind in ("line", "entry_ref"):
         return {"type": _SCALAR, "pattern": NOT_BLANK}
     if kind in ("text", "url", "timezone"):
@@ -157,6 +166,14 @@ def _kind_schema(spec: Field) -> dict:
     if kind == "moment":
         return {"type": "string", "pattern": MOMENT_PATTERN,
                 "examples": ["2023-10-27 09:15", "2023-10-27T09:15+08:00", "2023-10-27"]}
+    if kind == "due":
+        return {"type": "string", "anyOf": [{"pattern": MOMENT_PATTERN},
+                                            {"pattern": DURATION_PATTERN}],
+                "examples": ["2023-10-29 09:15", "2023-10-29", "48 hours", "2 days", "1 week"]}
+    if kind == "bool":
+        return {"anyOf": [{"type": "boolean"},
+                          {"type": "string", "pattern": r"^\s*([Tt]rue|[Ff]alse|[Yy]es|[Nn]o|"
+                                                        r"[Oo]n|[Oo]ff|TRUE|FALSE|YES|NO|ON|OFF)\s*$"}]}
     if kind == "decimal":
         return {"type": ["number", "string"], "minimum": 0, "pattern": DECIMAL_PATTERN}
     if kind == "currency":
@@ -172,6 +189,14 @@ def _kind_schema(spec: Field) -> dict:
                "maxItems": 4}
         return {"anyOf": [box, {"type": "array", "items": box}]}
     raise AssertionError(f"no JSON Schema for field kind {kind!r}")
+
+
+def _any_case(choices: tuple[str, ...]) -> str:
+    """An ECMA-262 pattern for the choices in any capitalisation (JSON Schema has no flags)."""
+    def letters(word: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
+                       for c in word)
+    return r"^\s*(" + "|".join(letters(c) for c in choices) + r")\s*$"
 
 
 def _attachment() -> dict:

@@ -13,18 +13,36 @@ from zoneinfo import ZoneInfo
 from itaoreport.case import fields as F
 from itaoreport.case.fields import Field
 from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
-from itaoreport.case.model import Attachment, Case, Claim, Entry, Order, Party, Promise
+from itaoreport.case.model import (
+    Attachment,
+    Case,
+    Claim,
+    Deadline,
+    Delivery,
+    Dispute,
+    Entry,
+    Moment,
+    Order,
+    Party,
+    Promise,
+)
 from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
+from itaoreport.case.senders import parse_sender
 from itaoreport.case.values import (
     MAX_BOXES,
     BadValue,
+    Duration,
+    offset_text,
+    parse_bool,
     parse_box,
     parse_currency,
     parse_date,
     parse_decimal,
+    parse_due,
     parse_language,
     parse_moment,
     parse_timezone,
+    resolve_due,
     zone,
 )
 from itaoreport.case.yamlload import YamlProblem, YMap, YNode, YScalar, YSeq, load_yaml_bytes
@@ -43,6 +61,9 @@ SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters (only reachable through escapes like "\\0" or "\\e" in double quotes)."""
 THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+FORMAT_DOC = "docs/case-format.md"
+"""Where users read about every field (messages point here)."""
+_NAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?!\d)")
 PLACEHOLDER = "FILL IN"
 """A text value starting with this is a placeholder (`itaoreport add` drafts): a warning, so
 `validate --strict` and `build --strict` refuse it; a `sender` placeholder reads as `other`."""
@@ -72,22 +93,49 @@ def load_case(case_dir: str | os.PathLike) -> LoadResult:
     root = Path(case_dir)
     problems: list[Problem] = []
     if not root.is_dir():
-        return LoadResult(None, [error(Loc(str(case_dir)), "not a folder")])
+        return LoadResult(None, [error(Loc("."), "not a folder")])
     if not (root / CASE_FILE).is_file():
+        shown = os.fspath(case_dir)
+        command = "itaoreport init" + ("" if shown in ("", ".") else f" {_shell_word(shown)}")
+        has_entries = bool(entry_files(root))
         problems.append(
-            error(Loc(CASE_FILE), "case.yaml is missing", "run `itaoreport init` to start a case")
+            error(Loc(CASE_FILE), "case.yaml is missing: this folder is not a case yet",
+                  f"run `{command}` to add it"
+                  + ("; your entries stay as they are" if has_entries else "")
+                  + f"; every field is explained in {FORMAT_DOC}")
         )
         return LoadResult(None, problems)
     reader = _Reader(root, problems)
     case_values = reader.read_case()
     tz = zone(case_values.get("timezone") or "UTC") if case_values is not None else ZoneInfo("UTC")
+    reader.names = _party_names(case_values)
     entries = reader.read_entries(tz)
     _check_references(entries, problems)
     _check_theme_name(case_values, reader.case_locs, problems)
+    if case_values is not None:
+        _check_case_warnings(case_values, reader.case_locs, entries, problems)
+    if not entry_files(root):
+        problems.append(warning(Loc(ENTRIES_DIR), "the case has no entries yet",
+                                "add one file per communication with `itaoreport new`, or "
+                                "`itaoreport import LOG.csv`"))
+    _check_entry_warnings(entries, problems, _names_in_capitals(case_values),
+                          (case_values or {}).get("timezone") or "UTC")
     if case_values is None or any(p.is_error for p in problems):
         return LoadResult(None, sort_problems(problems))
     case = _make_case(root, case_values, entries, reader.case_locs)
     return LoadResult(case, sort_problems(problems))
+
+
+def _names_in_capitals(values: dict | None) -> tuple[str, ...]:
+    """Names from case.yaml that may be written in capitals without shouting."""
+    values = values or {}
+    found = [values.get("platform"), _dotted(values, "seller.name"),
+             _dotted(values, "claimant.name"), _dotted(values, "delivery.carrier")]
+    return tuple(n for n in found if isinstance(n, str))
+
+
+def _shell_word(text: str) -> str:
+    return text if re.fullmatch(r"[\w./-]+", text) else "'" + text.replace("'", "'\\''") + "'"
 
 
 class _Reader:
@@ -100,6 +148,9 @@ class _Reader:
         self.attachment_bytes: dict[str, int] = {}
         """Size of each distinct attachment file, by path."""
         self.tz = ZoneInfo("UTC")
+        self._pending_sender_name: str | None = None
+        self.names: dict[str, str] = {}
+        """Party names from case.yaml (casefolded) -> sender role, for `sender: GadgetWorld`."""
         self._root_real: Path | None = None
 
     def root_real(self) -> Path | None:
@@ -132,7 +183,7 @@ class _Reader:
             where = node.loc if isinstance(node, (YScalar, YSeq)) else Loc(rel, 1, 1)
             self.problems.append(
                 error(where, "the file must be a mapping of `field: value` lines",
-                      "see CASE_FORMAT.md for an example")
+                      f"see {FORMAT_DOC} for an example")
             )
             return None
         return node
@@ -195,7 +246,28 @@ class _Reader:
         values = self.mapping(node, F.ENTRY_FIELDS, "", locs)
         if values is None:
             return None
+        named = values.pop("_sender_name", None)
+        if named and not values.get("sender_name"):
+            values["sender_name"] = named
         promise = values.get("promise")
+        deadline = values.get("deadline")
+        start = values["timestamp"]
+        for name, part in (("promise", promise), ("deadline", deadline)):
+            if part and isinstance(part.get("due"), Duration):
+                try:
+                    part["due"] = resolve_due(part["due"], start, self.tz)
+                except BadValue as exc:
+                    self.problems.append(error(locs.get(f"{name}.due", node.loc),
+                                               f"{name}.due: {exc}", exc.hint))
+                    return None
+            if part and isinstance(part.get("due"), Moment):
+                self._check_ambiguous(part["due"], locs.get(f"{name}.due", node.loc))
+        self._check_ambiguous(start, locs.get("timestamp", node.loc))
+        if promise and deadline:
+            self.problems.append(warning(
+                locs["deadline"], "this entry holds both a `promise` and a `deadline`",
+                "a promise is the other side's, a deadline is set for you: write them as "
+                "two entries so `fulfils:` can point at each"))
         if values.get("decision") and values.get("kind") != "approval":
             self.problems.append(
                 warning(locs["decision"], "`decision` only means something with `kind: approval`")
@@ -219,13 +291,28 @@ class _Reader:
             action=values.get("action"),
             promise=Promise(promise["text"], promise.get("due"), promise.get("status"),
                             locs["promise"]) if promise else None,
+            deadline=Deadline(deadline["text"], deadline["due"], locs["deadline"])
+            if deadline else None,
             fulfils=values.get("fulfils"),
             kind=values.get("kind") or "message",
             decision=values.get("decision"),
             refers_to=values.get("refers_to"),
             tags=values.get("tags") or [],
+            redact_text=values.get("redact_text") or [],
             locs=locs,
         )
+
+    def _check_ambiguous(self, moment: Moment, loc: Loc) -> None:
+        if not moment.ambiguous or moment.relative:
+            return
+        first = moment.local.replace(fold=0)
+        second = moment.local.replace(fold=1)
+        wall = moment.local.strftime("%Y-%m-%d %H:%M")
+        self.problems.append(warning(
+            loc, f"{moment.text} happens twice in {self.tz.key}: the clocks go back that night; "
+            f"it is read as the first one (UTC{offset_text(first)})",
+            f"write the offset to say which: {wall}{offset_text(first)} for the first, "
+            f"{wall}{offset_text(second)} for the second"))
 
     # -- conversion ------------------------------------------------------------
     def mapping(self, node: YMap, specs: tuple[Field, ...], prefix: str,
@@ -254,7 +341,10 @@ class _Reader:
                     values[key] = "other"
                 continue
             try:
+                self._pending_sender_name = None
                 value = self.value(value_node, spec, prefix + key + ".", locs)
+                if spec is _SENDER and self._pending_sender_name:
+                    values["_sender_name"] = self._pending_sender_name
             except BadValue as exc:
                 where = value_node.loc
                 self.problems.append(error(where, f"{prefix}{key}: {exc}", exc.hint))
@@ -298,7 +388,27 @@ class _Reader:
             if kind == "links":
                 return [t.strip() for t in texts]
             return [t.strip() for t in texts if t.strip()]
-        return _convert_scalar(self.scalar(node, _article(kind)), spec, self.tz)
+        text = self.scalar(node, _article(kind))
+        if spec is _SENDER:
+            return self.sender(text, locs)
+        return _convert_scalar(text, spec, self.tz)
+
+    def sender(self, text: str, locs: dict[str, Loc]) -> str:
+        """`me`, or the seed spreadsheet's forms as `import` reads them (`Seller "GadgetWorld"`)."""
+        value = text.strip()
+        if value in F.SENDERS:
+            return value
+        role, name = parse_sender(value, self.names)
+        if role is None:
+            names = [n for n in self.names if n]
+            raise BadValue(
+                f"{value!r} is not me, seller, platform, carrier or other",
+                "forms like `Me (Buyer)` or `Seller \"GadgetWorld\"` work too"
+                + ("; so do the names in case.yaml" if names else "")
+                + "; put a name in `sender_name:`")
+        if name:
+            self._pending_sender_name = name
+        return role
 
     def scalar(self, node: YNode, what: str) -> str:
         if not isinstance(node, YScalar):
@@ -327,15 +437,17 @@ class _Reader:
                 raw, caption = values["path"], values.get("caption")
                 highlight = values.get("highlight") or []
                 highlight_loc = item.items["highlight"].loc if "highlight" in item.items else None
+                redact = values.get("redact") or []
             elif isinstance(item, YScalar):
                 raw, caption, path_loc = item.text, None, item.loc
-                highlight, highlight_loc = [], None
+                highlight, highlight_loc, redact = [], None, []
             else:
                 self.problems.append(error(item.loc, "an attachment is a path or `path:` + `caption:`"))
                 continue
             rel = self.safe_path(raw, path_loc)
             if rel is not None:
-                result.append(Attachment(rel, caption, path_loc, highlight, highlight_loc))
+                result.append(Attachment(rel, caption, path_loc, highlight, highlight_loc,
+                                         redact))
         return result
 
     def boxes(self, node: YNode) -> list[tuple[int, int, int, int]]:
@@ -424,14 +536,21 @@ def _convert_scalar(text: str, spec: Field, tz: ZoneInfo):  # noqa: ANN202
     if kind == "enum":
         value = text.strip()
         if value not in spec.choices:
+            canonical = {c.casefold(): c for c in spec.choices}.get(value.casefold())
+            if canonical is not None:  # any capitalisation: `Email`, `DAMAGED`, `a4`
+                return canonical
             close = difflib.get_close_matches(value.lower(), spec.choices, n=1, cutoff=0.5)
-            hint = f"did you mean `{close[0]}`?" if close else "one of: " + ", ".join(spec.choices)
+            hint = f"did you mean `{close[0]}`?" if close else ""
             raise BadValue(f"{value!r} is not one of {', '.join(spec.choices)}", hint)
         return value
     if kind == "date":
         return parse_date(text)
     if kind == "moment":
         return parse_moment(text, tz)
+    if kind == "due":
+        return parse_due(text, tz)
+    if kind == "bool":
+        return parse_bool(text)
     if kind == "decimal":
         return parse_decimal(text)
     if kind == "currency":
@@ -456,10 +575,17 @@ def _check_references(entries: list[Entry], problems: list[Problem]) -> None:
                 problems.append(error(entry.loc(name), f"{name}: no entry with id {target!r}", hint))
             elif target == entry.id:
                 problems.append(error(entry.loc(name), f"{name}: an entry cannot refer to itself"))
-        if entry.fulfils in by_id and by_id[entry.fulfils].promise is None:
-            problems.append(
-                warning(entry.loc("fulfils"), f"fulfils: entry {entry.fulfils!r} has no `promise`")
-            )
+        target_entry = by_id.get(entry.fulfils or "")
+        if target_entry is not None and target_entry.promise is None:
+            if target_entry.deadline is None:
+                problems.append(warning(entry.loc("fulfils"),
+                                        f"fulfils: entry {entry.fulfils!r} has no `promise` "
+                                        "or `deadline`"))
+            elif entry.sender != "me":
+                problems.append(warning(
+                    entry.loc("fulfils"),
+                    f"fulfils: entry {entry.fulfils!r} sets a deadline for you, and only your "
+                    "own entries (`sender: me`) meet it"))
         if entry.refers_to in by_id and entry.kind == "approval":
             if by_id[entry.refers_to].kind != "requirement":
                 problems.append(
@@ -472,6 +598,110 @@ def _check_references(entries: list[Entry], problems: list[Problem]) -> None:
                     warning(entry.loc("links"), f"link {link!r} is shown as text only",
                             "only http, https and mailto links become clickable")
                 )
+
+
+def _party_names(values: dict | None) -> dict[str, str]:
+    """Seller, claimant and platform names from case.yaml (casefolded) -> their sender role."""
+    names: dict[str, str] = {}
+    values = values or {}
+    for key, role in (("seller", "seller"), ("claimant", "me")):
+        party = values.get(key) or {}
+        for name_key in ("name", "account"):
+            if party.get(name_key):
+                names[party[name_key].strip().casefold()] = role
+    if values.get("platform"):
+        names[values["platform"].strip().casefold()] = "platform"
+    return names
+
+
+def _dotted(values: dict, dotted: str) -> object:
+    for part in dotted.split("."):
+        if not isinstance(values, dict):
+            return None
+        values = values.get(part)  # type: ignore[assignment]
+    return values
+
+
+def _check_case_warnings(values: dict, locs: dict[str, Loc], entries: list[Entry],
+                         problems: list[Problem]) -> None:
+    """What a reviewer would catch in case.yaml: init's examples, dates after the report day."""
+    for dotted, example in F.PLACEHOLDERS.items():
+        value = _dotted(values, dotted)
+        if isinstance(value, str) and example.casefold() in value.casefold():
+            problems.append(warning(
+                locs.get(dotted, Loc(CASE_FILE)),
+                f"`{dotted}` is still init's example ({example!r})",
+                "write your own; `--strict` refuses a case that holds init's examples"))
+    tz_name = values.get("timezone") or "UTC"
+    as_of = values.get("as_of")
+    if as_of is not None:
+        report_day, source = as_of, f"as_of ({as_of.isoformat()})"
+        for entry in entries:
+            day = _case_day(entry.timestamp, tz_name)
+            if day > as_of:
+                problems.append(warning(
+                    entry.loc("timestamp"),
+                    f"this entry ({day.isoformat()}) is later than as_of ({as_of.isoformat()}), "
+                    "the day the report speaks from",
+                    "move `as_of` in case.yaml to the latest day, or check the timestamp"))
+    elif entries:
+        report_day = max(_case_day(e.timestamp, tz_name) for e in entries)
+        source = f"the newest entry ({report_day.isoformat()})"
+    else:
+        return
+    for dotted in ("order.date", "dispute.opened", "delivery.shipped", "delivery.delivered"):
+        day = _dotted(values, dotted)
+        if day is not None and day > report_day:
+            problems.append(warning(
+                locs.get(dotted, Loc(CASE_FILE)),
+                f"`{dotted}` ({day.isoformat()}) is later than {source}",
+                "the report cannot speak of a day after its own; check the date"
+                + ("" if as_of is not None else ", or set `as_of`")))
+    shipped, delivered = (_dotted(values, "delivery.shipped"),
+                          _dotted(values, "delivery.delivered"))
+    if shipped is not None and delivered is not None and delivered < shipped:
+        problems.append(warning(locs.get("delivery.delivered", Loc(CASE_FILE)),
+                                f"`delivery.delivered` ({delivered.isoformat()}) is before "
+                                f"`delivery.shipped` ({shipped.isoformat()})"))
+
+
+def _case_day(moment: Moment, tz_name: str):  # noqa: ANN202 - a date
+    if not moment.has_time:
+        return moment.day()
+    return moment.instant.astimezone(zone(tz_name)).date()
+
+
+def _check_entry_warnings(entries: list[Entry], problems: list[Problem],
+                          names: tuple[str, ...] = (), tz_name: str = "UTC") -> None:
+    """What a reviewer would catch in an entry: a file name that disagrees with the timestamp
+    (the day as written, or that day in the case timezone), a file attached twice, loaded
+    language."""
+    from itaoreport.case.wording import loaded_language
+
+    for entry in entries:
+        match = _NAME_DATE.match(entry.id)
+        written = entry.timestamp.local.date()
+        days = {written.isoformat(), _case_day(entry.timestamp, tz_name).isoformat()}
+        if match and match.group() not in days:
+            problems.append(warning(
+                entry.loc("timestamp"),
+                f"the file name says {match.group()} but the timestamp says {written.isoformat()}",
+                "rename the file or correct the timestamp, so both name the same day"))
+        seen: set[str] = set()
+        for attachment in entry.attachments:
+            if attachment.path in seen:
+                problems.append(warning(attachment.loc,
+                                        f"{attachment.path} is attached twice to this entry",
+                                        "remove the second one"))
+            seen.add(attachment.path)
+        for name in ("summary", "action"):
+            text = getattr(entry, name)
+            found = loaded_language(text, names) if text else None
+            if found:
+                problems.append(warning(
+                    entry.loc(name), f"{name}: loaded language: {found.describe()}",
+                    "reviewers trust neutral words: say what happened (\"did not ship\", "
+                    "\"did not reply\"); put the other side's exact words in `quote:`"))
 
 
 def _check_theme_name(values: dict | None, locs: dict[str, Loc],
@@ -491,8 +721,9 @@ def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) 
     return Case(
         root=root,
         title=v["title"],
-        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email")),
-        seller=Party(seller["name"], store=seller.get("store")),
+        claimant=Party(claimant["name"], claimant.get("account"), claimant.get("email"),
+                       address=claimant.get("address")),
+        seller=Party(seller["name"], email=seller.get("email"), store=seller.get("store")),
         order=Order(order["id"], order["date"], order.get("item"), order.get("amount"),
                     order.get("currency"), order.get("expected_delivery")),
         claim=Claim(claim.get("type", "other"), claim.get("requested", "full_refund"),
@@ -505,8 +736,15 @@ def _make_case(root: Path, v: dict, entries: list[Entry], locs: dict[str, Loc]) 
         theme=v.get("theme", "default"),
         language=v.get("language", "en"),
         paper=v.get("paper", "A4"),
+        dispute=Dispute(**v["dispute"]) if v.get("dispute") else None,
+        delivery=Delivery(**v["delivery"]) if v.get("delivery") else None,
+        declaration=v.get("declaration", True),
+        redact_text=v.get("redact_text") or [],
         locs=locs,
     )
+
+
+_SENDER = next(f for f in F.ENTRY_FIELDS if f.name == "sender")
 
 
 def _is_null(node: YNode) -> bool:

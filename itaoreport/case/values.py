@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -112,7 +113,112 @@ def parse_moment(text: str, tz: ZoneInfo) -> Moment:
             f"{raw} does not exist in {tz.key}: the clocks skipped that hour (daylight saving)",
             "check the time, or write it with its offset",
         )
-    return Moment(local.astimezone(timezone.utc), local, True, False, raw)
+    return Moment(local.astimezone(timezone.utc), local, True, False, raw,
+                  ambiguous=is_ambiguous(local))
+
+
+def is_ambiguous(local: datetime) -> bool:
+    """The wall-clock time happens twice in its zone (the hour the clocks go back)."""
+    return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
+
+
+def offset_text(local: datetime) -> str:
+    """+02:00 for a local time's UTC offset."""
+    raw = local.strftime("%z")
+    return f"{raw[:3]}:{raw[3:]}" if raw else ""
+
+
+_DURATION = re.compile(r"^\s*(?P<n>\d{1,4})\s*(?P<unit>hours?|days?|weeks?)\s*$", re.IGNORECASE)
+DURATION_UNITS = ("hours", "days", "weeks")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A due time written as a duration after the entry's timestamp: `48 hours`, `2 days`."""
+
+    count: int
+    unit: str
+    """hours | days | weeks"""
+    text: str
+    """As written."""
+
+
+def parse_duration(text: str) -> Duration | None:
+    """`48 hours`, `2 days`, `1 week` (singular or plural, any capitalisation); None if not one."""
+    match = _DURATION.match(text)
+    if not match:
+        return None
+    unit = match["unit"].lower().rstrip("s") + "s"
+    count = int(match["n"])
+    if count < 1:
+        raise BadValue(f"{text.strip()!r} is no time at all", "write at least 1 hour or 1 day")
+    return Duration(count, unit, " ".join(text.split()))
+
+
+def parse_due(text: str, tz: ZoneInfo) -> Moment | Duration:
+    """A due field: a moment (like parse_moment), or a Duration to resolve against the entry."""
+    duration = parse_duration(text)
+    if duration is not None:
+        return duration
+    try:
+        return parse_moment(text, tz)
+    except BadValue as exc:
+        if exc.hint.startswith("write it as YYYY-MM-DD HH:MM"):
+            raise BadValue(str(exc), "write a date (2023-10-29), a date and time "
+                           "(2023-10-29 09:15) or a duration after the entry (48 hours, "
+                           "2 days, 1 week)") from None
+        raise
+
+
+def resolve_due(due: Duration, start: Moment, tz: ZoneInfo) -> Moment:
+    """The moment a duration after `start` (the entry's timestamp) ends.
+
+    Hours are real elapsed time; days and weeks keep the clock time (2 days after
+    Oct 27 09:15 is Oct 29 09:15, across a daylight-saving change too). From a bare
+    date, days and weeks give a bare date; hours need the time of day.
+    """
+    if due.unit == "hours" and not start.has_time:
+        raise BadValue(f"`{due.text}` counts from the entry's time, but its timestamp "
+                       f"{start.text!r} has no time of day",
+                       "add the time to `timestamp`, or write the due date itself")
+    days = due.count * (7 if due.unit == "weeks" else 1)
+    if not start.has_time:
+        day = start.day() + timedelta(days=days)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise BadValue(f"`{due.text}` after {start.text} is out of range",
+                           f"years from {MIN_YEAR} to {MAX_YEAR} are accepted")
+        local = datetime(day.year, day.month, day.day, tzinfo=start.local.tzinfo)
+        return Moment(local.astimezone(timezone.utc), local, False, False, day.isoformat(),
+                      relative=due.text)
+    zone_of_start = start.local.tzinfo if start.explicit_offset else tz
+    base = start.instant.astimezone(zone_of_start)
+    if due.unit == "hours":
+        local = (start.instant + timedelta(hours=due.count)).astimezone(zone_of_start)
+    else:
+        wall = base.replace(tzinfo=None) + timedelta(days=days)
+        local = wall.replace(tzinfo=zone_of_start)
+        # a wall-clock time the clocks skipped moves on by the skipped hour
+        local = local.astimezone(timezone.utc).astimezone(zone_of_start)
+    if not MIN_YEAR <= local.year <= MAX_YEAR:
+        raise BadValue(f"`{due.text}` after {start.text} is out of range",
+                       f"years from {MIN_YEAR} to {MAX_YEAR} are accepted")
+    text = local.strftime("%Y-%m-%d %H:%M") + (offset_text(local) if start.explicit_offset else "")
+    return Moment(local.astimezone(timezone.utc), local, True, start.explicit_offset, text,
+                  ambiguous=not start.explicit_offset and is_ambiguous(local),
+                  relative=due.text)
+
+
+_TRUE = ("true", "yes", "on")
+_FALSE = ("false", "no", "off")
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadValue(f"{text.strip()!r} is not true or false", "write true or false")
 
 
 def _offset(text: str, raw: str) -> timezone:

@@ -15,6 +15,7 @@ nesting deeper than MAX_DEPTH. See docs/limits.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -136,6 +137,9 @@ def load_yaml_bytes(data: bytes, path: str) -> YNode | None:
             # scanning ahead, before our own limit sees the events: the same problem.
             raise YamlProblem(error(_loc(path, mark),
                                     f"values are nested deeper than {MAX_DEPTH} levels")) from None
+        plain = _plain_words(text, path, mark, exc)
+        if plain is not None:
+            raise YamlProblem(plain) from None
         message = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             message = f"{exc.context}: {exc.problem}"
@@ -148,6 +152,40 @@ def load_yaml_bytes(data: bytes, path: str) -> YNode | None:
                                 f"invalid YAML: {exc.reason}")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(error(Loc(path, 1, 1), f"invalid YAML: {exc}")) from None
+
+
+_KEY_LINE = re.compile(r"^(?P<indent>\s*(?:-\s+)?)(?P<key>[A-Za-z_][\w.-]*):[ \t]+(?P<value>.*?)\s*$")
+
+
+def _plain_words(text: str, path: str, mark, exc: yaml.MarkedYAMLError) -> Problem | None:  # noqa: ANN001
+    """The two mistakes people make most, said so they can fix them: a tab used to indent,
+    and a text with `: ` inside it that YAML reads as a second field."""
+    if mark is None:
+        return None
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    problem = exc.problem or ""
+    indent = line[: len(line) - len(line.lstrip())]
+    if "\t" in indent or "tab" in problem or (mark.column < len(line)
+                                               and line[mark.column] == "\t"):
+        return error(Loc(path, mark.line + 1, 1),
+                     "this line is indented with a tab; YAML needs spaces",
+                     "replace the tab with spaces; most editors can convert indentation to "
+                     "spaces")
+    if "mapping values are not allowed" in problem:
+        match = _KEY_LINE.match(line)
+        if match and ": " in match["value"] + " ":
+            key, value = match["key"], match["value"]
+            quoted = ("'" + value.replace("'", "''") + "'") if '"' in value else (
+                '"' + value.replace("\\", "\\\\") + '"')
+            return error(_loc(path, mark),
+                         f"`{key}:` holds a text with a colon in it (\": \"), which YAML reads "
+                         "as another field; put the whole text in quotes",
+                         f"write it as {key}: {quoted}")
+        return error(_loc(path, mark),
+                     "a colon followed by a space (\": \") inside a text; put the whole text in "
+                     "quotes")
+    return None
 
 
 @dataclass

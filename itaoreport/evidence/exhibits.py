@@ -62,6 +62,8 @@ class AttachmentInfo:
     """How the copy was matched: exact (same bytes), pixels, or the verifier's stage."""
     score: float | None = None
     used_by: list[str] = field(default_factory=list)
+    redacted: bool = False
+    """The exhibit this file is shown as has redact boxes: shown redacted, never embedded."""
 
     def to_json(self) -> dict:
         return {
@@ -93,11 +95,14 @@ class Exhibit:
     """What report.html shows."""
     printed: Rendition | None = None
     """The first print rendition (for report.pdf), when the build makes a PDF."""
+    redact: tuple[tuple[int, int, int, int], ...] = ()
+    """Regions shown solid black, in the kept file's pixels: its own boxes and its copies'."""
 
     def to_json(self) -> dict:
         return {"label": self.label, "path": self.path, "copies": self.copies,
                 "entries": self.entries,
-                "rendition": self.rendition.name if self.rendition else None}
+                "rendition": self.rendition.name if self.rendition else None,
+                "redacted": bool(self.redact)}
 
 
 @dataclass
@@ -162,6 +167,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     infos: dict[str, AttachmentInfo] = {}
     where: dict[str, Loc] = {}
     problems: list[Problem] = []
+    boxes = redact_boxes(case)
     for entry in case.entries:
         for att in entry.attachments:
             if att.path in infos:
@@ -178,9 +184,10 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
                                              used_by=[entry.id])
             where[att.path] = att.loc
     images = ImageSet(cache, printer, say)
+    images.redact = boxes
     shown = [info for info in infos.values() if info.is_image]
-    images.want_ocr({infos[p].sha256: spec for p, spec in (ocr or {}).items()
-                     if p in infos and infos[p].is_image})
+    images.want_ocr([(infos[p].sha256, spec) for p, spec in (ocr or {}).items()
+                     if p in infos and infos[p].is_image])
     failed = images.analyse([(i.path, case.root / i.path, i.sha256, i.size) for i in shown])
     notes: list[Problem] = []
     for info in shown:
@@ -193,6 +200,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
             if facts.frames > 1:
                 notes.append(warning(where[info.path], f"attachment {info.path!r}: "
                                                        f"{frames_note(facts.frames)}"))
+    problems += check_boxes(case, infos)
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
     try:
@@ -201,10 +209,11 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
         return Evidence(infos, [], problems=[error(where[exc.key],
                                                    f"attachment {exc.key!r}: {exc.reason}")])
     exhibits = _number_exhibits(case, infos, result)
+    _redact_exhibits(exhibits, infos, boxes)
     kept = {x.label: x.path for x in exhibits}
-    images.want_ocr({infos[kept[infos[p].exhibit]].sha256: spec  # type: ignore[index]
+    images.want_ocr([(infos[kept[infos[p].exhibit]].sha256, spec)  # type: ignore[index]
                      for p, spec in (ocr or {}).items()
-                     if p in infos and infos[p].is_image and infos[p].exhibit})
+                     if p in infos and infos[p].is_image and infos[p].exhibit])
     problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
                                      where)
     ocr, ocr_errors = images.ocr, images.ocr_errors
@@ -222,6 +231,63 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
 def frames_note(frames: int) -> str:
     """The warning for a multi-frame file (TIFF pages, animated GIF, APNG, WEBP)."""
     return f"{frames} frames; only the first is shown"
+
+
+def redact_boxes(case: Case) -> dict[str, tuple[tuple[int, int, int, int], ...]]:
+    """Attachment path -> its redact boxes (from every entry that attaches it)."""
+    found: dict[str, set] = {}
+    for entry in case.entries:
+        for att in entry.attachments:
+            if getattr(att, "redact", None):
+                found.setdefault(att.path, set()).update(tuple(b) for b in att.redact)
+    return {path: tuple(sorted(b)) for path, b in found.items()}
+
+
+def check_boxes(case: Case, infos: dict[str, AttachmentInfo]) -> list[Problem]:
+    """Every redact box inside its picture; boxes only on pictures (located at the attachment)."""
+    from itaoreport.evidence.redact import outside
+
+    problems = []
+    for entry in case.entries:
+        for att in entry.attachments:
+            info = infos.get(att.path)
+            if info is None or not getattr(att, "redact", None):
+                continue
+            if not info.is_image:
+                problems.append(error(att.loc, f"attachment {att.path!r}: `redact` works on "
+                                      "pictures only", "leave this file out, or attach a "
+                                      "screenshot of it with the private part covered"))
+                continue
+            if info.width is None or info.height is None:
+                continue
+            for box in att.redact:
+                if outside(box, (info.width, info.height)):
+                    problems.append(error(att.loc, f"attachment {att.path!r}: redact box "
+                                          f"[{', '.join(map(str, box))}] reaches outside the "
+                                          f"picture ({info.width}×{info.height} pixels)",
+                                          "boxes are in the picture's pixels, as an image "
+                                          "viewer shows it upright"))
+    return problems
+
+
+def _redact_exhibits(exhibits: list[Exhibit], infos: dict[str, AttachmentInfo],
+                     boxes: dict[str, tuple]) -> None:
+    """Each exhibit hides every region any of its files asked to hide (copies' boxes scaled
+    to the kept file), and all its files are marked as shown redacted."""
+    from itaoreport.evidence.redact import scale_boxes
+
+    for x in exhibits:
+        kept = infos[x.path]
+        found: set = set(boxes.get(x.path, ()))
+        for copy in x.copies:
+            info = infos[copy]
+            if boxes.get(copy) and info.width and info.height and kept.width and kept.height:
+                found.update(scale_boxes(boxes[copy], (info.width, info.height),
+                                         (kept.width, kept.height)))
+        if found:
+            x.redact = tuple(sorted(found))
+            for path in (x.path, *x.copies):
+                infos[path].redacted = True
 
 
 def cache_folder(root: Path) -> Path | None:
@@ -260,15 +326,18 @@ class ImageSet:
         self._grays: dict[str, np.ndarray] = {}
         self._screens: dict[str, Rendition] = {}
         self._prints: dict[str, Rendition] = {}
-        """By SHA-256: what this build's decodes made."""
+        """By SHA-256 (with redact boxes: evidence/redact.redaction_key): what this build's
+        decodes made."""
         self.decoded = 0
+        self.redact: dict[str, tuple] = {}
+        """Key -> redact boxes, for the renditions made while analysing."""
         self.ocr: dict[str, OcrText] = {}
         self.ocr_errors: dict[str, str] = {}
         self._ocr_wanted: dict[str, OcrSpec] = {}
         """By SHA-256: OCR still to do, in the next decode of the picture."""
 
-    def want_ocr(self, specs: dict[str, OcrSpec]) -> None:
-        """Read the words of these pictures (by SHA-256) in their next decode, unless the
+    def want_ocr(self, specs: list[tuple[str, OcrSpec]]) -> None:
+        """Read the words of these pictures (SHA-256, spec) in their next decode, unless the
         OCR cache has them; two specs for one picture are read as one, in both languages."""
         from dataclasses import replace
 
@@ -276,13 +345,16 @@ class ImageSet:
 
         ocr_cache = OcrCache(self.cache.folder)
         merged: dict[str, OcrSpec] = {}
-        for sha, spec in specs.items():
+        for sha, spec in specs:
+            if sha in self.ocr:  # read already in this build, maybe in other languages
+                spec = replace(spec, languages=tuple(sorted({*self.ocr[sha].languages,
+                                                             *spec.languages})))
             if sha in merged:
                 spec = replace(spec, languages=tuple(sorted({*merged[sha].languages,
                                                              *spec.languages})))
             merged[sha] = spec
         for sha, spec in merged.items():
-            if sha in self.ocr or sha in self.ocr_errors:
+            if sha in self.ocr_errors or (sha in self.ocr and self.ocr[sha].engine == spec.key):
                 continue
             hit = ocr_cache.get(sha, spec)
             if hit is not None:
@@ -301,7 +373,8 @@ class ImageSet:
             facts = self.cache.facts(sha)
             if facts is None:
                 jobs[sha] = self._job(key, sha, analyse=True, screen=self.renditions,
-                                      printer=self.printer if self.renditions else None)
+                                      printer=self.printer if self.renditions else None,
+                                      redact=self.redact.get(key, ()))
             else:
                 by_sha[sha] = facts
                 if sha in self._ocr_wanted:  # only the words are missing
@@ -343,23 +416,26 @@ class ImageSet:
     def add_renditions(self, exhibits: list[Exhibit], infos: dict[str, AttachmentInfo],
                        where: dict[str, Loc]) -> list[Problem]:
         """Give each image exhibit its screen (and, for a PDF, first print) rendition."""
+        from itaoreport.evidence.redact import redaction_key
+
         jobs = []
         for x in exhibits:
             info = infos[x.path]
             sha = info.sha256
-            if sha not in self._screens:
-                hit = self.cache.rendition(sha, SCREEN_KEY)
+            view = redaction_key(sha, x.redact)
+            if view not in self._screens:
+                hit = self.cache.rendition(view, SCREEN_KEY)
                 if hit is not None:
-                    self._screens[sha] = Rendition(*hit)
-            if self.printer is not None and sha not in self._prints:
-                found = self.printer.lookup((info.width or 0, info.height or 0), sha)
+                    self._screens[view] = Rendition(*hit)
+            if self.printer is not None and view not in self._prints:
+                found = self.printer.lookup((info.width or 0, info.height or 0), view)
                 if found is not None:
-                    self._prints[sha] = found
-            screen = sha not in self._screens
-            printer = self.printer if self.printer and sha not in self._prints else None
+                    self._prints[view] = found
+            screen = view not in self._screens
+            printer = self.printer if self.printer and view not in self._prints else None
             if screen or printer or sha in self._ocr_wanted:
                 jobs.append((x.path, self._job(x.path, sha, analyse=False, screen=screen,
-                                               printer=printer)))
+                                               printer=printer, redact=x.redact)))
         problems = []
         for (path, _), work in zip(jobs, run_jobs([j for _, j in jobs],
                                                   self._progress("preparing"))):
@@ -368,21 +444,21 @@ class ImageSet:
                 continue
             self._took(work)
         for x in exhibits:
-            sha = infos[x.path].sha256
-            x.rendition, x.printed = self._screens.get(sha), self._prints.get(sha)
+            view = redaction_key(infos[x.path].sha256, x.redact)
+            x.rendition, x.printed = self._screens.get(view), self._prints.get(view)
         return problems
 
     def _job(self, key: str, sha: str, analyse: bool, screen: bool,
-             printer: PrintMaker | None) -> ImageJob:
+             printer: PrintMaker | None, redact: tuple = ()) -> ImageJob:
         path, size = self._files[key]
         return ImageJob(path, sha, size, analyse, screen, printer, self.cache.folder,
-                        ocr=self._ocr_wanted.get(sha))
+                        ocr=self._ocr_wanted.get(sha), redact=tuple(redact))
 
     def _took(self, work: ImageWork) -> None:
         """Keep the renditions a decode made."""
         self.cache.stats["decodes"] += 1
         self.decoded += 1
-        sha = work.job.sha256
+        sha, view = work.job.sha256, work.job.view
         if work.job.ocr is not None:
             self._ocr_wanted.pop(sha, None)
             if work.ocr is not None:
@@ -390,10 +466,10 @@ class ImageSet:
             else:
                 self.ocr_errors[sha] = work.ocr_error or "OCR failed"
         if work.screen is not None:
-            self._screens[sha] = work.screen
-            self.cache.remember_rendition(sha, SCREEN_KEY, rendition_tuple(work.screen))
+            self._screens[view] = work.screen
+            self.cache.remember_rendition(view, SCREEN_KEY, rendition_tuple(work.screen))
         if work.printed is not None:
-            self._prints[sha] = work.printed
+            self._prints[view] = work.printed
 
     def _progress(self, doing: str) -> Callable[[int, int], None] | None:
         say = self.say

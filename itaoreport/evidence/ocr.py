@@ -140,12 +140,36 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
+SCRIPT_LANGUAGES = (
+    ("HANGUL", "kor"), ("HIRAGANA", "jpn"), ("KATAKANA", "jpn"), ("CJK", "chi_sim"),
+    ("CYRILLIC", "rus"), ("GREEK", "ell"), ("ARABIC", "ara"), ("HEBREW", "heb"),
+    ("THAI", "tha"), ("DEVANAGARI", "hin"),
+)
+"""Letters of these Unicode scripts (by character name) need this Tesseract language."""
+
+
 def languages_for(text: str | None) -> tuple[str, ...]:
     """The Tesseract languages to read a picture with, to find `text` in it.
 
-    `chi_sim` reads Latin letters and digits well too, so a quote with Chinese
-    characters needs it alone; anything else is read with `eng` (twice as fast)."""
-    return ("chi_sim",) if text and has_cjk(text) else ("eng",)
+    Latin text is read with `eng` (twice as fast as `chi_sim`); a quote with letters of
+    another script needs that script's language: `chi_sim` for Chinese (it reads Latin
+    letters and digits well too, so alone), `kor` for Hangul, `jpn` for kana, `rus`
+    for Cyrillic... (Japanese with kanji and kana: `jpn`). A language that is not
+    installed makes the check `skipped`, never a false "not found"."""
+    import unicodedata
+
+    wanted: set[str] = set()
+    for c in set(text or ""):
+        if ord(c) < 0x250 or not c.isalpha():
+            continue
+        name = unicodedata.name(c, "")
+        for prefix, language in SCRIPT_LANGUAGES:
+            if name.startswith(prefix):
+                wanted.add(language)
+                break
+    if "jpn" in wanted:
+        wanted.discard("chi_sim")
+    return tuple(sorted(wanted)) or ("eng",)
 
 
 @dataclass
@@ -159,6 +183,12 @@ class OcrText:
 
     def to_json(self) -> dict:
         return {"engine": self.engine, "words": self.words}
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the engine key names (`tesseract-5.3.0-chi_sim+eng-p2`)."""
+        parts = self.engine.split("-")
+        return tuple(parts[2].split("+")) if len(parts) == 4 else ()
 
     @classmethod
     def from_json(cls, data: object) -> OcrText:

@@ -68,6 +68,15 @@ class ImageJob:
     """The image cache (evidence/cache.py) to store facts, grayscale and screen rendition in."""
     ocr: OcrSpec | None = None
     """Read the picture's words with this OCR engine (evidence/ocr.py) and cache them."""
+    redact: tuple[tuple[int, int, int, int], ...] = ()
+    """Regions shown solid black in the renditions (evidence/redact.py); not in facts/grayscale."""
+
+    @property
+    def view(self) -> str:
+        """What the renditions are named and cached under: the SHA-256, or with the boxes."""
+        from itaoreport.evidence.redact import redaction_key
+
+        return redaction_key(self.sha256, self.redact)
 
 
 @dataclass
@@ -95,6 +104,7 @@ def prepare_image(job: ImageJob) -> ImageWork:
     from itaoreport.evidence.cache import ImageCache
     from itaoreport.evidence.dedupe import analyse
     from itaoreport.evidence.images import open_image
+    from itaoreport.evidence.redact import apply_redaction
     from itaoreport.evidence.renditions import screen_rendition
 
     work = ImageWork(job)
@@ -104,13 +114,15 @@ def prepare_image(job: ImageJob) -> ImageWork:
         if job.analyse:
             work.facts, work.gray = analyse(decoded, job.sha256, job.size)
             cache.put(work.facts, work.gray)
+        # redaction right after decode: every picture made for output is made from these pixels
+        shown = apply_redaction(decoded.image, job.redact)
         if job.screen:
-            work.screen = screen_rendition(decoded.image, job.sha256)
-            cache.put_rendition(job.sha256, SCREEN_KEY, rendition_tuple(work.screen))
+            work.screen = screen_rendition(shown, job.view)
+            cache.put_rendition(job.view, SCREEN_KEY, rendition_tuple(work.screen))
         if job.printer is not None:
-            work.printed = job.printer.make(decoded.image, job.sha256)
+            work.printed = job.printer.make(shown, job.view)
         if job.ocr is not None:
-            _read_words(work, decoded.image)
+            _read_words(work, decoded.image)  # the original's words; redacted ones are dropped later
     except ImageError as exc:
         return ImageWork(job, error=str(exc))
     except (OSError, ValueError, MemoryError) as exc:  # after decoding: scaling, encoding

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from itaoreport.errors import Problem, error
+from itaoreport.evidence.redact import redaction_key
 from itaoreport.evidence.renditions import Rendition, cached, is_tall
 
 if TYPE_CHECKING:
@@ -277,8 +278,10 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
             shown.add(x.label)
             size = (info.width, info.height)
             kept = evidence.attachments[x.path]
+            # cached under the picture as shown: with redact boxes, never the unredacted one's
+            view = redaction_key(kept.sha256, x.redact)
             if x.label not in rows_of:
-                rows_of[x.label] = trim_rows(x.rendition, kept.sha256, size, cache_root)
+                rows_of[x.label] = trim_rows(x.rendition, view, size, cache_root)
             boxes, source = region_of(att.highlight, quote_checks.get(entry.id), att.path,
                                       x.label)
             boxes = [b for b in boxes if b[2] <= size[0] and b[3] <= size[1]]
@@ -288,10 +291,10 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
                 first, end = min(first, region[1]), max(end, region[3])
             figure = Figure((first, end), boxes, source if boxes else None)
             if boxes:
-                figure.detail = detail_rendition(x.rendition, kept.sha256, size, boxes, False,
+                figure.detail = detail_rendition(x.rendition, view, size, boxes, False,
                                                  cache_root)
                 figure.detail_print = detail_rendition(
-                    x.rendition, kept.sha256, size, boxes, True, cache_root) if grayscale \
+                    x.rendition, view, size, boxes, True, cache_root) if grayscale \
                     else figure.detail
             plans[(entry.id, att.path)] = figure
     return plans

@@ -37,8 +37,9 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     exhibits     list of exhibit views (below), numbered E1, E2, ...
     exhibits_by_entry dict[entry id, list[label]]: the exhibits each entry uses, in exhibit
                  order (every entry has a list, maybe empty)
-    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of"},
-                 appendix order (exhibit, then path)
+    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of",
+                 "redacted"}, appendix order (exhibit, then path); redacted: shown with redact
+                 boxes (the hash is the original's, which is not embedded)
     kept_separate list of {"a", "b"}: similar files deliberately not merged
     labels       dict[str, str]: every fixed word of the report by catalog key, translated
     sender_labels, claim_type_labels, remedy_labels, status_labels
@@ -59,6 +60,10 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     delivery_claim bool: the claim is about delivery (so days overdue belong in the report)
     show_overdue bool: days overdue are shown (a delivery claim, overdue, and not delivered)
     status_icons dict[status, str]: a symbol per promise status, so status reads without colour
+    deadlines    list of {"entry", "text", "dir", "set_by", "made", "due", "status" (met |
+                 missed | open), "status_label", "icon", "met_by", "met_at", "met_late"}:
+                 deadlines set for the claimant, never counted as promises
+                 (render/caseviews.py)
     medium       "screen" or "print" (added by the build)
     print_images (print only) {exhibit label: URL of its print rendition}; absent on screen
     quote_checks dict[entry id, dict]: the quote check of each entry with a quote
@@ -72,6 +77,7 @@ A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label"
 
 An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summary",
 "summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
+"deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
 "links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
 {"label", "path", "caption", "first_use", "copy_of", "picture": picture or None,
 "copies": [path], "detail": detail or None}. A picture is {"src", "full" (the screen
@@ -106,6 +112,7 @@ from itaoreport.analysis.facts import DELIVERY_CLAIMS, Facts
 from itaoreport.analysis.narrative import format_duration
 from itaoreport.analysis.promises import DeadlineMark, PromiseStatus
 from itaoreport.case.model import Case, Entry, Moment
+from itaoreport.render.caseviews import deadline_views
 from itaoreport.render.i18n import Translator, text_direction
 
 if TYPE_CHECKING:  # types only: evidence/ imports NumPy and Pillow
@@ -191,6 +198,10 @@ def log_rows(case: Case, evidence: Evidence, promises: list[PromiseStatus],
             status = tr.text("log_status", status=tr.text(f"status.{p.status}")) if p else ""
             action_parts.append(tr.text("log_promise", text=e.promise.text.strip(), due=due,
                                         status=status))
+        if e.deadline:  # a deadline set for the claimant (#17); import reads it back
+            when = e.deadline.due.text if tr.iso_dates else tr.moment(e.deadline.due)
+            action_parts.append(tr.text("log_deadline", text=e.deadline.text.strip(),
+                                        due=tr.text("log_due", due=when)))
         rows.append(LogRow(e.id, tr.moment(e.timestamp), e.channel, sender_label(e, tr),
                            summary, attachment, "; ".join(action_parts)))
     return rows
@@ -510,7 +521,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
                   approvals: Approvals | None = None,
                   marks: list[DeadlineMark] | None = None,
                   figures: dict[tuple[str, str], Figure] | None = None,
-                  quote_checks: dict | None = None) -> dict:
+                  quote_checks: dict | None = None,
+                  deadlines: list | None = None) -> dict:
     """The template context (keys in the module docstring) in the language of `tr`."""
     views = _Views(case, evidence, tr)
     promise_views = [views.promise_view(p) for p in promises]
@@ -521,6 +533,10 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
     for mark in marks or []:
         if mark.before is not None:
             marks_before.setdefault(mark.before, []).append(views.mark_view(mark))
+    deadline_list = deadline_views(deadlines or [], tr)
+    deadline_of = {d["entry"]: d for d in deadline_list}
+    for view in entries:
+        view["deadline"] = deadline_of.get(view["id"])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     known = {x.label for x in evidence.exhibits}
     declaration = ({"text": tr.text("declaration"),
@@ -543,7 +559,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "exhibits_by_entry": {k: [x.label for x in v] for k, v in views.by_entry.items()},
         "attachments": [{"path": a.path, "exhibit": a.exhibit, "size": tr.number(a.size),
                          "pixels": f"{a.width}\u00d7{a.height}" if a.width else None,
-                         "sha256": a.sha256, "duplicate_of": a.duplicate_of}
+                         "sha256": a.sha256, "duplicate_of": a.duplicate_of,
+                         "redacted": a.redacted}
                         for a in appendix_order(evidence)],
         "kept_separate": [{"a": str(p["a"]), "b": str(p["b"])} for p in evidence.kept_separate],
         "labels": tr.labels(),
@@ -565,4 +582,5 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
                              and not getattr(getattr(case, "delivery", None), "delivered",
                                              None)),
         "status_icons": dict(STATUS_ICONS),
+        "deadlines": deadline_list,
     }

@@ -26,7 +26,8 @@ def case_json(case: Case) -> dict:
         "platform": case.platform,
         "claimant": {"name": case.claimant.name, "account": case.claimant.account,
                      "email": case.claimant.email},
-        "seller": {"name": case.seller.name, "store": case.seller.store},
+        "seller": {"name": case.seller.name, "store": case.seller.store,
+                   "email": case.seller.email},
         "order": {
             "id": o.id,
             "date": o.date.isoformat(),
@@ -40,12 +41,35 @@ def case_json(case: Case) -> dict:
         "timezone": case.timezone,
         "language": case.language,
         "statement": case.statement,
+        "dispute": _dispute(case),
+        "delivery": _delivery(case),
+        "declaration": case.declaration,
     }
+
+
+def _day(value) -> str | None:  # noqa: ANN001
+    return value.isoformat() if value is not None else None
+
+
+def _dispute(case: Case) -> dict | None:
+    d = case.dispute
+    if d is None:
+        return None
+    return {"id": d.id, "opened": _day(d.opened), "reason": d.reason,
+            "respond_by": _day(d.respond_by)}
+
+
+def _delivery(case: Case) -> dict | None:
+    d = case.delivery
+    if d is None:
+        return None
+    return {"carrier": d.carrier, "tracking": d.tracking, "shipped": _day(d.shipped),
+            "delivered": _day(d.delivered), "condition": d.condition}
 
 
 def entry_json(entry: Entry, exhibit_of: dict[str, str], quote_check: QuoteCheck | None = None
                ) -> dict:
-    p = entry.promise
+    p, d = entry.promise, entry.deadline
     return {
         "id": entry.id,
         "file": entry.path,
@@ -60,8 +84,11 @@ def entry_json(entry: Entry, exhibit_of: dict[str, str], quote_check: QuoteCheck
                         for a in entry.attachments],
         "links": entry.links,
         "action": entry.action,
-        "promise": {"text": p.text, "due": p.due.iso() if p.due else None, "status": p.status}
+        "promise": {"text": p.text, "due": p.due.iso() if p.due else None, "status": p.status,
+                    "due_relative": p.due.relative if p.due else None}
         if p else None,
+        "deadline": {"text": d.text, "due": d.due.iso(), "due_relative": d.due.relative}
+        if d else None,
         "fulfils": entry.fulfils,
         "kind": entry.kind,
         "decision": entry.decision,
@@ -72,8 +99,8 @@ def entry_json(entry: Entry, exhibit_of: dict[str, str], quote_check: QuoteCheck
 
 
 def exhibit_json(exhibit: Exhibit, evidence: Evidence) -> dict:
-    """An exhibit with `ocr_text`: the words OCR read in its kept file, line by line, when
-    OCR was asked for it (a quote checked against it), else None."""
+    """An exhibit with `ocr_text`: the words OCR read in its kept file, line by line (as
+    privacy.clean_ocr left them: nothing under a redact box, redact_text hidden), else None."""
     text = evidence.ocr.get(evidence.attachments[exhibit.path].sha256)
     return {**exhibit.to_json(),
             "ocr_text": {"engine": text.engine, "text": text.text()} if text else None}

@@ -13,8 +13,8 @@ file identifier is derived from the content (MD5 of the objects, as PDF/A asks).
 Every PDF is PDF/A-3b and tagged (WeasyPrint's `pdf_tags`): a structure tree from the
 HTML (H1-H3, P, Table/TR/TH/TD, L/LI, Figure with the img's alt as /Alt, Caption, Art
 for each timeline entry), /MarkInfo Marked, /Lang from `<html lang>`. The tree follows
-the document order, so a screen reader reads each side-by-side card to its end before
-the next. Each embedded file has /AFRelationship, a MIME /Subtype and /Params (size,
+the document order, so a screen reader reads side-by-side columns (a card's picture and
+its text) each to its end. Each embedded file has /AFRelationship, a MIME /Subtype and /Params (size,
 MD5 checksum, dates) and is listed once in the catalog's /AF.
 """
 

@@ -3,8 +3,8 @@
 Byte-identical whatever else is installed: openpyxl writes its XML with lxml when lxml
 is importable and with the standard library's ElementTree otherwise, and the two differ
 in bytes (`<a/>` or `<a />`, where namespaces are declared). Every XML part is therefore
-rewritten in canonical form (C14N 2.0, `xml.etree.ElementTree.canonicalize`) behind one
-fixed XML declaration, so the bytes no longer depend on the writer.
+parsed and written again in one canonical form behind one fixed XML declaration
+(`_canonical`), so the bytes no longer depend on the writer.
 """
 
 from __future__ import annotations
@@ -96,14 +96,68 @@ def _fixed_zip(data: bytes, when: datetime) -> bytes:
 
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_TEXT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+_ATTRIBUTE = {**_TEXT, '"': "&quot;", "\t": "&#9;", "\n": "&#10;"}
 
 
 def _canonical(xml: bytes) -> bytes:
-    """One XML part in canonical form (C14N 2.0: attributes in order, `<a></a>` for empty
-    elements, namespaces declared where first used), the same from lxml and ElementTree."""
-    from xml.etree.ElementTree import canonicalize
+    """One XML part in one canonical form, the same from lxml's and ElementTree's writers:
+    every namespace declared on the root (prefixes as written), attributes sorted, empty
+    elements as `<a/>`, no comments.
 
-    return XML_DECLARATION + canonicalize(xml.decode("utf-8")).encode("utf-8")
+    Not `ElementTree.canonicalize` (C14N 2.0): it seeds its namespaces from ElementTree's
+    process-wide prefix registry, which other libraries change (WeasyPrint registers the
+    prefix "" at import), and then writes `xmlns=""` twice on child elements.
+    """
+    from xml.etree.ElementTree import XMLPullParser
+
+    parser = XMLPullParser(events=("start-ns", "end"))
+    parser.feed(xml)
+    parser.close()
+    prefixes: dict[str, str] = {}
+    root = None
+    for event, item in parser.read_events():
+        if event == "start-ns":
+            prefix, uri = item
+            if prefixes.setdefault(uri, prefix) != prefix or \
+                    list(prefixes.values()).count(prefix) > 1:
+                raise ValueError(f"namespace prefix {prefix!r} used for two namespaces")
+        else:
+            root = item
+
+    def name(tag: str) -> str:
+        if tag[:1] != "{":
+            if "" in prefixes.values():
+                raise ValueError(f"element {tag!r} outside the default namespace")
+            return tag
+        uri, local = tag[1:].split("}", 1)
+        return f"{prefixes[uri]}:{local}" if prefixes[uri] else local
+
+    def escape(text: str, table: dict[str, str]) -> str:
+        return "".join(table.get(c, c) for c in text)
+
+    out: list[str] = []
+
+    def write(element, declare: bool) -> None:  # noqa: ANN001 (an ElementTree Element)
+        tag = name(element.tag)
+        out.append(f"<{tag}")
+        if declare:
+            for uri, prefix in sorted(prefixes.items(), key=lambda item: item[1]):
+                out.append(f' xmlns{":" + prefix if prefix else ""}="{escape(uri, _ATTRIBUTE)}"')
+        for key, value in sorted((name(k) if k[:1] == "{" else k, v)
+                                 for k, v in element.attrib.items()):
+            out.append(f' {key}="{escape(value, _ATTRIBUTE)}"')
+        if not len(element) and not element.text:
+            out.append("/>")
+        else:
+            out.append(">" + escape(element.text or "", _TEXT))
+            for child in element:
+                write(child, False)
+                out.append(escape(child.tail or "", _TEXT))
+            out.append(f"</{tag}>")
+
+    write(root, True)
+    return XML_DECLARATION + "".join(out).encode("utf-8")
 
 
 def _set_core_dates(xml: bytes, stamp: bytes) -> bytes:
