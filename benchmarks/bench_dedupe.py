@@ -136,6 +136,7 @@ def main() -> int:
         return 0
     ms = load_make_set()
     copies, copies_merged, nears, false = Counter(), Counter(), Counter(), Counter()
+    worst_copy, best_near = 0.0, 255.0
     for seed in args.seeds:
         rng = random.Random(seed)
         for n in range(args.scenes):
@@ -146,11 +147,16 @@ def main() -> int:
                 if kind == "png":
                     continue
                 copies[kind] += 1
-                copies_merged[kind] += merged(original, make(im))[0]
+                was_merged, score = merged(original, make(im))
+                copies_merged[kind] += was_merged
+                if was_merged:
+                    worst_copy = max(worst_copy, score)
             for near, near_im in near_misses(ms, scene, rng).items():
                 for kind, make in COPY_KINDS.items():
                     nears[near, kind] += 1
                     was_merged, score = merged(original, make(near_im))
+                    if score >= 0:
+                        best_near = min(best_near, score)
                     if was_merged:
                         false[near, kind] += 1
                         print(f"false merge: seed {seed} scene {n} {near} as {kind} "
@@ -158,6 +164,8 @@ def main() -> int:
     print("true copies merged: " + ", ".join(
         f"{k} {copies_merged[k]}/{copies[k]}" for k in copies))
     print(f"near-misses merged (false merges): {sum(false.values())}/{sum(nears.values())}")
+    print(f"largest merged-copy score {worst_copy}, smallest near-miss score {best_near}, "
+          f"margin ratio {best_near / worst_copy if worst_copy else float('inf'):.2f}")
     for key in sorted(nears):
         if false[key]:
             print(f"  {key[0]} as {key[1]}: {false[key]}/{nears[key]}")

@@ -229,8 +229,8 @@ class _PdfInputRecorder:
 
 def run_baseline(capture: Path, images: list[Path], ocr: list[Path] | None = None) -> dict:
     """The unavoidable work: decode every image once with Pillow, one OCR call for each
-    screenshot that has a quote to check (the engine's call as the build makes it,
-    evidence/ocr.read_words), WeasyPrint on the same HTML."""
+    picture the build reads (quote and privacy checks; the engine's call as the build makes
+    it, evidence/ocr.read_words), WeasyPrint on the same HTML."""
     t = time.perf_counter()
     from PIL import Image
 

@@ -84,7 +84,7 @@ def measure(spec: Spec, case: Path, args: argparse.Namespace) -> dict:
     runs["rebuild_html"] = child("rebuild", case)
     note("watch mode with the PDF on (the default): rebuilds while report.pdf renders ...")
     runs["rebuild_html_pdf"] = child("rebuild", case, "--pdf")
-    note("baseline: Pillow decode of every image + one OCR call per screenshot with a quote "
+    note("baseline: Pillow decode of every image + one OCR call per picture the build reads "
          "+ WeasyPrint alone on the same HTML ...")
     images = sorted(str(p) for p in (case / "screenshots").rglob("*") if p.is_file())
     runs["baseline"] = child("baseline", capture, *images, "--ocr", *quoted_images(case))
@@ -112,16 +112,18 @@ def measure(spec: Spec, case: Path, args: argparse.Namespace) -> dict:
 
 
 def quoted_images(case: Path) -> list[str]:
-    """The pictures the build reads with OCR: each image attached to an entry with a quote.
-    (A quoted copy of another screenshot makes the build read the kept file too; the
+    """The pictures the build reads with OCR: each image attached to an entry with a quote
+    (quote check) and every other picture (privacy check, #19). (A quoted copy of another screenshot makes the build read the kept file too; the
     baseline does not count that extra call.)"""
     from itaoreport.build import ocr_requests
     from itaoreport.case.validate import load_case
+    from itaoreport.privacy import picture_scan_requests
 
     loaded = load_case(case)
     assert loaded.case is not None
     wanted, _notes = ocr_requests(loaded.case)
-    return sorted({str(case / path) for path in wanted})
+    scan, _notes = picture_scan_requests(loaded.case, wanted)  # the privacy check's pictures
+    return sorted({str(case / path) for path in {**scan, **wanted}})
 
 
 def figures(runs: dict[str, dict], cli: dict[str, dict]) -> dict[str, float]:
@@ -303,8 +305,8 @@ def markdown(results: dict) -> str:
          f"{f['cold_full_cpu_s'] / f['baseline_cpu_s']:.3f} |"),
         f"| baseline: Pillow decode of every image | {f['baseline_decode_s']:.3f} s |",
         f"| baseline: WeasyPrint alone (import + render) | {f['baseline_weasyprint_s']:.3f} s |",
-        (f"| baseline: one OCR call per screenshot with a quote ({f['baseline_ocr_images']:.0f} "
-         f"screenshots) | {f['baseline_ocr_s']:.3f} s |"),
+        (f"| baseline: one OCR call per picture the build reads ({f['baseline_ocr_images']:.0f} "
+         f"pictures) | {f['baseline_ocr_s']:.3f} s |"),
         (f"| PDF size (build / WeasyPrint alone) | {f['pdf_bytes'] / 1024**2:.1f} MiB / "
         f"{f['baseline_pdf_bytes'] / 1024**2:.1f} MiB |"),
         f"| `python -c pass` | {f['python_pass_s']:.3f} s |",

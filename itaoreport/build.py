@@ -325,7 +325,8 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
                              f" quotes in it were not checked")
             if all(p[1] != shown.path for p in pictures):
                 pictures.append((info.exhibit, shown.path, text))
-                keys.append((info.exhibit, shown.path, shown.sha256, text and text.engine))
+                keys.append((info.exhibit, shown.path, shown.sha256, text and text.engine,
+                             text and hash(tuple(w["text"] for w in text.words))))
         key = (entry.quote, tuple(keys))
         check = _CHECKED.get(key)
         if check is None:

@@ -307,3 +307,20 @@ def test_ocr_files_for_other_callers_reads_once_then_from_the_cache(
     (tmp_path / "gone.png").write_bytes(b"not a picture")
     failed = ocr_module.ocr_files([(tmp_path / "gone.png", "0" * 64)], tmp_path / "cache")
     assert isinstance(failed["0" * 64], str)
+
+
+def test_one_picture_wanted_in_two_languages_is_read_once_in_both(tmp_path: Path):
+    from itaoreport.evidence.cache import ImageCache
+    from itaoreport.evidence.exhibits import ImageSet
+
+    images = ImageSet(ImageCache(tmp_path))
+    chi = OcrSpec("tesseract", "5.3.0", ("chi_sim",))
+    images.want_ocr([(SHA, SPEC), (SHA, chi)])
+    assert images._ocr_wanted[SHA].languages == ("chi_sim", "eng")
+    images.ocr[SHA] = OcrText(SPEC.key, [])  # read in English already (the privacy check)
+    images._ocr_wanted.clear()
+    images.want_ocr([(SHA, chi)])  # a Chinese quote in the kept file: read again in both
+    assert images._ocr_wanted[SHA].languages == ("chi_sim", "eng")
+    images._ocr_wanted.clear()
+    images.want_ocr([(SHA, SPEC)])
+    assert images._ocr_wanted == {}

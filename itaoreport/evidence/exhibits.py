@@ -186,8 +186,8 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     images = ImageSet(cache, printer, say)
     images.redact = boxes
     shown = [info for info in infos.values() if info.is_image]
-    images.want_ocr({infos[p].sha256: spec for p, spec in (ocr or {}).items()
-                     if p in infos and infos[p].is_image})
+    images.want_ocr([(infos[p].sha256, spec) for p, spec in (ocr or {}).items()
+                     if p in infos and infos[p].is_image])
     failed = images.analyse([(i.path, case.root / i.path, i.sha256, i.size) for i in shown])
     notes: list[Problem] = []
     for info in shown:
@@ -211,9 +211,9 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     exhibits = _number_exhibits(case, infos, result)
     _redact_exhibits(exhibits, infos, boxes)
     kept = {x.label: x.path for x in exhibits}
-    images.want_ocr({infos[kept[infos[p].exhibit]].sha256: spec  # type: ignore[index]
+    images.want_ocr([(infos[kept[infos[p].exhibit]].sha256, spec)  # type: ignore[index]
                      for p, spec in (ocr or {}).items()
-                     if p in infos and infos[p].is_image and infos[p].exhibit})
+                     if p in infos and infos[p].is_image and infos[p].exhibit])
     problems = images.add_renditions([x for x in exhibits if infos[x.path].is_image], infos,
                                      where)
     ocr, ocr_errors = images.ocr, images.ocr_errors
@@ -336,8 +336,8 @@ class ImageSet:
         self._ocr_wanted: dict[str, OcrSpec] = {}
         """By SHA-256: OCR still to do, in the next decode of the picture."""
 
-    def want_ocr(self, specs: dict[str, OcrSpec]) -> None:
-        """Read the words of these pictures (by SHA-256) in their next decode, unless the
+    def want_ocr(self, specs: list[tuple[str, OcrSpec]]) -> None:
+        """Read the words of these pictures (SHA-256, spec) in their next decode, unless the
         OCR cache has them; two specs for one picture are read as one, in both languages."""
         from dataclasses import replace
 
@@ -345,13 +345,16 @@ class ImageSet:
 
         ocr_cache = OcrCache(self.cache.folder)
         merged: dict[str, OcrSpec] = {}
-        for sha, spec in specs.items():
+        for sha, spec in specs:
+            if sha in self.ocr:  # read already in this build, maybe in other languages
+                spec = replace(spec, languages=tuple(sorted({*self.ocr[sha].languages,
+                                                             *spec.languages})))
             if sha in merged:
                 spec = replace(spec, languages=tuple(sorted({*merged[sha].languages,
                                                              *spec.languages})))
             merged[sha] = spec
         for sha, spec in merged.items():
-            if sha in self.ocr or sha in self.ocr_errors:
+            if sha in self.ocr_errors or (sha in self.ocr and self.ocr[sha].engine == spec.key):
                 continue
             hit = ocr_cache.get(sha, spec)
             if hit is not None:

@@ -138,6 +138,8 @@ def _decode(source: Path | io.BytesIO, sha256: str | None) -> Decoded:
                 # In place: a copy of a 1080x2340 screenshot costs as much as decoding it.
                 ImageOps.exif_transpose(im, in_place=True)
                 full = im
+                if im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] == 255:
+                    full = im.convert(im.mode[:-1])  # opaque: the alpha channel says nothing
                 if not narrowed:
                     _digest_pixels(full, digest)
                 shown, background = shown_image(full)
@@ -225,6 +227,8 @@ def _digest_pixels(im: Image.Image, digest: hashlib._Hash) -> None:
         digest.update(np.ascontiguousarray(values, dtype=f"<{kind}").tobytes())
     elif im.mode in ("RGB", "L") and "transparency" not in im.info:
         digest.update(b"RGB:" + (im if im.mode == "RGB" else im.convert("RGB")).tobytes())
+    elif im.mode in ("RGBA", "LA") and im.getextrema()[-1][0] == 255:  # opaque
+        digest.update(b"RGB:" + im.convert("RGB").tobytes())
     elif im.mode in EIGHT_BIT_MODES:
         rgba = im.convert("RGBA")
         if rgba.getextrema()[3][0] == 255:
@@ -252,9 +256,11 @@ def shown_image(im: Image.Image) -> tuple[Image.Image, str]:
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
     if not has_alpha:
         return (im if im.mode in ("RGB", "L") else im.convert("RGB")), "white"
+    if im.mode in ("RGBA", "LA") and im.getextrema()[-1][0] == 255:  # nothing transparent
+        return im, "white"
     rgba = im.convert("RGBA")
-    if rgba.getextrema()[3][0] == 255:  # nothing transparent
-        return (im if im.mode in ("RGBA", "LA") else rgba), "white"
+    if rgba.getextrema()[3][0] == 255:
+        return rgba, "white"
     if _light_on_transparent(rgba):
         background = Image.new("RGBA", rgba.size, DARK_BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB"), "dark"
@@ -341,18 +347,30 @@ def _levels(values: np.ndarray, full_scale: float) -> float:
     return float(spread.max()) * 255.0 / full_scale if flat.size else 0.0
 
 
+def _shown_range(shown: Image.Image) -> int:
+    """The largest range of any colour channel of `shown` as the report's white page shows
+    it (from Pillow's extrema: no copy of the pixels unless something is transparent)."""
+    from PIL import Image
+
+    extrema = shown.getextrema()
+    if shown.mode in ("RGBA", "LA") and extrema[-1][0] < 255:
+        rgba = shown.convert("RGBA")
+        visible = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        extrema = visible.convert("RGB").getextrema()
+    elif shown.mode in ("RGBA", "LA"):
+        extrema = extrema[:-1]
+    if shown.mode == "L":
+        extrema = (extrema,)
+    return max(high - low for low, high in extrema)
+
+
 def check_shown(original: Image.Image, shown: Image.Image) -> None:
     """ImageError when `shown` is one flat colour although `original`'s pixels are not."""
     import numpy as np
-    from PIL import Image
 
     if original.width * original.height == 0:
         return
-    visible = shown
-    if shown.mode in ("RGBA", "LA"):  # as the report's white page shows it
-        rgba = shown.convert("RGBA")
-        visible = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    if _levels(np.asarray(visible.convert("RGB")), 255.0) > FLAT_LEVELS:
+    if _shown_range(shown) > FLAT_LEVELS:
         return
     if original.mode in WIDE_MODES:
         values = np.asarray(original)

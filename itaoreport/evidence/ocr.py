@@ -184,6 +184,12 @@ class OcrText:
     def to_json(self) -> dict:
         return {"engine": self.engine, "words": self.words}
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the engine key names (`tesseract-5.3.0-chi_sim+eng-p2`)."""
+        parts = self.engine.split("-")
+        return tuple(parts[2].split("+")) if len(parts) == 4 else ()
+
     @classmethod
     def from_json(cls, data: object) -> OcrText:
         """ValueError unless `data` has exactly the shape to_json gives."""

@@ -79,6 +79,9 @@ body { font-size: 8.5pt; line-height: 1.3; }
 .log-table { font-size: 7pt; }
 .entry { padding: 1mm 1.5mm; margin-bottom: 1.5mm; }
 .entry-head { font-size: 8.5pt; }
+.exhibit figcaption { font-size: 6.5pt; }
+.deadline-mark { font-size: 8pt; margin: 1mm 0; }
+.appendix-table, .provenance-table { font-size: 6.5pt; }
 """
         return css
 
