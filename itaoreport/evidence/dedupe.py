@@ -50,9 +50,18 @@ WINDOW_DIVISOR = 110
 """Window side = comparison width / this: ~7 px at 720 wide, the size of one small glyph."""
 RESIDUAL_CAP = 10.0
 """A window whose tone-line residual (verify_keys) exceeds this is never merged."""
+PEAK_CAP = 9.0
+NOISE_RATIO = 3.8
+NOISE_FLOOR = 2.0
+"""Unless one of the pair is a reduced-colour picture (whose tones move), the plain windowed
+difference must also stay small: peak <= PEAK_CAP and peak <= NOISE_RATIO * (noise +
+NOISE_FLOOR), noise being its 99.5th percentile. Shrunk to 50-60 %, one changed minute
+digit in small grey text moves tones more than it adds edges (benchmarks/bench_dedupe.py)."""
 MIN_VERIFY_WIDTH = 240
 """Narrower than this (a phone screenshot's 14 px text under 9 px tall), a changed digit no
 longer stands out from what shrinking does: such a copy is listed, never merged."""
+RESIDUAL_BLOCKS = 3
+"""A residual window is this many blocks on a side (_residuals)."""
 TONE_EPS = 1.0
 """Added to a window's variance before dividing by it: a flat window explains nothing."""
 LOSSLESS_PEAK = 1.0
@@ -280,17 +289,15 @@ class Prepared:
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
         return self._memo((key, size), lambda: _prepare(self.gray_of(key), size))
 
-    def moments(self, key: str, size: tuple[int, int], window: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The prepared array, its window means and window variances (float64)."""
+    def moments(self, key: str, size: tuple[int, int], block: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Window sums of the prepared array and of its square (see _residuals)."""
         def make() -> tuple:
-            import numpy as np
+            x = self.at(key, size)
+            return (_window_sums(_block_sums(x, block)),
+                    _window_sums(_block_sums(x.astype("float64") ** 2, block)))
 
-            x = self.at(key, size).astype(np.float64)
-            mean = _window_means(x, window)
-            return x, mean, np.maximum(_window_means(x * x, window) - mean * mean, 0.0)
-
-        return self._memo((key, size, window), make)
+        return self._memo((key, size, block), make)
 
     def _memo(self, memo_key: tuple, make: Callable[[], object]):  # noqa: ANN202
         found = self.memo.get(memo_key)
@@ -308,15 +315,16 @@ def _nbytes(value: object) -> int:
     return sum(v.nbytes for v in value) if isinstance(value, tuple) else value.nbytes
 
 
-def verify(a: np.ndarray, b: np.ndarray, *, lossless_same_size: bool = False) -> Verdict:
+def verify(a: np.ndarray, b: np.ndarray, *, lossless_same_size: bool = False,
+           reduced_colour: bool = False) -> Verdict:
     """Decide whether two normalised grayscale images show the same thing (see verify_keys)."""
     arrays = {"a": a, "b": b}
     return verify_keys(Prepared(arrays.__getitem__), "a", "b",
-                       lossless_same_size=lossless_same_size)
+                       lossless_same_size=lossless_same_size, reduced_colour=reduced_colour)
 
 
-def verify_keys(prepared: Prepared, a: str, b: str, *,
-                lossless_same_size: bool = False) -> Verdict:
+def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool = False,
+                reduced_colour: bool = False) -> Verdict:
     """Decide whether two normalised grayscale images show the same thing.
 
     Both are brought to the smaller one's size and lightly blurred. In every
@@ -345,10 +353,15 @@ def verify_keys(prepared: Prepared, a: str, b: str, *,
     residual = _residuals(prepared, a, b, size)
     score = float(residual.max())
     noise = float(np.percentile(residual, 99.5))
+    windows = _windows(prepared, a, b, size)
+    peak = float(windows.max())
     if lossless_same_size:
-        same = float(_windows(prepared, a, b, size).max()) <= LOSSLESS_PEAK
+        same = peak <= LOSSLESS_PEAK
     else:
         same = score <= RESIDUAL_CAP and width >= MIN_VERIFY_WIDTH
+        if not reduced_colour:  # tones are kept: the plain difference must be small too
+            plain_noise = float(np.percentile(windows, 99.5))
+            same = same and peak <= PEAK_CAP and peak <= NOISE_RATIO * (plain_noise + NOISE_FLOOR)
     return Verdict(same, round(score, 2), round(noise, 2))
 
 
@@ -361,17 +374,48 @@ def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.nd
 
 def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:
     """Per glyph-sized window: what a tone line fitted from one image to the other leaves
-    unexplained (RMS grey levels), the larger of the two directions."""
+    unexplained (RMS grey levels), the larger of the two directions.
+
+    Windows are RESIDUAL_BLOCKS x RESIDUAL_BLOCKS blocks of `block` pixels, at every block
+    position (a stride of one block): sums over blocks are cheap reshapes, so a pair costs
+    one product of the two pictures and its block sums."""
     import numpy as np
 
-    window = max(3, round(size[0] / WINDOW_DIVISOR))
-    xa, mean_a, var_a = prepared.moments(a, size, window)
-    xb, mean_b, var_b = prepared.moments(b, size, window)
-    cov = _window_means(xa * xb, window) - mean_a * mean_b
+    block = _block_size(size[0])
+    sum_a, sq_a = prepared.moments(a, size, block)
+    sum_b, sq_b = prepared.moments(b, size, block)
+    xa, xb = prepared.at(a, size), prepared.at(b, size)
+    n = float((RESIDUAL_BLOCKS * block) ** 2)
+    cross = _window_sums(_block_sums(xa * xb, block))
+    mean_a, mean_b = sum_a / n, sum_b / n
+    var_a = np.maximum(sq_a / n - mean_a * mean_a, 0.0)
+    var_b = np.maximum(sq_b / n - mean_b * mean_b, 0.0)
+    cov = cross / n - mean_a * mean_b
     cov2 = cov * cov
     left_b = var_b - cov2 / (var_a + TONE_EPS)
     left_a = var_a - cov2 / (var_b + TONE_EPS)
     return np.sqrt(np.maximum(np.maximum(left_a, left_b), 0.0))
+
+
+def _block_size(width: int) -> int:
+    """Pixels per block side: a window (RESIDUAL_BLOCKS blocks) is ~width/110, one glyph."""
+    return max(2, round(width / (WINDOW_DIVISOR * RESIDUAL_BLOCKS / 1.0)))
+
+
+def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
+    """Sums over block x block squares (float64), the picture cut to whole blocks."""
+    import numpy as np
+
+    h, w = values.shape[0] // block, values.shape[1] // block
+    cut = values[:h * block, :w * block].astype(np.float64)
+    return cut.reshape(h, block, w, block).sum(axis=(1, 3))
+
+
+def _window_sums(blocks: np.ndarray) -> np.ndarray:
+    """Sums over every RESIDUAL_BLOCKS x RESIDUAL_BLOCKS square of blocks."""
+    k = RESIDUAL_BLOCKS
+    rows = sum(blocks[i:blocks.shape[0] - k + 1 + i] for i in range(k))
+    return sum(rows[:, j:rows.shape[1] - k + 1 + j] for j in range(k))
 
 
 def _prepare(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -481,8 +525,10 @@ class _Checker:
         self.progress.tick()
         verdict = self.verdicts.verdict(sha_a, sha_b) if self.verdicts is not None else None
         if verdict is None:
-            verdict = verify_keys(self.prepared, kept, key, lossless_same_size=_lossless_same_size(
-                self.facts_of(kept), self.facts_of(key)))
+            a, b = self.facts_of(kept), self.facts_of(key)
+            verdict = verify_keys(self.prepared, kept, key,
+                                  lossless_same_size=_lossless_same_size(a, b),
+                                  reduced_colour=reduced_colour(a) or reduced_colour(b))
             if self.verdicts is not None:
                 self.verdicts.put_verdict(sha_a, sha_b, verdict)
         return verdict
@@ -561,6 +607,12 @@ class VerdictStore(Protocol):
     def verdict(self, a: str, b: str) -> Verdict | None: ...
 
     def put_verdict(self, a: str, b: str, verdict: Verdict) -> None: ...
+
+
+def reduced_colour(facts: ImageFacts) -> bool:
+    """A palette or other reduced-colour picture (at most 256 colours) in a lossless format:
+    a lossy copy whose tones may have moved (images.py decides `lossless`)."""
+    return facts.format in ("PNG", "GIF", "BMP", "TIFF") and not facts.lossless
 
 
 def _lossless_same_size(a: ImageFacts, b: ImageFacts) -> bool:
