@@ -10,7 +10,7 @@ screenshots, 2 photos; tests/casegen.make_damaged_case) and prints, per case:
 - whether every exhibit's line in the index gives the page the exhibit is on;
 - amex: the share of coloured pixels (target: none beyond anti-aliasing);
 - legibility: each quote read back by OCR from the pictures alone at 100 dpi
-  (`gs -dFILTERTEXT -sDEVICE=png16m -r100` drops every text object, then
+  (`gs -dFILTERTEXT -dDOINTERPOLATE -sDEVICE=png16m -r100` drops every text object, then
   `tesseract PAGE - -l eng+chi_sim --psm 11`), fuzzy-matched (target >= 0.85 each).
 tests/test_report_layout.py runs the same checks (skipping what needs a missing tool).
 """
@@ -121,8 +121,12 @@ def picture_text(pdf: Path, work: Path) -> str:
     """What OCR reads from the pictures alone at 100 dpi (every text object removed)."""
     out = work / "nofont"
     out.mkdir(parents=True, exist_ok=True)
+    # -dDOINTERPOLATE: scale pictures smoothly, as viewers do. PDF/A forbids /Interpolate
+    # true (#16), and Ghostscript alone then samples the nearest pixel; pdfium (Chrome) and
+    # poppler draw the sample's pages pixel-identical with the flag true or false.
     subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dFILTERTEXT",
-                    "-sDEVICE=png16m", "-r100", f"-sOutputFile={out}/p-%03d.png", str(pdf)],
+                    "-dDOINTERPOLATE", "-sDEVICE=png16m", "-r100",
+                    f"-sOutputFile={out}/p-%03d.png", str(pdf)],
                    check=True)
     texts = []
     for page in sorted(out.glob("p-*.png")):

@@ -61,6 +61,7 @@ quote: "Your card {CARD.replace(' ', '')} was charged."
 attachments:
   - path: shots/card.png
     caption: Payment page for {SECRET_NAME}
+    highlight: [[20, 10, 780, 390]]   # the enlarged detail is cut from the redacted pixels too
     redact:
       - [20, 90, 780, 250]
 redact_text: ["{CARD}", "{SECRET_PHONE}"]
@@ -119,6 +120,8 @@ def test_text_outputs_hold_no_redacted_value(built):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "█████" in html
     assert "shown redacted" in html
+    # the report never calls a redacted picture unaltered
+    assert "except for the regions shown black" in html
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) not installed")
@@ -169,7 +172,9 @@ def test_pictures_in_every_output_are_redacted(built, tmp_path):
 
 
 def test_the_exhibit_is_black_where_the_box_is(built):
-    [asset] = [p for p in (built / "build" / "assets").iterdir()]
+    names = sorted(p.name for p in (built / "build" / "assets").iterdir())
+    assert any(n.startswith("detail-") for n in names), names
+    [asset] = [p for p in (built / "build" / "assets").iterdir() if not p.name.startswith("detail-")]
     with Image.open(asset) as im:
         gray = im.convert("L")
         scale = im.width / 800
@@ -330,3 +335,22 @@ def test_hide_in_words_blanks_every_word_of_a_match():
     out = hide_in_words(words, redact_patterns([CARD]))
     assert [w["text"] for w in out] == ["Card", *[REDACTED_MARK] * 4, "ok"]
     assert words[1]["text"] == "4111"  # the input is left alone
+
+
+def test_a_trimmed_redacted_screenshot_is_not_called_the_unaltered_original(tmp_path):
+    im = Image.new("RGB", (540, 1400), "white")
+    ImageDraw.Draw(im).text((20, 40), "Card 4111 1111 1111 1111", font=font(30), fill="black")
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    entry = ("timestamp: 2023-10-26 14:30\nchannel: Email\nsender: me\nsummary: x\n"
+             "attachments:\n  - path: shots/tall.png\n{redact}")
+    root = write_case(tmp_path / "c", CASE_YAML, {"a.yaml": entry.format(redact="")},
+                      {"shots/tall.png": buf.getvalue()})
+    build(root, BuildOptions(formats=("html",)))
+    plain = (root / "build" / "report.html").read_text(encoding="utf-8")
+    assert "Detail of the unaltered original: rows" in plain  # trimmed: the caption is shown
+    (root / "entries" / "a.yaml").write_text(entry.format(redact="    redact: [[90, 30, 520, 90]]\n"))
+    build(root, BuildOptions(formats=("html",)))
+    html = (root / "build" / "report.html").read_text(encoding="utf-8")
+    assert "unaltered original" not in html
+    assert "Detail of the original, private regions blacked out: rows" in html

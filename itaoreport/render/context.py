@@ -371,7 +371,9 @@ class _Views:
         return {"src": r.name, "full": r.name, "width": r.width, "height": r.height,
                 "shape": r.shape, "trimmed": (first, end) != (0, height),
                 "crop_pad": _pct(shown, width), "crop_top": _pct(-first, width),
-                "rows": self.tr.text("detail_rows", first=self.tr.number(first),
+                # a redacted picture is not the unaltered original: its caption says so
+                "rows": self.tr.text("detail_rows_redacted" if x.redact else "detail_rows",
+                                     first=self.tr.number(first),
                                      end=self.tr.number(end), height=self.tr.number(height)),
                 "boxes": boxes, "region_source": figure.source if figure else None}
 
@@ -539,7 +541,8 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         view["deadline"] = deadline_of.get(view["id"])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     known = {x.label for x in evidence.exhibits}
-    declaration = ({"text": tr.text("declaration"),
+    redacted = any(x.redact for x in evidence.exhibits)
+    declaration = ({"text": tr.text("declaration_redacted" if redacted else "declaration"),
                     "signed": tr.text("declaration_signed", name=case.claimant.name,
                                       date=tr.date(facts.as_of))}
                    if getattr(case, "declaration", True) is not False else None)
