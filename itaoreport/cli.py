@@ -208,7 +208,7 @@ def dedupe(paths: tuple[str, ...], as_json: bool) -> None:
 
     from itaoreport.evidence.dedupe_files import dedupe_paths
 
-    outcome = dedupe_paths(list(paths))
+    outcome = dedupe_paths(list(paths), progress=lambda message: click.echo(message, err=True))
     if as_json:
         click.echo(json.dumps(outcome.result.to_json(), indent=2, ensure_ascii=False))
     else:

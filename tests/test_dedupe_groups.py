@@ -78,3 +78,17 @@ def test_progress_is_said_on_long_runs():
     quiet.tick()
     quiet.done()
     assert len(said) == 10
+
+
+def test_the_dedupe_command_says_how_a_long_run_goes(tmp_path):
+    from click.testing import CliRunner
+
+    from itaoreport.cli import main
+
+    for i in range(20):
+        image = Image.new("RGB", (32, 48), (i * 12, 255 - i * 12, (i * 97) % 256))
+        image.save(tmp_path / f"{i:02d}.png")
+    result = CliRunner().invoke(main, ["dedupe", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "analysing screenshots: 20 of 20" in result.output
+    assert "20 images:" in result.output

@@ -204,7 +204,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
     try:
-        result = find_duplicates(images.facts, images.gray, verdicts=cache)
+        result = find_duplicates(images.facts, images.gray, verdicts=cache, progress=say)
     except Unreadable as exc:
         return Evidence(infos, [], problems=[error(where[exc.key],
                                                    f"attachment {exc.key!r}: {exc.reason}")])
