@@ -173,3 +173,52 @@ def require_report_fonts() -> None:
     if missing:
         pytest.skip(f"fonts absent: {', '.join(missing)} (fontconfig/fc-list "
                     f"{'found' if families else 'absent'}); see README: Install")
+
+
+# -- builds shared by the checks that only read them ------------------------------------------
+# Session-scoped: made once per test process (with pytest-xdist, once per worker that needs
+# them). Every output of a build is byte for byte the same whichever formats are asked for,
+# so one build of every format serves checks of report.pdf, report.html, report.json and
+# summary.txt alike. Tests must not change these cases or their build/ folders (a build into
+# another output folder of its own is fine); a test that does takes a copy (sample_copy,
+# warm_sample_copy).
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of sample_case built from cold with `itaoreport build`'s default formats (all);
+    the outputs are in its build/ folder."""
+    from itaoreport.build import BuildOptions, build
+
+    case = tmp_path_factory.mktemp("sample-build") / "case"
+    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
+    build(case, BuildOptions())
+    return case
+
+
+def warm_copy_of_sample(target: Path, built: Path) -> Path:
+    """A copy of sample_case (without build output) in `target`, with the analysis cache
+    (.itaoreport/) that the build of `built` (sample_build) left."""
+    shutil.copytree(SAMPLE_CASE, target, ignore=shutil.ignore_patterns("build", ".itaoreport"))
+    shutil.copytree(built / ".itaoreport", target / ".itaoreport")
+    return target
+
+
+@pytest.fixture
+def warm_sample_copy(tmp_path: Path, sample_build: Path) -> Path:
+    """sample_copy plus the analysis cache sample_build left: for tests whose first build only
+    sets the scene (a good report to keep, a log to export), so that it does not decode and OCR
+    the same screenshots again; what such a test checks comes after that build. The cache is
+    keyed by file content and checked on reading, and a warm build writes the same bytes as a
+    cold one (test_fit.py). Tests of a build from cold use sample_copy."""
+    return warm_copy_of_sample(tmp_path / "sample", sample_build)
+
+
+@pytest.fixture(scope="session")
+def scripts_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report.pdf of MULTILINGUAL_CASE with the zh-Hans report language."""
+    from itaoreport.build import BuildOptions, build
+
+    require_report_fonts()
+    case = write_multilingual_case(tmp_path_factory.mktemp("scripts") / "case", "zh-Hans")
+    build(case, BuildOptions(formats=("pdf",)))
+    return case / "build" / "report.pdf"

@@ -45,17 +45,17 @@ def test_sample_case_outputs(sample_copy: Path):
     assert "GadgetWorld" in summary and "10 days overdue" in summary
 
 
-def test_failed_build_keeps_last_good_report_and_evidence(sample_copy: Path):
-    build(sample_copy, BuildOptions(formats=FAST))
-    out_before = digest_tree(sample_copy / "build")
-    evidence_before = digest_tree(sample_copy / "screenshots")
-    entry = next((sample_copy / "entries").glob("*seller*"))
+def test_failed_build_keeps_last_good_report_and_evidence(warm_sample_copy: Path):
+    build(warm_sample_copy, BuildOptions(formats=FAST))
+    out_before = digest_tree(warm_sample_copy / "build")
+    evidence_before = digest_tree(warm_sample_copy / "screenshots")
+    entry = next((warm_sample_copy / "entries").glob("*seller*"))
     entry.write_text(entry.read_text() + "timestamp: 2023-10-27 09:15\n")  # duplicate key
     with pytest.raises(CaseInvalid):
-        build(sample_copy, BuildOptions(formats=FAST))
-    assert digest_tree(sample_copy / "build") == out_before
-    assert digest_tree(sample_copy / "screenshots") == evidence_before
-    assert not list((sample_copy / "build").rglob("*.tmp"))
+        build(warm_sample_copy, BuildOptions(formats=FAST))
+    assert digest_tree(warm_sample_copy / "build") == out_before
+    assert digest_tree(warm_sample_copy / "screenshots") == evidence_before
+    assert not list((warm_sample_copy / "build").rglob("*.tmp"))
 
 
 def test_corrupt_image_names_file_and_entry_line(tmp_path: Path):

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import warm_copy_of_sample
 
 from itaoreport import build as build_module
 from itaoreport.build import BuildOptions, build
@@ -37,18 +38,27 @@ def rendered_contexts(case: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict]
     return seen
 
 
+@pytest.fixture(scope="module")
+def contexts(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """What one build of the sample hands its templates (screen, then print), read by both
+    tests below. From a copy with sample_build's analysis cache (conftest.py): the contexts
+    are made from the analysis, the same from the cache as from cold."""
+    case = warm_copy_of_sample(tmp_path_factory.mktemp("contexts") / "sample", sample_build)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return rendered_contexts(case, monkeypatch)
+
+
 def test_every_context_key_is_documented_and_every_documented_key_is_there(
-        sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    screen, printed = rendered_contexts(sample_copy, monkeypatch)[:2]
+        contexts: list[dict]):
+    screen, printed = contexts[:2]
     documented = documented_keys()
     assert set(screen) == documented - {"print_images"}
     assert set(printed) == documented
     assert screen["medium"] == "screen" and printed["medium"] == "print"
 
 
-def test_templates_get_formatted_text_not_objects(sample_copy: Path,
-                                                  monkeypatch: pytest.MonkeyPatch):
-    context = rendered_contexts(sample_copy, monkeypatch)[0]
+def test_templates_get_formatted_text_not_objects(contexts: list[dict]):
+    context = contexts[0]
     assert "root" not in context["case"]
     assert context["case"]["order"]["date"] == "Oct 20, 2023"
     assert context["case"]["order"]["amount"] == "$59.90"

@@ -82,17 +82,17 @@ def test_every_command_is_covered_here(tmp_path: Path):
     assert not missing, f"commands with no case in invocations(): {sorted(missing)}"
 
 
-def test_no_command_changes_any_evidence_file(sample_copy: Path, tmp_path: Path):
+def test_no_command_changes_any_evidence_file(warm_sample_copy: Path, tmp_path: Path):
     """Commands may add files (new, import) and refresh generated ones, never change evidence."""
     def evidence() -> dict[str, str]:
-        return {name: digest for name, digest in case_files(sample_copy).items()
+        return {name: digest for name, digest in case_files(warm_sample_copy).items()
                 if not name.startswith(GENERATED)}
 
     before = evidence()
-    stats = {p: p.stat().st_mtime_ns for p in sample_copy.rglob("*")
-             if p.is_file() and not p.relative_to(sample_copy).as_posix().startswith(
+    stats = {p: p.stat().st_mtime_ns for p in warm_sample_copy.rglob("*")
+             if p.is_file() and not p.relative_to(warm_sample_copy).as_posix().startswith(
                  ("build/", *GENERATED))}
-    for args in invocations(sample_copy, tmp_path):
+    for args in invocations(warm_sample_copy, tmp_path):
         result = run_cli(*args)
         assert result.exit_code in (0, 1), (args, result.output)
         assert isinstance(result.exception, (SystemExit, type(None))), (args, result.exception)
@@ -105,11 +105,12 @@ def test_no_command_changes_any_evidence_file(sample_copy: Path, tmp_path: Path)
         added
 
 
-def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    assert run_cli("build", sample_copy).exit_code == 0
-    good = digest_tree(sample_copy / "build")
+def test_failed_pdf_keeps_the_last_good_report(warm_sample_copy: Path,
+                                                monkeypatch: pytest.MonkeyPatch):
+    assert run_cli("build", warm_sample_copy).exit_code == 0
+    good = digest_tree(warm_sample_copy / "build")
     assert "report.pdf" in good
-    entry = next((sample_copy / "entries").glob("*seller*"))
+    entry = next((warm_sample_copy / "entries").glob("*seller*"))
     entry.write_text(entry.read_text(encoding="utf-8").replace("Please wait.", "Wait!"),
                      encoding="utf-8")
 
@@ -119,15 +120,15 @@ def test_failed_pdf_keeps_the_last_good_report(sample_copy: Path, monkeypatch: p
     from itaoreport.render import fit
 
     monkeypatch.setattr(fit, "render_document", failing_pdf)
-    assert_clean_failure(run_cli("build", sample_copy), "PDF rendering failed: simulated")
-    assert digest_tree(sample_copy / "build") == good
-    assert not [p for p in (sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
+    assert_clean_failure(run_cli("build", warm_sample_copy), "PDF rendering failed: simulated")
+    assert digest_tree(warm_sample_copy / "build") == good
+    assert not [p for p in (warm_sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_crash_during_pdf_is_an_internal_error_and_keeps_the_report(
-        sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    assert run_cli("build", sample_copy, "--format", "html,pdf").exit_code == 0
-    good = digest_tree(sample_copy / "build")
+        warm_sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    assert run_cli("build", warm_sample_copy, "--format", "html,pdf").exit_code == 0
+    good = digest_tree(warm_sample_copy / "build")
 
     def crashing_pdf(*args, **kwargs):
         raise RuntimeError("simulated crash in the renderer")
@@ -136,12 +137,12 @@ def test_crash_during_pdf_is_an_internal_error_and_keeps_the_report(
 
     monkeypatch.setattr(fit, "render_document", crashing_pdf)
     monkeypatch.delenv("ITAOREPORT_DEBUG", raising=False)
-    result = run_cli("build", sample_copy, "--format", "html,pdf")
+    result = run_cli("build", warm_sample_copy, "--format", "html,pdf")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "internal error: RuntimeError: simulated crash in the renderer" in result.output
     assert "this is a bug in itaoreport; please report it" in result.output
     assert "Traceback" not in result.output
-    assert digest_tree(sample_copy / "build") == good
+    assert digest_tree(warm_sample_copy / "build") == good
 
 
 @pytest.mark.parametrize("stage", ["itaoreport.build.gather_evidence",
@@ -169,11 +170,11 @@ def test_unexpected_exception_in_a_stage_is_reported_briefly(
 
 
 def test_failure_while_writing_keeps_the_whole_previous_set(
-        sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    assert run_cli("build", sample_copy, "--format", FAST).exit_code == 0
-    good = digest_tree(sample_copy / "build")
-    (sample_copy / "case.yaml").write_text(
-        (sample_copy / "case.yaml").read_text(encoding="utf-8").replace("Alex", "Alexa"),
+        warm_sample_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    assert run_cli("build", warm_sample_copy, "--format", FAST).exit_code == 0
+    good = digest_tree(warm_sample_copy / "build")
+    (warm_sample_copy / "case.yaml").write_text(
+        (warm_sample_copy / "case.yaml").read_text(encoding="utf-8").replace("Alex", "Alexa"),
         encoding="utf-8")
     from itaoreport import write
 
@@ -186,11 +187,11 @@ def test_failure_while_writing_keeps_the_whole_previous_set(
         return real_stage(path, data)
 
     monkeypatch.setattr(write, "_stage", disk_full_on_second)
-    assert_clean_failure(run_cli("build", sample_copy, "--format", FAST),
+    assert_clean_failure(run_cli("build", warm_sample_copy, "--format", FAST),
                          "No space left on device")
     assert len(calls) == 2  # the first new file was already complete on disk
-    assert digest_tree(sample_copy / "build") == good
-    assert not [p for p in (sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
+    assert digest_tree(warm_sample_copy / "build") == good
+    assert not [p for p in (warm_sample_copy / "build").rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_broken_image_after_a_good_build_keeps_the_report(tmp_path: Path):

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import SAMPLE_CASE, write_multilingual_case
+from conftest import write_multilingual_case
 
 from itaoreport.build import BuildOptions, build
 
@@ -27,16 +27,13 @@ INSTALL = "run .ci/run, or: npm install --prefix .ci --no-package-lock"
 
 
 @pytest.fixture(scope="session")
-def html_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("html-standards")
-    sample = root / "sample"
-    shutil.copytree(SAMPLE_CASE, sample, ignore=shutil.ignore_patterns("build", ".itaoreport"))
-    scripts = write_multilingual_case(root / "scripts", "zh-Hans")
-    reports = {}
-    for name, case in (("sample", sample), ("scripts", scripts)):
-        build(case, BuildOptions(formats=("html",)))
-        reports[name] = case / "build" / "report.html"
-    return reports
+def html_reports(tmp_path_factory: pytest.TempPathFactory, sample_build: Path) -> dict[str, Path]:
+    # the sample's report.html: sample_build (conftest.py), the build the PDF checks read too
+    scripts = write_multilingual_case(tmp_path_factory.mktemp("html-standards") / "scripts",
+                                      "zh-Hans")
+    build(scripts, BuildOptions(formats=("html",)))
+    return {"sample": sample_build / "build" / "report.html",
+            "scripts": scripts / "build" / "report.html"}
 
 
 def _need(tool: str, package: str) -> str:

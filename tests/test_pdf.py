@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from itaoreport.build import BuildOptions, build
-
 pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra: pip install -e '.[test]'")
 
 
-@pytest.fixture(scope="module")
-def sample_pdf(tmp_path_factory) -> Path:
-    import shutil
-
-    from conftest import SAMPLE_CASE
-
-    case = tmp_path_factory.mktemp("pdf") / "case"
-    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
-    build(case, BuildOptions(formats=("pdf",)))
-    return case / "build" / "report.pdf"
+@pytest.fixture
+def sample_pdf(sample_build: Path) -> Path:
+    """The sample's report.pdf (sample_build in conftest.py: one build shared by the checks)."""
+    return sample_build / "build" / "report.pdf"
 
 
 def test_pdf_text_has_case_log_and_quotes(sample_pdf: Path):

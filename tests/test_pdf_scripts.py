@@ -8,19 +8,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import MULTILINGUAL_TEXTS, require_report_fonts, write_multilingual_case
-
-from itaoreport.build import BuildOptions, build
+from conftest import MULTILINGUAL_TEXTS
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra: pip install -e '.[test]'")
 
 
-@pytest.fixture(scope="module")
-def scripts_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_report_fonts()
-    case = write_multilingual_case(tmp_path_factory.mktemp("scripts") / "case", "zh-Hans")
-    build(case, BuildOptions(formats=("pdf",)))
-    return case / "build" / "report.pdf"
+# scripts_pdf (conftest.py): the one build, shared with test_pdf_standards.py
 
 
 def text_by_font(pdf: Path) -> dict[str, str]:

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CASE, require_report_fonts, write_multilingual_case
 
 from itaoreport.build import BuildOptions, build
 from itaoreport.render.profiles import resolve_profile
@@ -35,28 +34,22 @@ SAMPLE_TITLE = "No tracking and no delivery for order IT-20231020-8841"
 CJK_TITLE = "订单 CN-8841 未收到货"
 
 
-@pytest.fixture(scope="session")
-def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    case = tmp_path_factory.mktemp("standards") / "case"
-    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
-    build(case, BuildOptions(formats=("pdf", "html", "json")))
-    return case
+# sample_build (conftest.py): the sample case built once, every format, shared by the checks.
 
 
 @pytest.fixture(scope="session")
 def visa_pdf(sample_build: Path) -> Path:
-    out = sample_build / "visa"
+    out = sample_build / "visa"  # a folder of its own: sample_build/build is read by others
     build(sample_build, BuildOptions(out=out, formats=("pdf",),
                                      profile=resolve_profile("visa")))
     return out / "report.pdf"
 
 
-@pytest.fixture(scope="session")
-def cjk_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_report_fonts()
-    case = write_multilingual_case(tmp_path_factory.mktemp("standards-cjk") / "case", "zh-Hans")
-    build(case, BuildOptions(formats=("pdf",)))
-    return case / "build" / "report.pdf"
+@pytest.fixture
+def cjk_pdf(scripts_pdf: Path) -> Path:
+    """The case in Chinese and other scripts (scripts_pdf in conftest.py, shared with
+    test_pdf_scripts.py)."""
+    return scripts_pdf
 
 
 @pytest.fixture(params=["sample", "visa", "cjk"])

@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from itaoreport.analysis.narrative import Sentence, fit_text, short_date
-from itaoreport.build import BuildOptions, build
 from itaoreport.cli import main
 from itaoreport.render.i18n import load_translator
 from itaoreport.render.themes import builtin_themes_dir
@@ -58,14 +57,13 @@ def test_done_when_case_statuses_overdue_days_contact_days_and_summary(tmp_path:
     assert "still outstanding" in text
 
 
-def test_sample_case_summary_reads_like_the_claim_paragraph(sample_copy: Path):
-    build(sample_copy, BuildOptions(formats=("json", "txt")))
-    report = json.loads((sample_copy / "build" / "report.json").read_text(encoding="utf-8"))
+def test_sample_case_summary_reads_like_the_claim_paragraph(sample_build: Path):
+    report = json.loads((sample_build / "build" / "report.json").read_text(encoding="utf-8"))
     promise_entry = report["promises"][0]["entry"]
     label = next(x["label"] for x in report["exhibits"] if promise_entry in x["entries"])
     by_entry = {e["id"]: e["attachments"][0]["exhibit"] for e in report["entries"]
                 if e["attachments"]}
-    text = (sample_copy / "build" / "summary.txt").read_text(encoding="utf-8")
+    text = (sample_build / "build" / "summary.txt").read_text(encoding="utf-8")
     assert text == report["summary"] + "\n"
     sentences = re.split(r"(?<=\.) (?=[A-Z])", text.strip())
     assert sentences[0].startswith("I ordered \u201cWireless earbuds, black\u201d from GadgetWorld "
