@@ -178,7 +178,10 @@ def test_the_quote_checks_box_is_the_region_when_there_is_no_highlight(tmp_path:
     monkeypatch.setattr(build_module, "plan_figures", with_ocr)
     build(case, BuildOptions(formats=("html",)))
     html = (case / "build" / "report.html").read_text(encoding="utf-8")
-    assert "Frame: where the quoted words were found" in html and 'class="detail"' in html
+    assert 'class="detail"' in html
+    # the frame is the OCR's, not the claimant's: the caption must not say the claimant chose it
+    assert "Frame: the quoted message, found by text recognition" in html
+    assert "the claimant points at" not in html
 
 
 def test_the_declaration_is_on_by_default_and_off_when_asked(tmp_path: Path):
@@ -205,3 +208,24 @@ attachments: [s/photo.png]
     build(case, BuildOptions(formats=("html",)))
     html = (case / "build" / "report.html").read_text(encoding="utf-8")
     assert 'class="detail"' not in html and "rows 0" not in html
+
+
+@pytest.mark.parametrize("reason, shown", [
+    ("Item not received", False), ("item not received.", False), ("ITEM_NOT_RECEIVED", False),
+    ("not received", False), ("Not delivered by the guaranteed date", True),
+])
+def test_page_one_states_the_dispute_reason_only_when_it_adds_something(tmp_path: Path,
+                                                                        reason: str,
+                                                                        shown: bool):
+    from itaoreport.case import fields
+
+    if not any(f.name == "dispute" for f in fields.CASE_FIELDS):
+        pytest.skip("dispute: is not a case.yaml field yet (the model helper adds it)")
+    base = write_case(tmp_path / "base")
+    case = write_case(tmp_path / "case", case_yaml=(base / "case.yaml").read_text(
+        encoding="utf-8") + f"dispute:\n  id: D-1\n  reason: {reason}\n")
+    build(case, BuildOptions(formats=("html",)))
+    html = (case / "build" / "report.html").read_text(encoding="utf-8")
+    ask = re.search(r'<div class="ask">(.*?)</div>', html, re.S).group(1)
+    assert ("<strong>Item not received</strong> · " + reason in ask) == shown, ask
+    assert ask.count("Item not received") == 1, ask

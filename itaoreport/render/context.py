@@ -17,7 +17,8 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
                   "claim": {"type", "type_label", "requested", "requested_label", "amount"},
                   "statement": list of {"text", "dir"} paragraphs (empty when none),
                   "dispute": {"id", "opened", "reason", "respond_by", "opened_text",
-                  "respond_by_text"} or None,
+                  "respond_by_text", "reason_adds" (bool: the reason says more than the
+                  claim type label, so page 1 shows it beside the label)} or None,
                   "delivery": {"carrier", "tracking", "shipped", "delivered", "condition"}
                   or None, "declaration": bool}; dates and amounts formatted, None when absent
     facts        {"as_of", "days_overdue" (int or None), "contact_days": [date text],
@@ -290,6 +291,9 @@ class _Views:
                                     if found.get("opened") else None)
             found["respond_by_text"] = (self.tr.text("respond_by", date=found["respond_by"])
                                         if found.get("respond_by") else None)
+            claim_type = self.case.claim.type
+            found["reason_adds"] = reason_adds(
+                found.get("reason"), [self.tr.text(f"claim_type.{claim_type}"), claim_type])
         return found
 
     def plain_record(self, record: object) -> dict | None:
@@ -444,6 +448,21 @@ class _Views:
             return None
         return {"requirements": [self.requirement(r) for r in approvals.requirements],
                 "other_decisions": [self.decision(d) for d in approvals.other_decisions]}
+
+
+def _words(text: str) -> str:
+    """Text reduced to its lower-case words, for "says the same" comparisons."""
+    return " ".join(re.findall(r"\w+", text.casefold().replace("_", " ")))
+
+
+def reason_adds(reason: object, labels: list[str]) -> bool:
+    """Whether a dispute reason says something the claim type label does not: not when it
+    is the label again (in any case or punctuation) or a part of it."""
+    said = _words(str(reason)) if reason else ""
+    if not said:
+        return False
+    return not any(said == _words(label) or f" {said} " in f" {_words(label)} "
+                   for label in labels if label)
 
 
 def _pct(part: float, whole: float) -> str:
