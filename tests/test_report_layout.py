@@ -46,7 +46,7 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 def test_sample_fits_five_pages_and_page_one_states_the_claim(sample: tuple[Path, dict]):
     _need("pdftotext")
     pdf, report = sample
-    assert layout.page_count(pdf) <= 5  # 8 before issue #15
+    assert layout.page_count(pdf) <= 4  # 8 before issue #15, 5 before a compact annex
     page_one = layout.page_one_check(pdf, report)
     assert page_one["summary_first_sentence"] and page_one["promises"]
     assert all(page_one["promises"].values()), page_one
@@ -229,3 +229,31 @@ def test_page_one_states_the_dispute_reason_only_when_it_adds_something(tmp_path
     ask = re.search(r'<div class="ask">(.*?)</div>', html, re.S).group(1)
     assert ("<strong>Item not received</strong> · " + reason in ask) == shown, ask
     assert ask.count("Item not received") == 1, ask
+
+
+def test_file_paths_wrap_after_their_separators_never_inside_a_word(tmp_path: Path):
+    from itaoreport.render.context import breakable
+
+    assert breakable("screenshots/2023-10-26_a<b>.png") == (
+        "screenshots/<wbr>2023-<wbr>10-<wbr>26_<wbr>a&lt;b&gt;.png")
+    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + """\
+quote: hello
+attachments: [screenshots/2023-10-26-1430-asked.png]
+"""}, files={"screenshots/2023-10-26-1430-asked.png": png_bytes(400, 300, "white")})
+    build(case, BuildOptions(formats=("html",)))
+    html = (case / "build" / "report.html").read_text(encoding="utf-8")
+    wrapped = "screenshots/<wbr>2023-<wbr>10-<wbr>26-<wbr>1430-<wbr>asked.png"
+    assert html.count(wrapped) >= 2, "the caption and the annex wrap at separators"
+    css = re.search(r"\.path \{([^}]*)\}", html).group(1)
+    assert "break-all" not in css and "anywhere" not in css
+
+
+def test_the_annex_heading_stays_with_its_table_and_no_row_is_split(sample: tuple[Path, dict]):
+    _need("pdftotext")
+    pdf, report = sample
+    pages = [layout.words(layout.pdftotext(pdf, n, n))
+             for n in range(1, layout.page_count(pdf) + 1)]
+    heading = next(n for n, text in enumerate(pages) if "Annex: integrity of the evidence" in text)
+    assert "File · SHA-256" in pages[heading]
+    for a in report["attachments"]:  # a row's path and hash are on one page
+        assert any(a["path"] in text and a["sha256"] in text for text in pages), a["path"]
