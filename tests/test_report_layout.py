@@ -257,3 +257,37 @@ def test_the_annex_heading_stays_with_its_table_and_no_row_is_split(sample: tupl
     assert "File · SHA-256" in pages[heading]
     for a in report["attachments"]:  # a row's path and hash are on one page
         assert any(a["path"] in text and a["sha256"] in text for text in pages), a["path"]
+
+
+LONG = [("them", "Hello, where is my parcel? It was due a week ago and the tracking page "
+                 "says nothing at all about it, not even a label.", "09:00"),
+        ("me", "Your parcel left our warehouse today.", "09:05")]
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.7])
+def test_a_detail_never_starts_or_ends_on_half_a_line_of_text(tmp_path: Path, cut: float):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from itaoreport.evidence.regions import detail_rendition
+    from itaoreport.evidence.renditions import Rendition
+
+    image = chat_image("09:05", "2023-10-26", LONG)
+    screen_im = image.resize((800, round(image.height * 800 / W)), Image.LANCZOS)
+    buf = io.BytesIO()
+    screen_im.save(buf, format="JPEG", quality=90)
+    screen = Rendition("assets/s.jpg", buf.getvalue(), "image/jpeg", *screen_im.size)
+    x0, y0, x1, _ = bubble_boxes(LONG)[0]
+    # a region from the middle of line 2 to the middle of line 4 (lines are 62 px apart,
+    # their text about 44 px tall, starting 26 px into the bubble)
+    top, end = y0 + 26 + 62 + round(44 * cut), y0 + 26 + 62 * 3 + round(44 * cut)
+    detail = detail_rendition(screen, "f" * 64, image.size, [(x0, top, x1, end)], False, None)
+    assert detail.box[1] <= top and detail.box[3] >= end  # the region stays whole
+    with Image.open(io.BytesIO(detail.rendition.data)) as im:
+        grey = np.asarray(im.convert("L"))
+    left, right = round(x0 * 800 / W) + 4, round(x1 * 800 / W) - 4  # inside the bubble
+    for row in (0, -1):  # the text is dark grey on a light bubble: no ink on the edge rows
+        assert grey[row, left:right].min() > 150, (row, grey[row, left:right].min())
+    assert detail.height_mm <= 90
