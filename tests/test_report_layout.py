@@ -291,3 +291,41 @@ def test_a_detail_never_starts_or_ends_on_half_a_line_of_text(tmp_path: Path, cu
     for row in (0, -1):  # the text is dark grey on a light bubble: no ink on the edge rows
         assert grey[row, left:right].min() > 150, (row, grey[row, left:right].min())
     assert detail.height_mm <= 90
+
+
+def test_report_html_fits_a_phone_width_without_sideways_scrolling(tmp_path: Path):
+    import subprocess
+
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(n)), None)
+    if browser is None:
+        pytest.skip("chromium is absent (Debian package chromium; .ci/run installs it)")
+    case = tmp_path / "case"
+    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
+    build(case, BuildOptions(formats=("html",)))
+    report = case / "build" / "report.html"
+    # the report in a 390 px frame (headless chromium's own window is at least 500 px wide);
+    # the page lists what reaches past the frame's right edge
+    probe = tmp_path / "probe.html"
+    probe.write_text(f"""<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="{report.as_uri()}" style="width:390px;height:2000px;border:0"></iframe>
+<script>document.getElementById("f").onload = () => {{
+  const d = document.getElementById("f").contentDocument, w = d.documentElement.clientWidth;
+  const out = ["width " + d.documentElement.scrollWidth + " of " + w];
+  for (const el of d.querySelectorAll("body *")) {{
+    if (el.getBoundingClientRect().right > w + 1) out.push(el.tagName + "." + el.className);
+  }}
+  const pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = out.join("\\n"); document.body.appendChild(pre);
+}};</script></body></html>""", encoding="utf-8")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--allow-file-access-from-files", "--window-size=600,2000",
+                          "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    lines = found.group(1).splitlines()
+    scroll, _, client = lines[0].removeprefix("width ").partition(" of ")
+    assert 300 <= int(client) <= 390, lines[0]
+    assert int(scroll) <= int(client), lines
+    assert lines[1:] == [], lines
