@@ -46,7 +46,7 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 def test_sample_fits_five_pages_and_page_one_states_the_claim(sample: tuple[Path, dict]):
     _need("pdftotext")
     pdf, report = sample
-    assert layout.page_count(pdf) <= 5  # 8 before issue #15
+    assert layout.page_count(pdf) <= 4  # 8 before issue #15, 5 before a compact annex
     page_one = layout.page_one_check(pdf, report)
     assert page_one["summary_first_sentence"] and page_one["promises"]
     assert all(page_one["promises"].values()), page_one
@@ -178,7 +178,10 @@ def test_the_quote_checks_box_is_the_region_when_there_is_no_highlight(tmp_path:
     monkeypatch.setattr(build_module, "plan_figures", with_ocr)
     build(case, BuildOptions(formats=("html",)))
     html = (case / "build" / "report.html").read_text(encoding="utf-8")
-    assert "Frame: where the quoted words were found" in html and 'class="detail"' in html
+    assert 'class="detail"' in html
+    # the frame is the OCR's, not the claimant's: the caption must not say the claimant chose it
+    assert "Frame: the quoted message, found by text recognition" in html
+    assert "the claimant points at" not in html
 
 
 def test_the_declaration_is_on_by_default_and_off_when_asked(tmp_path: Path):
@@ -205,3 +208,124 @@ attachments: [s/photo.png]
     build(case, BuildOptions(formats=("html",)))
     html = (case / "build" / "report.html").read_text(encoding="utf-8")
     assert 'class="detail"' not in html and "rows 0" not in html
+
+
+@pytest.mark.parametrize("reason, shown", [
+    ("Item not received", False), ("item not received.", False), ("ITEM_NOT_RECEIVED", False),
+    ("not received", False), ("Not delivered by the guaranteed date", True),
+])
+def test_page_one_states_the_dispute_reason_only_when_it_adds_something(tmp_path: Path,
+                                                                        reason: str,
+                                                                        shown: bool):
+    from itaoreport.case import fields
+
+    if not any(f.name == "dispute" for f in fields.CASE_FIELDS):
+        pytest.skip("dispute: is not a case.yaml field yet (the model helper adds it)")
+    base = write_case(tmp_path / "base")
+    case = write_case(tmp_path / "case", case_yaml=(base / "case.yaml").read_text(
+        encoding="utf-8") + f"dispute:\n  id: D-1\n  reason: {reason}\n")
+    build(case, BuildOptions(formats=("html",)))
+    html = (case / "build" / "report.html").read_text(encoding="utf-8")
+    ask = re.search(r'<div class="ask">(.*?)</div>', html, re.S).group(1)
+    assert ("<strong>Item not received</strong> · " + reason in ask) == shown, ask
+    assert ask.count("Item not received") == 1, ask
+
+
+def test_file_paths_wrap_after_their_separators_never_inside_a_word(tmp_path: Path):
+    from itaoreport.render.context import breakable
+
+    assert breakable("screenshots/2023-10-26_a<b>.png") == (
+        "screenshots/<wbr>2023-<wbr>10-<wbr>26_<wbr>a&lt;b&gt;.png")
+    case = write_case(tmp_path / "case", entries={"a.yaml": ENTRY_YAML + """\
+quote: hello
+attachments: [screenshots/2023-10-26-1430-asked.png]
+"""}, files={"screenshots/2023-10-26-1430-asked.png": png_bytes(400, 300, "white")})
+    build(case, BuildOptions(formats=("html",)))
+    html = (case / "build" / "report.html").read_text(encoding="utf-8")
+    wrapped = "screenshots/<wbr>2023-<wbr>10-<wbr>26-<wbr>1430-<wbr>asked.png"
+    assert html.count(wrapped) >= 2, "the caption and the annex wrap at separators"
+    css = re.search(r"\.path \{([^}]*)\}", html).group(1)
+    assert "break-all" not in css and "anywhere" not in css
+
+
+def test_the_annex_heading_stays_with_its_table_and_no_row_is_split(sample: tuple[Path, dict]):
+    _need("pdftotext")
+    pdf, report = sample
+    pages = [layout.words(layout.pdftotext(pdf, n, n))
+             for n in range(1, layout.page_count(pdf) + 1)]
+    heading = next(n for n, text in enumerate(pages) if "Annex: integrity of the evidence" in text)
+    assert "File · SHA-256" in pages[heading]
+    for a in report["attachments"]:  # a row's path and hash are on one page
+        assert any(a["path"] in text and a["sha256"] in text for text in pages), a["path"]
+
+
+LONG = [("them", "Hello, where is my parcel? It was due a week ago and the tracking page "
+                 "says nothing at all about it, not even a label.", "09:00"),
+        ("me", "Your parcel left our warehouse today.", "09:05")]
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.7])
+def test_a_detail_never_starts_or_ends_on_half_a_line_of_text(tmp_path: Path, cut: float):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from itaoreport.evidence.regions import detail_rendition
+    from itaoreport.evidence.renditions import Rendition
+
+    image = chat_image("09:05", "2023-10-26", LONG)
+    screen_im = image.resize((800, round(image.height * 800 / W)), Image.LANCZOS)
+    buf = io.BytesIO()
+    screen_im.save(buf, format="JPEG", quality=90)
+    screen = Rendition("assets/s.jpg", buf.getvalue(), "image/jpeg", *screen_im.size)
+    x0, y0, x1, _ = bubble_boxes(LONG)[0]
+    # a region from the middle of line 2 to the middle of line 4 (lines are 62 px apart,
+    # their text about 44 px tall, starting 26 px into the bubble)
+    top, end = y0 + 26 + 62 + round(44 * cut), y0 + 26 + 62 * 3 + round(44 * cut)
+    detail = detail_rendition(screen, "f" * 64, image.size, [(x0, top, x1, end)], False, None)
+    assert detail.box[1] <= top and detail.box[3] >= end  # the region stays whole
+    with Image.open(io.BytesIO(detail.rendition.data)) as im:
+        grey = np.asarray(im.convert("L"))
+    left, right = round(x0 * 800 / W) + 4, round(x1 * 800 / W) - 4  # inside the bubble
+    for row in (0, -1):  # the text is dark grey on a light bubble: no ink on the edge rows
+        assert grey[row, left:right].min() > 150, (row, grey[row, left:right].min())
+    assert detail.height_mm <= 90
+
+
+def test_report_html_fits_a_phone_width_without_sideways_scrolling(tmp_path: Path):
+    import subprocess
+
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(n)), None)
+    if browser is None:
+        pytest.skip("chromium is absent (Debian package chromium; .ci/run installs it)")
+    case = tmp_path / "case"
+    shutil.copytree(SAMPLE_CASE, case, ignore=shutil.ignore_patterns("build", ".itaoreport"))
+    build(case, BuildOptions(formats=("html",)))
+    report = case / "build" / "report.html"
+    # the report in a 390 px frame (headless chromium's own window is at least 500 px wide);
+    # the page lists what reaches past the frame's right edge
+    probe = tmp_path / "probe.html"
+    probe.write_text(f"""<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="{report.as_uri()}" style="width:390px;height:2000px;border:0"></iframe>
+<script>document.getElementById("f").onload = () => {{
+  const d = document.getElementById("f").contentDocument, w = d.documentElement.clientWidth;
+  const out = ["width " + d.documentElement.scrollWidth + " of " + w];
+  for (const el of d.querySelectorAll("body *")) {{
+    if (el.getBoundingClientRect().right > w + 1) out.push(el.tagName + "." + el.className);
+  }}
+  const pre = document.createElement("pre"); pre.id = "probe";
+  pre.textContent = out.join("\\n"); document.body.appendChild(pre);
+}};</script></body></html>""", encoding="utf-8")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--allow-file-access-from-files", "--window-size=600,2000",
+                          "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    lines = found.group(1).splitlines()
+    scroll, _, client = lines[0].removeprefix("width ").partition(" of ")
+    assert 300 <= int(client) <= 390, lines[0]
+    assert int(scroll) <= int(client), lines
+    assert lines[1:] == [], lines

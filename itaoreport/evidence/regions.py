@@ -8,7 +8,8 @@
   uniform background (the empty chat below the last message) is cut, so the
   picture is shown as a labelled *detail* of the unaltered original.
 - `detail_rendition`: a crop around the region, drawn large enough that the
-  screenshot's body text prints at >= 9 pt.
+  screenshot's body text prints at >= 9 pt; its top and bottom edges are moved to the
+  nearest rows without text (`whole_lines`), so it never starts or ends on half a line.
 
 Trim rows and details are made from the screen rendition, which is made from the
 same decoded (and, where asked, redacted) pixels as every other rendition, and
@@ -55,6 +56,15 @@ DARK_MEDIAN = 150
 TRIM_MIN_SHARE = 0.18
 """A run of uniform rows is cut only when it is at least this share of the picture."""
 TRIM_VERSION = "trim1"
+EDGE_VERSION = "edge1"
+EDGE_REACH = 1.0
+"""How far a detail's top or bottom edge may move to a row without text, in lines of body
+text (text_px): enough to take in, or leave out, a line the crop would cut in half."""
+EDGE_INK = 24
+"""A step of more than this (0-255 grey) between neighbouring pixels of a row is an edge."""
+EDGE_MAX = 2
+"""A row with at most this many such steps is free of text: flat background and a bubble's
+sharp edges; a line of text has dozens, and even the descenders of a line (g, y, p) more."""
 
 
 def highlight_problems(case: Case, evidence: Evidence) -> list[Problem]:
@@ -155,6 +165,14 @@ def detail_rendition(screen: Rendition, sha256: str, size: tuple[int, int], boxe
                     DETAIL_MAX_MM[1] / (crop[3] - crop[1]))
     px = tuple(round(v * factor) for v in crop)
     px = (px[0], px[1], max(px[2], px[0] + 1), max(px[3], px[1] + 1))
+    region = tuple(round(v * factor) for v in union(boxes))
+    top, bottom = whole_lines(screen, sha256, px, (region[1], region[3]),
+                              max(1, round(text_px(size) * EDGE_REACH * factor)), cache_root)
+    if (top, bottom) != (px[1], px[3]):
+        px = (px[0], top, px[2], bottom)
+        crop = (crop[0], max(0, round(top / factor)), crop[2],
+                min(size[1], max(round(bottom / factor), round(top / factor) + 1)))
+        scale = min(scale, DETAIL_MAX_MM[1] / (crop[3] - crop[1]))
     tone = "gray" if grayscale else "rgb"
     key = f"{sha256}-detail-{screen.width}-{'-'.join(map(str, px))}-q{quality}-{tone}.jpg"
 
@@ -174,6 +192,42 @@ def detail_rendition(screen: Rendition, sha256: str, size: tuple[int, int], boxe
     rendition = Rendition(name, data, "image/jpeg", px[2] - px[0], px[3] - px[1])
     x0, y0, x1, y1 = crop
     return Detail(rendition, crop, round((x1 - x0) * scale, 1), round((y1 - y0) * scale, 1))
+
+
+def whole_lines(screen: Rendition, sha256: str, px: Box, region: tuple[int, int], reach: int,
+                cache_root: Path | None) -> tuple[int, int]:
+    """(top, bottom) rows of a detail crop (screen rendition pixels), each moved to the nearest
+    row without text within `reach`, so the crop cuts no line of text in half; never into
+    the region's rows (`region`: its first and end row). An edge with no such row nearby
+    stays where it is."""
+    key = f"{sha256}-{EDGE_VERSION}-{screen.width}-{'-'.join(map(str, px))}-{reach}.txt"
+
+    def make() -> bytes:
+        import numpy as np
+        from PIL import Image
+
+        x0, y0, x1, y1 = px
+        with Image.open(io.BytesIO(screen.data)) as im:
+            lo, hi = max(0, y0 - reach), min(im.height, y1 + reach)
+            grey = np.asarray(im.convert("L").crop((x0, lo, x1, hi)), dtype=np.int16)
+        steps = (np.abs(np.diff(grey, axis=1)) > EDGE_INK).sum(axis=1)
+        blank = [lo + i for i in np.flatnonzero(steps <= EDGE_MAX).tolist()]
+
+        def nearest(edge: int, low: int, high: int) -> int:
+            found = [r for r in blank if low <= r <= high]
+            return min(found, key=lambda r: (abs(r - edge), -r)) if found else edge
+
+        # the crop's first row and the row just past its end (exclusive) must be free of text
+        top = nearest(y0, max(lo, y0 - reach), min(y0 + reach, region[0] - 1))
+        end_row = nearest(y1 - 1, max(y1 - 1 - reach, region[1]), min(hi - 1, y1 - 1 + reach))
+        return f"{top} {end_row + 1}".encode()
+
+    data = cached(cache_root, key, make) or b""
+    try:
+        top, bottom = (int(v) for v in data.decode().split())
+    except ValueError:  # a damaged cache entry: keep the crop as planned
+        return px[1], px[3]
+    return (top, bottom) if top < bottom else (px[1], px[3])
 
 
 def is_dark(screen: Rendition, sha256: str, boxes: list[Box], cache_root: Path | None) -> bool:

@@ -17,7 +17,8 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
                   "claim": {"type", "type_label", "requested", "requested_label", "amount"},
                   "statement": list of {"text", "dir"} paragraphs (empty when none),
                   "dispute": {"id", "opened", "reason", "respond_by", "opened_text",
-                  "respond_by_text"} or None,
+                  "respond_by_text", "reason_adds" (bool: the reason says more than the
+                  claim type label, so page 1 shows it beside the label)} or None,
                   "delivery": {"carrier", "tracking", "shipped", "delivered", "condition"}
                   or None, "declaration": bool}; dates and amounts formatted, None when absent
     facts        {"as_of", "days_overdue" (int or None), "contact_days": [date text],
@@ -37,8 +38,8 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     exhibits     list of exhibit views (below), numbered E1, E2, ...
     exhibits_by_entry dict[entry id, list[label]]: the exhibits each entry uses, in exhibit
                  order (every entry has a list, maybe empty)
-    attachments  list of {"path", "exhibit", "size", "pixels", "sha256", "duplicate_of",
-                 "redacted"}, appendix order (exhibit, then path); redacted: shown with redact
+    attachments  list of {"path", "path_html", "exhibit", "size", "pixels", "sha256",
+                 "duplicate_of", "redacted"}, appendix order (exhibit, then path); redacted: shown with redact
                  boxes (the hash is the original's, which is not embedded)
     kept_separate list of {"a", "b"}: similar files deliberately not merged
     labels       dict[str, str]: every fixed word of the report by catalog key, translated
@@ -49,7 +50,7 @@ Keys (all always present unless said otherwise). "ref" below is {"entry": entry 
     lang         the report language (BCP 47), for <html lang> and the PDF's /Lang
     css          str: the theme's stylesheets, inlined
     meta         {"generator", "fingerprint", "as_of", "paper", "modified"}
-    provenance   list of {"path", "first_committed", "commit", "changed_later", "uncommitted"}
+    provenance   list of {"path", "path_html", "first_committed", "commit", "changed_later", "uncommitted"}
                  for every entry and attachment file, or None when the case is not in git
     approvals    {"requirements": [{ref..., "summary", "flagged", "never_approved",
                  "approved_after_changes", "decisions": [decision]}], "other_decisions":
@@ -79,8 +80,10 @@ An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summa
 "summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
 "deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
 "links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
-{"label", "path", "caption", "first_use", "copy_of", "picture": picture or None,
-"copies": [path], "detail": detail or None}. A picture is {"src", "full" (the screen
+{"label", "path", "path_html", "caption", "first_use", "copy_of", "picture": picture or
+None, "copies": [path], "copies_html": [path_html], "detail": detail or None}. A "path_html"
+is the path as Markup with <wbr> after each "/", "-" and "_", so a long path wraps at
+its separators, never inside a word (see `breakable`). A picture is {"src", "full" (the screen
 rendition, to open full size), "width", "height", "shape", "trimmed" (bool: the empty
 background of a chat screenshot is cut), "crop_pad", "crop_top" (CSS percentages of the width:
 the crop's padding-bottom and the picture's margin-top that show only the kept rows), "rows"
@@ -94,7 +97,7 @@ width_mm wide in print, so the screenshot's body text prints at 9 pt or more).
 A mark: {"kind": "promise" or "delivery", "due", "text", "entry", "made",
 "kept_late", "day"} (the promise fields None for the delivery date and the other way round).
 
-An exhibit view: {"label", "path", "copies", "entries": [entry id], "entry": first
+An exhibit view: {"label", "path", "path_html", "copies", "entries": [entry id], "entry": first
 entry id, "caption", "what" (caption, else the first entry's summary), "date" (the first
 entry's time), "picture": picture or None (untrimmed)}.
 """
@@ -212,7 +215,7 @@ def _provenance_row(path: str, p: Provenance) -> dict:
     if p.first_recorded:
         day, _, clock = p.first_recorded.partition("T")
         shown = f"{day} {clock[:5]} {clock[8:].replace('Z', '+00:00')}".strip()
-    return {"path": path, "first_committed": shown,
+    return {"path": path, "path_html": breakable(path), "first_committed": shown,
             "commit": p.first_commit[:12] if p.first_commit else None,
             "changed_later": bool(p.modified_after), "uncommitted": bool(p.uncommitted)}
 
@@ -290,6 +293,9 @@ class _Views:
                                     if found.get("opened") else None)
             found["respond_by_text"] = (self.tr.text("respond_by", date=found["respond_by"])
                                         if found.get("respond_by") else None)
+            claim_type = self.case.claim.type
+            found["reason_adds"] = reason_adds(
+                found.get("reason"), [self.tr.text(f"claim_type.{claim_type}"), claim_type])
         return found
 
     def plain_record(self, record: object) -> dict | None:
@@ -384,7 +390,8 @@ class _Views:
             first = by_entry.get(x.entries[0]) if x.entries else None
             caption = next((s["caption"] for e in (by_entry.get(i) for i in x.entries) if e
                             for s in e["shown"] if s["label"] == x.label and s["caption"]), None)
-            views.append({"label": x.label, "path": x.path, "copies": list(x.copies),
+            views.append({"label": x.label, "path": x.path, "path_html": breakable(x.path),
+                          "copies": list(x.copies),
                           "entries": list(x.entries), "entry": first["id"] if first else None,
                           "caption": caption,
                           "what": caption or (first["summary"] if first else x.path),
@@ -403,7 +410,9 @@ class _Views:
             for label, path, caption, first, copy_of in exhibits[e.id]:
                 x = by_label[label]
                 figure = figures.get((e.id, path))
-                shown.append({"label": label, "path": path, "caption": caption,
+                shown.append({"label": label, "path": path, "path_html": breakable(path),
+                              "copies_html": [breakable(c) for c in x.copies],
+                              "caption": caption,
                               "first_use": first, "copy_of": copy_of,
                               "picture": self.picture(x, figure), "copies": list(x.copies),
                               "detail": _detail_view(figure, tr.text("detail_of",
@@ -444,6 +453,31 @@ class _Views:
             return None
         return {"requirements": [self.requirement(r) for r in approvals.requirements],
                 "other_decisions": [self.decision(d) for d in approvals.other_decisions]}
+
+
+_SEPARATORS = re.compile(r"([/\\_-]+)")
+
+
+def breakable(path: str) -> Markup:
+    """A file path, escaped, with a line-break chance (<wbr>) after each run of separators
+    ("/", "\\", "-", "_"): a long path wraps between its parts, never inside a word."""
+    return Markup("").join(Markup(f"{escape(part)}<wbr>") if _SEPARATORS.fullmatch(part)
+                           else escape(part) for part in _SEPARATORS.split(path) if part)
+
+
+def _words(text: str) -> str:
+    """Text reduced to its lower-case words, for "says the same" comparisons."""
+    return " ".join(re.findall(r"\w+", text.casefold().replace("_", " ")))
+
+
+def reason_adds(reason: object, labels: list[str]) -> bool:
+    """Whether a dispute reason says something the claim type label does not: not when it
+    is the label again (in any case or punctuation) or a part of it."""
+    said = _words(str(reason)) if reason else ""
+    if not said:
+        return False
+    return not any(said == _words(label) or f" {said} " in f" {_words(label)} "
+                   for label in labels if label)
 
 
 def _pct(part: float, whole: float) -> str:
@@ -560,7 +594,7 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
         "exhibits": views.exhibit_views(entries),
         "quote_checks": {k: _plain_check(v) for k, v in (quote_checks or {}).items()},
         "exhibits_by_entry": {k: [x.label for x in v] for k, v in views.by_entry.items()},
-        "attachments": [{"path": a.path, "exhibit": a.exhibit, "size": tr.number(a.size),
+        "attachments": [{"path": a.path, "path_html": breakable(a.path), "exhibit": a.exhibit, "size": tr.number(a.size),
                          "pixels": f"{a.width}\u00d7{a.height}" if a.width else None,
                          "sha256": a.sha256, "duplicate_of": a.duplicate_of,
                          "redacted": a.redacted}
