@@ -23,12 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from itaoreport.case.files import CACHE_DIR, CASE_FILE, ENTRIES_DIR, OUTPUT_DIR, case_timezone
+from itaoreport.case.files import (
+    CACHE_DIR,
+    CASE_FILE,
+    ENTRIES_DIR,
+    OUTPUT_DIR,
+    case_timezone,
+    entry_mappings,
+)
 from itaoreport.case.safety import CaseFileError, read_case_file, short_repr
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.validate import PLACEHOLDER
 from itaoreport.case.values import BadValue, check_date, parse_moment, zone
-from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, YSeq, load_yaml_bytes
+from itaoreport.case.yamlload import YMap, YScalar, YSeq
 from itaoreport.errors import ItaoError, Loc, Problem, error, warning
 
 SCREENSHOTS_DIR = "screenshots"
@@ -620,13 +627,7 @@ def _entry_names(root: Path) -> list[str]:
 def _attached_paths(root: Path) -> dict[str, str]:
     """Attachment path -> the first entry file that attaches it."""
     found: dict[str, str] = {}
-    for rel in _entry_names(root):
-        try:
-            node = load_yaml_bytes(read_case_file(root, rel), rel)
-        except (CaseFileError, YamlProblem):
-            continue
-        if not isinstance(node, YMap):
-            continue
+    for rel, node in entry_mappings(root):
         items = node.items.get("attachments")
         seq = items.items if isinstance(items, YSeq) else [items] if items is not None else []
         for item in seq:

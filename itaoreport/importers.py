@@ -29,12 +29,13 @@ from itaoreport.case.files import (
     OUTPUT_DIR,
     case_timezone,
     entry_files,
+    entry_mappings,
     read_case_mapping,
 )
-from itaoreport.case.safety import CaseFileError, read_case_file, safe_case_dir, write_new_file
+from itaoreport.case.safety import safe_case_dir, write_new_file
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.values import BadValue, check_date, parse_duration, parse_moment, zone
-from itaoreport.case.yamlload import YamlProblem, YMap, YScalar, load_yaml_bytes
+from itaoreport.case.yamlload import YMap, YScalar
 from itaoreport.errors import CaseWriteError, Loc, Problem, error, warning
 
 MAX_ROWS = 10_000
@@ -858,13 +859,7 @@ def _entry_key(timestamp: str, summary: str) -> tuple[str, str]:
 def _existing_entries(root: Path) -> dict[tuple[str, str], str]:
     """Entry files already in the case by their key (unreadable files are skipped)."""
     found: dict[tuple[str, str], str] = {}
-    for rel in entry_files(root):
-        try:
-            node = load_yaml_bytes(read_case_file(root, rel), rel)
-        except (CaseFileError, YamlProblem):
-            continue
-        if not isinstance(node, YMap):
-            continue
+    for rel, node in entry_mappings(root):
         stamp, summary = node.items.get("timestamp"), node.items.get("summary")
         if isinstance(stamp, YScalar) and isinstance(summary, YScalar):
             found.setdefault(_entry_key(stamp.text, summary.text), rel)

@@ -118,6 +118,21 @@ def read_case_mapping(root: Path) -> YMap | None:
     return node if isinstance(node, YMap) else None
 
 
+def entry_mappings(root: Path) -> list[tuple[str, YMap]]:
+    """(file, located YAML) of every entry file that reads as a mapping; the others are
+    left out (validate says why). For commands that look at entries before or without a
+    full validation (`add`, `import`)."""
+    found = []
+    for rel in entry_files(root):
+        try:
+            node = load_yaml_bytes(read_case_file(Path(root), rel), rel)
+        except (CaseFileError, YamlProblem):
+            continue
+        if isinstance(node, YMap):
+            found.append((rel, node))
+    return found
+
+
 def case_timezone(root: Path) -> str:
     """The case's `timezone` (an IANA name), UTC when absent or not valid."""
     node = read_case_mapping(root)
