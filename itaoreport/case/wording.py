@@ -57,17 +57,21 @@ def word_list(language: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _pattern() -> re.Pattern[str]:
-    parts = []
+    words, chinese = [], []
     for language in LANGUAGES:
         for word in word_list(language):
             stem, open_end = (word[:-1], True) if word.endswith("*") else (word, False)
             body = r"\s+".join(re.escape(w) for w in stem.split())
             if not stem.isascii():
-                parts.append(body)  # Chinese words have no spaces around them
+                chinese.append(body)  # Chinese words have no spaces around them
             else:
-                tail = r"[\w-]*" if open_end else ""
-                parts.append(rf"(?<![\w-]){body}{tail}(?![\w-])")
-    parts.sort(key=len, reverse=True)
+                words.append(body + (r"[\w-]*" if open_end else ""))
+    words.sort(key=len, reverse=True)
+    chinese.sort(key=len, reverse=True)
+    # One word-start check for all the words, so that a position inside a word fails at
+    # once instead of trying every word (a 1,000-entry case checks in milliseconds).
+    parts = [rf"(?<![\w-])(?:{'|'.join(words)})(?![\w-])"] if words else []
+    parts += chinese
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
