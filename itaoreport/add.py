@@ -31,12 +31,13 @@ from itaoreport.case.files import (
     case_timezone,
     entry_mappings,
 )
-from itaoreport.case.safety import CaseFileError, read_case_file, short_repr
+from itaoreport.case.safety import CaseFileError, read_case_file, read_head, short_repr
 from itaoreport.case.schema import SCHEMA_DIR, modeline, write_schema_files
 from itaoreport.case.validate import PLACEHOLDER
 from itaoreport.case.values import BadValue, check_date, parse_moment, zone
 from itaoreport.case.yamlload import YMap, YScalar, YSeq
 from itaoreport.errors import ItaoError, Loc, Problem, error, warning
+from itaoreport.importers import free_id
 
 SCREENSHOTS_DIR = "screenshots"
 PHOTOS_DIR = "photos"
@@ -427,7 +428,7 @@ def add_files(case_dir: str | os.PathLike, files: list[str | os.PathLike],
             continue
         found = FoundTime(options.at, "--at") if options.at else find_time(source, tz_name)
         lines = ocr(source, sha) if (ocr and kind == "screenshot") else None
-        entry_id = _free_id(_entry_stem(found.text, kind), taken_ids)
+        entry_id = free_id(_entry_stem(found.text, kind), taken_ids)
         taken_ids.add(entry_id)
         entry_rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
         text = draft_entry(entry_rel, rel, found, options, lines, kind, str(raw))
@@ -534,14 +535,6 @@ def _entry_stem(timestamp: str, kind: str) -> str:
     return f"{day}-{clock}-{kind}" if len(clock) == 4 else f"{day}-{kind}"
 
 
-def _free_id(stem: str, taken: set[str]) -> str:
-    entry_id, n = stem, 1
-    while entry_id in taken:
-        n += 1
-        entry_id = f"{stem}-{n}"
-    return entry_id
-
-
 def _read_picture(path: Path) -> tuple[bytes, str]:
     """The file's bytes and image format; CaseFileError unless it is a picture a build can use."""
     from itaoreport.case.validate import MAX_ATTACHMENT_BYTES
@@ -560,9 +553,7 @@ def _read_picture(path: Path) -> tuple[bytes, str]:
         raise CaseFileError(f"the file is {st.st_size:,} bytes; the limit is "
                             f"{MAX_ATTACHMENT_BYTES:,}")
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read(MAX_ATTACHMENT_BYTES + 1)
+        data = read_head(path, MAX_ATTACHMENT_BYTES + 1)
     except OSError as exc:
         raise CaseFileError(f"cannot read the file: {exc.strerror or exc}") from None
     if path.suffix.lower() in (".eml", ".mbox"):

@@ -892,7 +892,7 @@ def _write_drafts(drafts: list[_Draft], root: Path, log_name: str, result: Impor
                 continue
             stem = draft.entry_id or entry_stem(draft.timestamp, draft.values["summary"])
             while True:
-                entry_id = _free_id(stem, taken)
+                entry_id = free_id(stem, taken)
                 taken.add(entry_id)
                 rel = f"{ENTRIES_DIR}/{entry_id}.yaml"
                 text = entry_yaml(rel, draft.timestamp, draft.values,
@@ -929,7 +929,8 @@ def slug(text: str, max_words: int = 6, max_chars: int = 40) -> str:
     return result or "entry"
 
 
-def _free_id(stem: str, taken: set[str]) -> str:
+def free_id(stem: str, taken: set[str]) -> str:
+    """`stem`, or stem-2, stem-3, ... : the first id not in `taken`."""
     entry_id, n = stem, 1
     while entry_id in taken:
         n += 1

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from itaoreport.add import CaseFiles, comment_text, safe_file_name
 from itaoreport.case.files import ENTRIES_DIR, entry_files, read_case_mapping
-from itaoreport.case.safety import CaseFileError, read_case_file, short_repr
+from itaoreport.case.safety import CaseFileError, read_case_file, read_head, short_repr
 from itaoreport.case.schema import write_schema_files
 from itaoreport.case.yamlload import YMap, YScalar
 from itaoreport.errors import ItaoError, Loc, Problem, error, warning
@@ -143,9 +143,7 @@ def read_messages(path: Path) -> list[tuple[int, bytes]]:
         raise MailError(f"the file is {size:,} bytes; the limit is {limit:,}",
                         "export only the messages of this dispute")
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read(limit + 1)
+        data = read_head(path, limit + 1)
     except OSError as exc:
         raise MailError(f"cannot read the file: {exc.strerror or exc}") from None
     if len(data) > limit:
@@ -691,9 +689,7 @@ def is_mail_file(path: Path) -> bool:
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return False  # a pipe or device: the log importer names it (never opened here)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            head = fh.read(2048)
+        head = read_head(path, 2048)
     except (OSError, ValueError):
         return False
     return head.startswith(b"From ") or bool(

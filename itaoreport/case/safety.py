@@ -44,6 +44,14 @@ def is_inside(root: Path, path: Path, root_real: Path | None = None) -> bool:
     return real == root_real or real.is_relative_to(root_real)
 
 
+def read_head(path: str | os.PathLike, limit: int) -> bytes:
+    """At most `limit` bytes of a file given on the command line, opened without waiting on a
+    named pipe (O_NONBLOCK); OSError as raised. Callers check the file's type first."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read(limit)
+
+
 def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
                    root_real: Path | None = None) -> bytes:
     """The bytes of case file `rel`; CaseFileError unless it is a safe, small, regular file."""
