@@ -37,6 +37,7 @@ from itaoreport.evidence.renditions import Rendition
 if TYPE_CHECKING:
     import numpy as np
 
+    from itaoreport.evidence.derived import DerivedCache
     from itaoreport.evidence.ocr import OcrSpec, OcrText
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
@@ -153,14 +154,16 @@ def sha256_file(path: Path) -> tuple[str, int]:
 def gather_evidence(case: Case, cache: ImageCache | None = None,
                     printer: PrintMaker | None = None,
                     say: Callable[[str], None] | None = None,
-                    ocr: dict[str, OcrSpec] | None = None) -> Evidence:
+                    ocr: dict[str, OcrSpec] | None = None,
+                    derived: DerivedCache | None = None) -> Evidence:
     """Hash every attachment, analyse each image once (or take it from the cache), group
     copies and number exhibits; problems name the file and the entry using it.
 
     With a `printer` (a PDF is wanted) each exhibit also gets its first print rendition,
     made while the image is decoded for everything else. `ocr` asks for the words of
     pictures (by attachment path; the exhibit shown for it is read too when that is
-    another file), read in the same decode, or taken from the OCR cache.
+    another file), read in the same decode, or taken from the OCR cache (`derived`: which
+    cached words are known good, so need no parsing until used; evidence/derived.py).
     """
     if cache is None:
         cache = ImageCache(cache_folder(case.root))
@@ -185,6 +188,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
             where[att.path] = att.loc
     images = ImageSet(cache, printer, say)
     images.redact = boxes
+    images.derived = derived
     shown = [info for info in infos.values() if info.is_image]
     images.want_ocr([(infos[p].sha256, spec) for p, spec in (ocr or {}).items()
                      if p in infos and infos[p].is_image])
@@ -335,6 +339,8 @@ class ImageSet:
         self.ocr_errors: dict[str, str] = {}
         self._ocr_wanted: dict[str, OcrSpec] = {}
         """By SHA-256: OCR still to do, in the next decode of the picture."""
+        self.derived: DerivedCache | None = None
+        """Which OCR cache files are known good (evidence/derived.py), if a build keeps that."""
 
     def want_ocr(self, specs: list[tuple[str, OcrSpec]]) -> None:
         """Read the words of these pictures (SHA-256, spec) in their next decode, unless the
@@ -356,7 +362,7 @@ class ImageSet:
         for sha, spec in merged.items():
             if sha in self.ocr_errors or (sha in self.ocr and self.ocr[sha].engine == spec.key):
                 continue
-            hit = ocr_cache.get(sha, spec)
+            hit = ocr_cache.get(sha, spec, self.derived)
             if hit is not None:
                 self.ocr[sha] = hit
             else:
@@ -463,6 +469,10 @@ class ImageSet:
             self._ocr_wanted.pop(sha, None)
             if work.ocr is not None:
                 self.ocr[sha] = work.ocr
+                if self.derived is not None and work.ocr._digest:  # as its cache file holds it
+                    from itaoreport.evidence.ocr import derived_key
+
+                    self.derived.put(derived_key(work.ocr._digest), work.ocr.engine)
             else:
                 self.ocr_errors[sha] = work.ocr_error or "OCR failed"
         if work.screen is not None:
