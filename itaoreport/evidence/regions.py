@@ -322,7 +322,10 @@ class Figure:
 
 def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: bool,
                  cache_root: Path | None) -> dict[tuple[str, str], Figure]:
-    """(entry id, attachment path) -> Figure, for each picture an entry shows first."""
+    """(entry id, attachment path) -> Figure, for each picture an entry shows first, and for
+    each later use of a picture that points at a region of it (its own `highlight:` or the
+    entry's quote found there): that entry gets the enlarged detail, the picture is not
+    shown again."""
     shown: set[str] = set()
     plans: dict[tuple[str, str], Figure] = {}
     exhibits = {x.label: x for x in evidence.exhibits}
@@ -331,8 +334,9 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
         for att in entry.attachments:
             info = evidence.attachments.get(att.path)
             x = exhibits.get(info.exhibit or "") if info else None
-            if x is None or x.rendition is None or x.label in shown or not info.width:
+            if x is None or x.rendition is None or not info.width:
                 continue
+            again = x.label in shown
             shown.add(x.label)
             size = (info.width, info.height)
             kept = evidence.attachments[x.path]
@@ -343,6 +347,8 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
             boxes, source = region_of(att.highlight, quote_checks.get(entry.id), att.path,
                                       x.label)
             boxes = [b for b in boxes if b[2] <= size[0] and b[3] <= size[1]]
+            if again and not boxes:
+                continue
             first, end = rows_of[x.label]
             if boxes:
                 region = union(boxes)
