@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # casegen: the chat drawing
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 """Bump when the generated case changes, so cached cases are redrawn.
 3: an entry's quote is a sentence drawn (and visible) in its first screenshot; a few
-honest misquotes (one number or word changed)."""
+honest misquotes (one number or word changed). 4: casegen draws Messenger's own bubbles
+white on blue."""
 START = datetime(2023, 9, 1, 9, 0)
 ORDER_ID = "IT-20230828-5150"
 COMPLETE_MARK = ".complete"
@@ -311,27 +312,20 @@ def screenshot_content(seed: int, i: int) -> Screenshot:
     return Screenshot(messages, sentences, f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}")
 
 
-UNREAD_PALETTE = 2
-"""casegen's third app draws the claimant's bubbles as black text on saturated blue, which
-Tesseract with its default threshold does not read (docs/ocr.md); quotes are not taken
-from those bubbles, so that the quotes of the benchmark are found as real ones are."""
-
-
 def visible_sentences(seed: int, i: int) -> list[str]:
     """The sentences of screenshot i whose bubble is wholly on screen (above the composer),
-    laid out as casegen.chat_image lays them out, and readable (see UNREAD_PALETTE)."""
+    laid out as casegen.chat_image lays them out."""
     import textwrap
 
-    from casegen import H, PALETTES
+    from casegen import H
 
     shown, y = [], 410  # the first bubble's top, under the header and the day chip
     content = screenshot_content(seed, i)
-    for (side, text, _time), said in zip(content.messages, content.sentences):
+    for (_side, text, _time), said in zip(content.messages, content.sentences):
         bottom = y + 62 * len(textwrap.wrap(text, 30) or [""]) + 84
         if bottom > H - 170:
             break
-        if not (side == "me" and i % len(PALETTES) == UNREAD_PALETTE):
-            shown += said
+        shown += said
         y = bottom + 36
     return shown
 
@@ -352,7 +346,7 @@ def screenshot_quote(spec: Spec, i: int, shot: int) -> str:
     """Entry i's quote: a sentence its screenshot shows, as typed (every MISQUOTE_EVERY-th
     quote has one number or word changed)."""
     rng = random.Random(spec.seed * 31_337 + i)
-    quote = rng.choice(visible_sentences(spec.seed, shot) or [f"Order {ORDER_ID}"])
+    quote = rng.choice(visible_sentences(spec.seed, shot))
     if rng.randrange(MISQUOTE_EVERY):
         return quote
     digits = [k for k, c in enumerate(quote) if c.isdigit()]
