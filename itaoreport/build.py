@@ -36,7 +36,7 @@ from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.derived import DerivedCache
 from itaoreport.evidence.exhibits import Evidence, cache_folder, gather_evidence
 from itaoreport.evidence.images import open_image
-from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.provenance import GitState, Provenance
 from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
@@ -169,7 +169,11 @@ def case_dir_from(out_dir: Path, case_root: Path) -> str:
 
 
 def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float]) -> Analysed:
+    from itaoreport.evidence.ocr import start_engine_lookup
+
     t = time.perf_counter()
+    git = GitState(case_dir)  # git and tesseract answer in the background while the case is read
+    start_engine_lookup()
     loaded = load_case(case_dir)
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
@@ -243,8 +247,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["analyse"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    provenance = git_provenance(case.root, [e.path for e in case.entries] + sorted(
-        evidence.attachments))
+    provenance = git.provenance([e.path for e in case.entries] + sorted(evidence.attachments))
     add_provenance(report, provenance)
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],

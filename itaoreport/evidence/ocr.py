@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -114,12 +115,22 @@ def _find(command: str | None) -> Engine | None:
     return Engine(command, found.group(1).decode(), names)
 
 
+_FIND_LOCK = threading.Lock()
+
+
 def find_engine() -> Engine | None:
     """The installed Tesseract (4 or later), or None; looked up once per process."""
     if os.environ.get(OCR_ENV, "").strip().lower() in ("0", "off", "no", "false"):
         return None
     command = os.environ.get(TESSERACT_ENV, "").strip() or shutil.which("tesseract")
-    return _find(command)
+    with _FIND_LOCK:  # a lookup under way in the background (start_engine_lookup) is waited for
+        return _find(command)
+
+
+def start_engine_lookup() -> None:
+    """Look the engine up in a background thread: its two short tesseract runs then overlap
+    with reading the case, and the build's find_engine() finds the answer ready."""
+    threading.Thread(target=find_engine, name="itaoreport-ocr-engine", daemon=True).start()
 
 
 def missing_engine_note() -> str:
