@@ -174,7 +174,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     t = time.perf_counter()
     git = GitState(case_dir)  # git and tesseract answer in the background while the case is read
     start_engine_lookup()
-    loaded = load_case(case_dir)
+    loaded = load_case(case_dir, getattr(options.image_cache, "parsed", None))
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case

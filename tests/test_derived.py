@@ -229,3 +229,29 @@ def test_real_paths_match_resolve(tmp_path: Path):
         path = tmp_path / "case" / rel
         assert outcome(real.resolve, path) == outcome(lambda p: p.resolve(strict=False),
                                                       path), rel
+
+
+def test_watch_memo_sees_every_changed_file(tmp_path: Path):
+    """Watch mode's in-memory layer (hashes by file signature, parsed entries by bytes,
+    OCR words) never hides a change."""
+    from itaoreport.evidence.memo import MemoCache
+    from itaoreport.evidence.exhibits import cache_folder
+
+    case = _case(tmp_path / "case")
+    memo = MemoCache(cache_folder(case))
+    options = BuildOptions(formats=("json",), image_cache=memo)
+    first = build(case, options)
+    again = build(case, options)
+    assert again.report == first.report and memo.digests and memo.parsed
+    shot = case / "shots" / "a.png"
+    chat_image("11:11", "15 November", MESSAGES[:1]).save(shot)
+    entry = case / "entries" / "b.yaml"
+    entry.write_text(entry.read_text().replace("A message.", "Another message."))
+    changed = build(case, options)
+    import hashlib
+
+    sha = {a["path"]: a["sha256"] for a in changed.report["attachments"]}
+    assert sha["shots/a.png"] == hashlib.sha256(shot.read_bytes()).hexdigest()
+    assert sha["shots/a.png"] != {a["path"]: a["sha256"]
+                                  for a in first.report["attachments"]}["shots/a.png"]
+    assert changed.report["entries"][1]["summary"] == "Another message."

@@ -94,8 +94,11 @@ class LoadResult:
         return bool(self.errors) or (strict and bool(self.problems))
 
 
-def load_case(case_dir: str | os.PathLike) -> LoadResult:
-    """Read case.yaml and every entry; never raises for bad input."""
+def load_case(case_dir: str | os.PathLike, parsed: dict | None = None) -> LoadResult:
+    """Read case.yaml and every entry; never raises for bad input.
+
+    parsed: file name -> (its bytes, their YAML tree), kept between loads by watch mode:
+    a file whose bytes are the same is not parsed again (the trees are never changed)."""
     root = Path(case_dir)
     problems: list[Problem] = []
     if not root.is_dir():
@@ -112,6 +115,7 @@ def load_case(case_dir: str | os.PathLike) -> LoadResult:
         )
         return LoadResult(None, problems)
     reader = _Reader(root, problems)
+    reader.parsed = parsed
     case_values = reader.read_case()
     tz = zone(case_values.get("timezone") or "UTC") if case_values is not None else ZoneInfo("UTC")
     reader.names = _party_names(case_values)
@@ -160,6 +164,8 @@ class _Reader:
         self._root_real: Path | None = None
         self.real_paths = RealPaths()
         """Folders resolved so far in this load (each entry file is then one lstat)."""
+        self.parsed: dict | None = None
+        """See load_case."""
 
     def root_real(self) -> Path | None:
         """The case folder with links resolved, once per load (None: let each check fail)."""
@@ -178,11 +184,21 @@ class _Reader:
         except CaseFileError as exc:
             self.problems.append(error(Loc(rel), str(exc), exc.hint))
             return False
+        memo = self.parsed
+        if memo is not None:
+            known = memo.get(rel)
+            if known is not None and known[0] == data:
+                return known[1]
         try:
-            return load_yaml_bytes(data, rel)
+            node = load_yaml_bytes(data, rel)
         except YamlProblem as exc:
             self.problems.append(exc.problem)
             return False
+        if memo is not None:
+            if len(memo) > 4 * MAX_ENTRIES:  # files come and go in a long session
+                memo.clear()
+            memo[rel] = (data, node)
+        return node
 
     def _top_mapping(self, rel: str) -> YMap | None:
         node = self._load(rel)

@@ -151,6 +151,27 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _file_digest(cache: ImageCache, path: Path) -> tuple[str, int]:
+    """sha256_file, or what it gave for this very file before when the cache keeps digests
+    in memory (watch mode: a regular file with the same device, inode, size, modification
+    and change times)."""
+    memo = getattr(cache, "digests", None)
+    if memo is None:
+        return sha256_file(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return sha256_file(path)
+    signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = memo.get(str(path))
+    if known is not None and known[0] == signature and stat.S_ISREG(st.st_mode):
+        return known[1], known[2]
+    sha, size = sha256_file(path)
+    if stat.S_ISREG(st.st_mode):
+        memo[str(path)] = (signature, sha, size)
+    return sha, size
+
+
 def gather_evidence(case: Case, cache: ImageCache | None = None,
                     printer: PrintMaker | None = None,
                     say: Callable[[str], None] | None = None,
@@ -179,7 +200,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
                 continue
             full = case.root / att.path
             try:
-                sha, size = sha256_file(full)
+                sha, size = _file_digest(cache, full)
             except OSError as exc:
                 problems.append(error(att.loc, f"cannot read attachment {att.path!r}: {exc.strerror}"))
                 continue
@@ -359,12 +380,17 @@ class ImageSet:
                 spec = replace(spec, languages=tuple(sorted({*merged[sha].languages,
                                                              *spec.languages})))
             merged[sha] = spec
+        memo = getattr(self.cache, "ocr_texts", None)  # watch mode keeps them in memory
         for sha, spec in merged.items():
             if sha in self.ocr_errors or (sha in self.ocr and self.ocr[sha].engine == spec.key):
                 continue
-            hit = ocr_cache.get(sha, spec, self.derived)
+            hit = memo.get((sha, spec.key)) if memo is not None else None
+            if hit is None:
+                hit = ocr_cache.get(sha, spec, self.derived)
             if hit is not None:
                 self.ocr[sha] = hit
+                if memo is not None:
+                    memo[(sha, spec.key)] = hit
             else:
                 self._ocr_wanted[sha] = spec
 
@@ -469,6 +495,9 @@ class ImageSet:
             self._ocr_wanted.pop(sha, None)
             if work.ocr is not None:
                 self.ocr[sha] = work.ocr
+                memo = getattr(self.cache, "ocr_texts", None)
+                if memo is not None:
+                    memo[(sha, work.ocr.engine)] = work.ocr
                 if self.derived is not None and work.ocr._digest:  # as its cache file holds it
                     from itaoreport.evidence.ocr import derived_key
 
