@@ -10,8 +10,10 @@ screenshots, 2 photos; tests/casegen.make_damaged_case) and prints, per case:
 - whether every exhibit's line in the index gives the page the exhibit is on;
 - amex: the share of coloured pixels (target: none beyond anti-aliasing);
 - legibility: each quote read back by OCR from the pictures alone at 100 dpi
-  (`gs -dFILTERTEXT -dDOINTERPOLATE -sDEVICE=png16m -r100` drops every text object, then
-  `tesseract PAGE - -l eng+chi_sim --psm 11`), fuzzy-matched (target >= 0.85 each).
+  (`gs -dFILTERTEXT -sDEVICE=png16m -r100` drops every text object, then
+  `tesseract PAGE - -l eng+chi_sim --psm 11`), fuzzy-matched (target >= 0.85 each): the
+  issue's measurement exactly, so Ghostscript samples pictures without smoothing (PDF/A
+  forbids /Interpolate); `--interpolate` adds -dDOINTERPOLATE, smoothing as viewers do.
 tests/test_report_layout.py runs the same checks (skipping what needs a missing tool).
 """
 
@@ -34,6 +36,8 @@ if str(ROOT) not in sys.path:
 
 PAGE_TARGETS = {"sample": 5, "damaged": 7}
 LEGIBLE = 0.85
+INTERPOLATE: list[str] = []
+"""Extra Ghostscript options of the legibility render (main(): --interpolate)."""
 COLOUR_TOLERANCE = 24
 """A pixel is coloured when its channels differ by more than this (anti-aliasing of grey on
 grey never does)."""
@@ -121,11 +125,8 @@ def picture_text(pdf: Path, work: Path) -> str:
     """What OCR reads from the pictures alone at 100 dpi (every text object removed)."""
     out = work / "nofont"
     out.mkdir(parents=True, exist_ok=True)
-    # -dDOINTERPOLATE: scale pictures smoothly, as viewers do. PDF/A forbids /Interpolate
-    # true (#16), and Ghostscript alone then samples the nearest pixel; pdfium (Chrome) and
-    # poppler draw the sample's pages pixel-identical with the flag true or false.
     subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dFILTERTEXT",
-                    "-dDOINTERPOLATE", "-sDEVICE=png16m", "-r100",
+                    *INTERPOLATE, "-sDEVICE=png16m", "-r100",
                     f"-sOutputFile={out}/p-%03d.png", str(pdf)],
                    check=True)
     texts = []
@@ -189,7 +190,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="keep the builds in this folder")
+    parser.add_argument("--interpolate", action="store_true",
+                        help="render pictures smoothly (gs -dDOINTERPOLATE), as PDF viewers "
+                             "do; the issue's measurement is without")
     args = parser.parse_args(argv)
+    if args.interpolate:
+        INTERPOLATE.append("-dDOINTERPOLATE")
     work = args.keep or Path(tempfile.mkdtemp(prefix="itaoreport-layout-"))
     work.mkdir(parents=True, exist_ok=True)
     sample = work / "sample-case"

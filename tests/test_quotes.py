@@ -77,6 +77,16 @@ def test_ocr_slips_are_tolerated_but_not_in_numbers():
     assert not find_quote("You promised a refund of 16 EUR", noisy).found
 
 
+def test_codes_of_letters_and_digits_are_read_as_they_are():
+    """A tracking number read exactly was "not found": its 5s and 1s were folded to letters."""
+    screen = words("Your order has shipped with Correos,", "tracking LP551204771CN.")
+    quote = "Your order has shipped with Correos, tracking LP551204771CN."
+    assert find_quote(quote, screen).found
+    assert not find_quote(quote.replace("771", "772"), screen).found
+    assert not find_quote(quote.replace("1CN", "1CM"), screen).found
+    assert find_quote("confirm the order", words("c0nfirm the order")).found  # OCR: 0 for o
+
+
 def test_decimals_and_word_boundaries_count():
     screen = words("A partial refund of 25.50 USD", "is nonrefundable")
     assert find_quote("refund of 25.50 USD", screen).found
@@ -202,6 +212,48 @@ def test_every_quote_found_in_its_bubble_and_no_misquote(shot):
         assert inside(result.box, [bubbles[k] for k in where]), (quote, result.box)
         for kind, wrong in misquotes(quote):
             assert not find_quote(wrong, text).found, (kind, wrong)
+
+
+SATURATED_MESSAGES = [("them", "Your order has shipped, tracking follows soon.", "08:00"),
+                      ("me", "Without a reply by tomorrow I will open a dispute.", "12:10"),
+                      ("them", "We will send a replacement lid within 5 days.", "12:30")]
+
+
+@needs_tesseract
+@pytest.mark.parametrize("text", ["#050505", "#ffffff"], ids=["black", "white"])
+def test_text_on_a_saturated_bubble_is_read_whatever_its_colour(text: str):
+    """Black text on a bright blue bubble vanished into it for Tesseract's global threshold
+    (luminance 91 against 5); white text on the same blue (Messenger, Signal) must stay read."""
+    import dataclasses
+
+    from casegen import PALETTES
+
+    palette = dataclasses.replace(PALETTES[2], mine="#0866ff", text=text,
+                                  theirs="#e4e6eb" if text == "#050505" else "#3a3b3c")
+    image = chat_image("12:10", "24 May", SATURATED_MESSAGES, palette=palette)
+    read = ocr_module.read_words(image, ENGINE.spec(["eng"]))
+    for _side, message, _time in SATURATED_MESSAGES:
+        result = find_quote(message, read)
+        assert result.found, (message, result.closest)
+    assert not find_quote("Without a reply by Monday I will open a dispute.", read).found
+
+
+def test_only_saturated_regions_with_dark_text_are_lightened():
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (400, 300), "#f0f2f5")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([20, 20, 380, 120], fill="#0866ff")  # dark text: lightened
+    draw.rectangle([20, 160, 380, 260], fill="#0866ff")  # light text: kept
+    for x in range(40, 360, 16):
+        draw.rectangle([x, 50, x + 6, 90], fill="#000000")
+        draw.rectangle([x, 190, x + 6, 230], fill="#ffffff")
+    gray = image.convert("L")
+    out = ocr_module.lighten_dark_text_bubbles(image, gray)
+    assert out.getpixel((30, 30)) == 255  # the bubble behind dark text: its brightest channel
+    assert out.getpixel((42, 60)) == 0  # the dark text itself
+    assert out.getpixel((30, 170)) == gray.getpixel((30, 170))  # behind light text: luminance
+    assert out.getpixel((10, 10)) == gray.getpixel((10, 10))  # the page
 
 
 # --- in the build ---------------------------------------------------------------------------

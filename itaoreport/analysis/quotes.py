@@ -206,7 +206,9 @@ def _small_lines(words: list[dict]) -> set[int]:
 def _fold_ocr_word(text: str) -> str:
     """Undo OCR's letter/digit confusions by context: in a run of letters and digits that has
     a digit and otherwise only digit-like letters (O, l, I, |, S, B, Z), those are digits;
-    in a run with other letters, 0, 1 and 5 are letters; a capital I inside a lower-case word
+    a run with at least two digits and no more letters than digits is a code (a tracking
+    number such as LP551204771CN) and is kept as read; in a run with other letters, 0, 1
+    and 5 are letters; a capital I inside a lower-case word
     is an l. Then case fold and the rn/m, vv/w pairs."""
     if text == "|":  # the pronoun I, as OCR reads it in sans-serif fonts
         return "i"
@@ -216,6 +218,9 @@ def _fold_ocr_word(text: str) -> str:
         if any(c.isdigit() for c in word) and all(c.isdigit() or c.lower() in _LIKE_DIGIT
                                                   for c in word):
             return "".join(c if c.isdigit() else _LIKE_DIGIT[c.lower()] for c in word)
+        digits = sum(c.isdigit() for c in word)
+        if digits >= 2 and digits >= sum(c.isalpha() for c in word):
+            return word  # a code of letters and digits (LP551204771CN): read as it is
         if any(c.isalpha() for c in word):
             out = []
             for k, c in enumerate(word):

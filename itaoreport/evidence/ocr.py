@@ -39,7 +39,7 @@ OCR_ENV = "ITAOREPORT_OCR"
 """ITAOREPORT_OCR=0 turns OCR (and so the quote check) off."""
 TESSERACT_ENV = "ITAOREPORT_TESSERACT"
 """The tesseract command to use instead of the one on PATH."""
-PREP = "p2"
+PREP = "p3"
 """Version of the preparation below (scale, inversion, psm); part of the cache key."""
 PSM = "3"
 THRESHOLD: tuple[str, ...] = ()
@@ -263,19 +263,72 @@ def prepare(image: Image) -> tuple[Image, float]:
     from PIL import Image as PILImage
     from PIL import ImageOps, ImageStat
 
-    gray = image.convert("L") if image.mode != "L" else image
     if image.mode in ("RGBA", "LA"):  # transparent: as composited over white
         back = PILImage.new("RGBA", image.size, "white")
-        gray = PILImage.alpha_composite(back, image.convert("RGBA")).convert("L")
+        image = PILImage.alpha_composite(back, image.convert("RGBA")).convert("RGB")
     factor = 1.0
     if image.height >= 1.5 * image.width and image.width > 1.2 * TARGET_WIDTH:
-        factor = image.width / TARGET_WIDTH
-        gray = gray.resize((TARGET_WIDTH, round(image.height / factor)),
-                           PILImage.Resampling.BOX)
-        factor = image.height / gray.height
+        height = image.height
+        image = image.resize((TARGET_WIDTH, round(height * TARGET_WIDTH / image.width)),
+                             PILImage.Resampling.BOX)
+        factor = height / image.height
+    gray = image.convert("L") if image.mode != "L" else image
+    if image.mode == "RGB":
+        gray = lighten_dark_text_bubbles(image, gray)
     if ImageStat.Stat(gray).mean[0] < 110:  # dark mode
         gray = ImageOps.invert(gray)
     return gray, factor
+
+
+SATURATED = 96
+"""A pixel whose channels spread more than this (0-255) is a saturated colour (a bubble of
+an app's brand colour, a header bar)."""
+BUBBLE_MIN_SHARE = 0.002
+"""A saturated region smaller than this share of the picture is an icon or noise."""
+INSIDE_REACH = 12
+"""A pixel is inside a saturated region when saturated pixels lie within this many pixels
+(at the OCR size) both to its left and to its right: the strokes of a letter drawn on it,
+not the page beside it."""
+
+
+def lighten_dark_text_bubbles(rgb: Image, gray: Image) -> Image:
+    """`gray` with every saturated region that carries dark text made light.
+
+    Luminance turns a bright saturated colour (#0866ff, luminance 91) dark: black text on
+    it vanishes into the bubble for Tesseract's global threshold, while white text on it
+    (Messenger, iMessage, Signal) reads well as it is. So each large saturated region is
+    judged by the text inside it: when more of its inside pixels are dark than light, its
+    saturated pixels take their brightest channel (the blue bubble becomes light, the black
+    letters stay black, their anti-aliased edges darker than the bubble; the saturated islands
+    inside letters, like the hole of an o, go with their region); regions with light
+    text, and everything unsaturated, keep their luminance."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from scipy import ndimage
+
+    a = np.asarray(rgb)
+    high, low = a.max(axis=2), a.min(axis=2)
+    sat = (high.astype(np.int16) - low) > SATURATED
+    if sat.sum() < BUBBLE_MIN_SHARE * sat.size:
+        return gray
+    labels, count = ndimage.label(sat)
+    sizes = np.bincount(labels.ravel())
+    left = ndimage.maximum_filter1d(sat, INSIDE_REACH + 1, axis=1, origin=INSIDE_REACH // 2)
+    right = ndimage.maximum_filter1d(sat, INSIDE_REACH + 1, axis=1,
+                                     origin=-(INSIDE_REACH // 2))
+    inside = left & right & ~sat
+    dark, light = inside & (high < 80), inside & (low > 190)
+    out = None
+    for index, where in enumerate(ndimage.find_objects(labels), start=1):
+        if where is None or sizes[index] < BUBBLE_MIN_SHARE * sat.size:
+            continue
+        if int(dark[where].sum()) <= max(int(light[where].sum()), 50):
+            continue
+        if out is None:
+            out = np.array(gray)
+        region = sat[where]  # with the islands inside letters (the hole of an o)
+        out[where][region] = high[where][region]
+    return gray if out is None else PILImage.fromarray(out)
 
 
 def _pnm(gray: Image) -> bytes:
