@@ -145,7 +145,7 @@ def rgb(image: Image.Image) -> Image.Image:
     """Upright image as RGB; transparency is composited over white as viewers show it."""
     from PIL import Image
 
-    if image.mode in ("RGBA", "LA") and image.getextrema()[-1][0] == 255:  # opaque
+    if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] == 255:  # opaque
         return image.convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -403,12 +403,22 @@ def _block_size(width: int) -> int:
 
 
 def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
-    """Sums over block x block squares (float64), the picture cut to whole blocks."""
+    """Sums over block x block squares (float64), the picture cut to whole blocks.
+
+    Strided additions, ~7x faster than a reshape and sum over two axes; the verifier's
+    values are whole numbers (8-bit levels, their squares and products), whose float64
+    sums are exact in any order, so the result is the same to the bit."""
     import numpy as np
 
     h, w = values.shape[0] // block, values.shape[1] // block
-    cut = values[:h * block, :w * block].astype(np.float64)
-    return cut.reshape(h, block, w, block).sum(axis=(1, 3))
+    cut = values[:h * block, :w * block]
+    rows = cut[0::block].astype(np.float64)
+    for i in range(1, block):
+        rows += cut[i::block]
+    sums = rows[:, 0::block].copy()
+    for j in range(1, block):
+        sums += rows[:, j::block]
+    return sums
 
 
 def _window_sums(blocks: np.ndarray) -> np.ndarray:
@@ -434,8 +444,11 @@ def _window_means(values: np.ndarray, window: int) -> np.ndarray:
 
     s = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
     s[1:, 1:] = values.cumsum(0).cumsum(1)
-    total = s[window:, window:] - s[:-window, window:] - s[window:, :-window] + s[:-window, :-window]
-    return total / (window * window)
+    total = s[window:, window:] - s[:-window, window:]  # in place from here: same sums
+    total -= s[window:, :-window]
+    total += s[:-window, :-window]
+    total /= window * window
+    return total
 
 
 def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.ndarray],
