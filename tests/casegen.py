@@ -36,6 +36,9 @@ class Palette:
     meta: str = "#667781"
     composer: str = "#f0f0f0"
     send: str = "#00a884"
+    mine_text: str | None = None
+    """Text on the claimant's own bubbles, when it differs from `text` (white on a brand
+    colour, as Messenger draws it)."""
 
 
 PALETTES = (
@@ -43,11 +46,13 @@ PALETTES = (
     Palette("#fff4ec", "#202020", "#ff5000", "#ffd1b3", "#ffe3d1", "#ffe8d9", "#7a3b12",
             "#ffd9bf", "#ffffff", "#1f1f1f", "#8a6a55", "#fafafa", "#ff5000"),
     Palette("#f0f2f5", "#1c2b4a", "#0866ff", "#7fb2ff", "#dce8ff", "#e4e6eb", "#3a3b3c",
-            "#0866ff", "#e4e6eb", "#050505", "#65676b", "#ffffff", "#0866ff"),
+            "#0866ff", "#e4e6eb", "#050505", "#65676b", "#ffffff", "#0866ff", "#ffffff"),
     Palette("#0b141a", "#000000", "#1f2c34", "#53bdeb", "#8696a0", "#182229", "#8696a0",
             "#005c4b", "#202c33", "#e9edef", "#8696a0", "#1f2c34", "#00a884"),
 )
-"""Four apps' colour schemes; the first is the one the sample case uses, the last is dark mode."""
+"""Four apps' colour schemes; the first is the one the sample case uses, the last is dark mode.
+The third is Messenger's: white text on its blue bubbles (black on that blue, which no app
+draws, is below WCAG's 4.5:1 contrast; tests/test_quotes.py still reads it)."""
 DARK = PALETTES[3]
 """Dark mode: light text on dark bubbles."""
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -129,7 +134,8 @@ def chat_image(clock: str, day: str, messages: list[tuple[str, str, str]],
         if bubbles is not None:
             bubbles.append((x0, y, x0 + bw, y + bh))
         for i, line in enumerate(lines):
-            d.text((x0 + 34, y + 26 + 62 * i), line, font=body, fill=p.text)
+            d.text((x0 + 34, y + 26 + 62 * i), line, font=body,
+                   fill=(p.mine_text or p.text) if side == "me" else p.text)
         tick = " \u2713\u2713" if side == "me" else ""
         d.text((x0 + bw - 30, y + bh - 22), time + tick, font=font(32), fill=p.meta, anchor="rs")
         y += bh + 36

@@ -228,7 +228,7 @@ def test_text_on_a_saturated_bubble_is_read_whatever_its_colour(text: str):
 
     from casegen import PALETTES
 
-    palette = dataclasses.replace(PALETTES[2], mine="#0866ff", text=text,
+    palette = dataclasses.replace(PALETTES[2], mine="#0866ff", text=text, mine_text=text,
                                   theirs="#e4e6eb" if text == "#050505" else "#3a3b3c")
     image = chat_image("12:10", "24 May", SATURATED_MESSAGES, palette=palette)
     read = ocr_module.read_words(image, ENGINE.spec(["eng"]))

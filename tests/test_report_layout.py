@@ -162,6 +162,29 @@ def test_a_highlight_is_framed_on_the_picture_and_shown_enlarged(tmp_path: Path)
     assert '<td class="label"><a href="#exhibit-E1">E1</a></td>' in html
 
 
+def test_a_later_entry_pointing_into_a_picture_shown_earlier_gets_its_own_detail(
+        tmp_path: Path):
+    """The second entry refers to E1 again with its own highlight: the picture is not shown
+    twice, but that entry shows the enlarged detail of the message it points at."""
+    them, me = bubble_boxes(MESSAGES)
+    case = write_case(tmp_path / "case", entries={
+        "a.yaml": ENTRY_YAML + "attachments:\n  - path: s/chat.png\n    highlight: [[" +
+        ", ".join(map(str, them)) + "]]\n",
+        "b.yaml": ENTRY_YAML.replace("14:30", "15:30").replace("Asked for tracking.",
+                                                              "The seller's answer.")
+        + "attachments:\n  - path: s/chat.png\n    highlight: [[" + ", ".join(map(str, me))
+        + "]]\n"}, files={"s/chat.png": b""})
+    chat_image("09:05", "2023-10-26", MESSAGES).save(case / "s" / "chat.png")
+    build(case, BuildOptions(formats=("html",)))
+    html = (case / "build" / "report.html").read_text(encoding="utf-8")
+    assert html.count('<figure class="exhibit') == 1
+    details = re.findall(r'<figure class="detail".*?<img src="(assets/detail-[^"]+)"', html,
+                         re.S)
+    assert len(details) == 2 and details[0] != details[1], details
+    second = html[html.index('id="entry-b"'):]
+    assert 'class="detail"' in second and "(shown above)" in second
+
+
 def test_the_quote_checks_box_is_the_region_when_there_is_no_highlight(tmp_path: Path,
                                                                        monkeypatch):
     from itaoreport import build as build_module

@@ -48,9 +48,13 @@ DETAIL_MAX_MM = (100.0, 90.0)
 DETAIL_PAD = 0.02
 """Room kept left and right of the region, as a share of the picture's width (above and
 below: a fifth of a line of body text)."""
-DARK_BOOST = 1.2
+DARK_BOOST = 1.35
 """Light text on a dark or saturated bubble (white on blue) reads worse when small, on paper
-as for OCR: such a region's detail is drawn this much larger."""
+as for OCR: such a region's detail is drawn this much larger (13.5 pt body text), up to
+DARK_MAX_WIDTH_MM wide."""
+DARK_MAX_WIDTH_MM = 125.0
+"""Widest such a detail is drawn: the text column beside the picture is about 130 mm on A4
+and Letter."""
 DARK_MEDIAN = 150
 """A region whose median luminance (0-255) is below this has a dark background."""
 TRIM_MIN_SHARE = 0.18
@@ -161,7 +165,7 @@ def detail_rendition(screen: Rendition, sha256: str, size: tuple[int, int], boxe
     crop, scale = detail_box(size, boxes)
     factor = screen.width / size[0]
     if is_dark(screen, sha256, [tuple(round(v * factor) for v in union(boxes))], cache_root):
-        scale = min(scale * DARK_BOOST, DETAIL_MAX_MM[0] / (crop[2] - crop[0]),
+        scale = min(scale * DARK_BOOST, DARK_MAX_WIDTH_MM / (crop[2] - crop[0]),
                     DETAIL_MAX_MM[1] / (crop[3] - crop[1]))
     px = tuple(round(v * factor) for v in crop)
     px = (px[0], px[1], max(px[2], px[0] + 1), max(px[3], px[1] + 1))
@@ -318,7 +322,10 @@ class Figure:
 
 def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: bool,
                  cache_root: Path | None) -> dict[tuple[str, str], Figure]:
-    """(entry id, attachment path) -> Figure, for each picture an entry shows first."""
+    """(entry id, attachment path) -> Figure, for each picture an entry shows first, and for
+    each later use of a picture that points at a region of it (its own `highlight:` or the
+    entry's quote found there): that entry gets the enlarged detail, the picture is not
+    shown again."""
     shown: set[str] = set()
     plans: dict[tuple[str, str], Figure] = {}
     exhibits = {x.label: x for x in evidence.exhibits}
@@ -327,8 +334,9 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
         for att in entry.attachments:
             info = evidence.attachments.get(att.path)
             x = exhibits.get(info.exhibit or "") if info else None
-            if x is None or x.rendition is None or x.label in shown or not info.width:
+            if x is None or x.rendition is None or not info.width:
                 continue
+            again = x.label in shown
             shown.add(x.label)
             size = (info.width, info.height)
             kept = evidence.attachments[x.path]
@@ -339,6 +347,8 @@ def plan_figures(case: Case, evidence: Evidence, quote_checks: dict, grayscale: 
             boxes, source = region_of(att.highlight, quote_checks.get(entry.id), att.path,
                                       x.label)
             boxes = [b for b in boxes if b[2] <= size[0] and b[3] <= size[1]]
+            if again and not boxes:
+                continue
             first, end = rows_of[x.label]
             if boxes:
                 region = union(boxes)
