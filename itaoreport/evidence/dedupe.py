@@ -469,7 +469,8 @@ def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.nd
     keys = sorted(items, key=lambda k: keep_rank(items[k], k))
     pairs = candidate_pairs([items[k].phash for k in keys],
                             [items[k].width / items[k].height for k in keys])
-    checker = _Checker(keys, items, gray_of, verdicts, _Progress(progress, len(pairs)))
+    checker = _Checker(keys, items, gray_of, verdicts,
+                       _Progress(progress, len(keys), len(pairs)))
     try:
         checker.start(pairs, workers)
         return _Grouping(keys, pairs, items, checker).run()
@@ -540,10 +541,12 @@ class _Grouping:
                 self.by_sha.setdefault(facts.sha256, key)
                 self.by_pixels.setdefault(facts.pixel_digest, key)
                 self._ahead(position)
+                checker.progress.image_placed()
                 continue
             kept, stage, score = match
             self.keep_of[key] = kept
             self.groups[kept].duplicates.append(Match(key, stage, score))
+            checker.progress.image_placed()
         for verified in self.bridges:
             _join_groups(verified, self.index, self.groups, self.keep_of, checker)
         checker.progress.done()
@@ -581,22 +584,29 @@ class _Grouping:
 
 
 class _Progress:
-    """Says how verification goes when there are many candidate pairs."""
+    """Says how verification goes when there are many candidate pairs: images placed (in
+    their group or as kept) out of all, and pairs verified so far."""
 
     FROM = 2000
+    """Candidate pairs from which progress is said (about a minute of verification)."""
 
-    def __init__(self, say: Callable[[str], None] | None, total: int):
-        self.say = say if total >= self.FROM else None
-        self.total, self.count, self.step = total, 0, max(1, total // 10)
+    def __init__(self, say: Callable[[str], None] | None, images: int, pairs: int):
+        self.say = say if pairs >= self.FROM else None
+        self.images, self.placed, self.pairs = images, 0, 0
+        self.step = max(1, images // 10)
 
-    def tick(self) -> None:
-        self.count += 1
-        if self.say and self.count % self.step == 0 and self.count < self.total:
-            self.say(f"comparing look-alike screenshots: {self.count} of about {self.total} pairs")
+    def verified(self) -> None:
+        self.pairs += 1
+
+    def image_placed(self) -> None:
+        self.placed += 1
+        if self.say and self.placed % self.step == 0 and self.placed < self.images:
+            self.say(f"comparing look-alike screenshots: {self.placed} of {self.images} "
+                     f"placed, {self.pairs} pairs verified")
 
     def done(self) -> None:
         if self.say:
-            self.say("comparing look-alike screenshots: done")
+            self.say(f"comparing look-alike screenshots: done ({self.pairs} pairs verified)")
 
 
 def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: ImageFacts
@@ -624,16 +634,21 @@ class _Checker:
         since the images are placed in that order."""
         self.queued: set[tuple[str, str]] = set()
         self.pool = None
+        self.started = False
 
     def start(self, pairs: set[tuple[int, int]], workers: int | None) -> None:
-        """Verify in worker processes when there are enough pairs no cache can answer."""
+        """Verify in worker processes, once a verdict is missing, if there are enough
+        candidate pairs no cache can answer (a warm run starts no worker)."""
+        self.pairs, self.workers = pairs, workers
+        self.started = workers == 1
+
+    def _start_pool(self) -> None:
         from itaoreport.evidence import verify_pool
 
-        if workers == 1:
-            return
+        self.started = True
         keys = self.keys
-        uncached = sum(1 for i, j in pairs if self._cached(keys[i], keys[j]) is None)
-        self.pool = verify_pool.start(uncached, workers, self.items, self.gray_of)
+        uncached = sum(1 for i, j in self.pairs if self._cached(keys[i], keys[j]) is None)
+        self.pool = verify_pool.start(uncached, self.workers, self.items, self.gray_of)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -673,6 +688,8 @@ class _Checker:
 
     def wait(self) -> None:
         """Let at least one requested verdict arrive."""
+        if not self.started and self.waiting:
+            self._start_pool()
         if self.pool is not None:
             for a, b, verdict in self.pool.wait(self._next_batch):
                 self._have(a, b, verdict, store=True)
@@ -698,7 +715,7 @@ class _Checker:
     def _have(self, a: str, b: str, verdict: Verdict, store: bool) -> None:
         self.queued.discard((a, b))
         self.decided[a, b] = verdict
-        self.progress.tick()
+        self.progress.verified()
         if store and self.verdicts is not None:
             self.verdicts.put_verdict(self.items[a].sha256, self.items[b].sha256, verdict)
 
