@@ -143,8 +143,10 @@ def test_a_lost_grayscale_is_made_again_when_a_new_pair_needs_it(tmp_path: Path,
                "s/b.jpg": encode(chat(CONVERSATION), "JPEG", quality=80)})
     folder = case_dir / ".itaoreport" / "cache"
     gather_evidence(load_case(case_dir).case, ImageCache(folder))
-    for png in folder.rglob("*.png"):
-        png.write_bytes(b"damaged")  # the facts of a.png stay, its grayscale is unreadable
+    grays = list(folder.rglob("*.gray"))
+    assert grays
+    for gray in grays:
+        gray.write_bytes(b"damaged")  # the facts of a.png stay, its grayscale is unreadable
     (case_dir / "entries" / "b.yaml").write_text(
         ENTRY_YAML.replace("14:30", "15:30") + "attachments: [s/b.jpg]\n")
     cache = ImageCache(folder)
@@ -242,10 +244,9 @@ def test_planted_cache_entries_cannot_name_outputs_hang_or_lead_out(tmp_path: Pa
     (meta,) = (folder / "renditions").rglob("*.json")
     info = json.loads(meta.read_text())
     meta.write_text(json.dumps({**info, "name": "report.html"}))
-    name = "-".join(sorted((sha, "0" * 64)))
-    pair = folder / "pairs" / name[:2] / f"{name}.json"
-    pair.parent.mkdir(parents=True)
-    os.mkfifo(pair)  # reading it would block forever
+    index = folder / "index.json"  # facts and verdicts
+    index.unlink()
+    os.mkfifo(index)  # reading it would block forever
     outside = tmp_path / "outside"
     outside.mkdir()
     shutil.rmtree(folder / "images")

@@ -64,15 +64,18 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None,
         items.append((path, Path(path), sha, size))
     cache = ImageCache(cache_dir)
     images = ImageSet(cache, say=progress, renditions=False)
-    problem.update(images.analyse(items))
-    while True:
-        try:
-            result = find_duplicates(images.facts, images.gray, verdicts=cache,
-                                     progress=progress)
-            break
-        except Unreadable as exc:  # its cached grayscale was lost and it no longer decodes
-            problem[exc.key] = exc.reason
-            del images.facts[exc.key]
+    try:
+        problem.update(images.analyse(items))
+        while True:
+            try:
+                result = find_duplicates(images.facts, images.gray, verdicts=cache,
+                                         progress=progress)
+                break
+            except Unreadable as exc:  # its cached grayscale was lost and no longer decodes
+                problem[exc.key] = exc.reason
+                del images.facts[exc.key]
+    finally:
+        cache.flush()
     unreadable += [(path, problem[path]) for path in files if path in problem]
     notes = [(path, frames_note(images.facts[path].frames)) for path in files
              if path in images.facts and images.facts[path].frames > 1]

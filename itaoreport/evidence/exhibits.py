@@ -188,6 +188,16 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
     """
     if cache is None:
         cache = ImageCache(cache_folder(case.root))
+    try:
+        return _gather_evidence(case, cache, printer, say, ocr, derived)
+    finally:
+        cache.flush()  # what this build analysed and verified, for the next one
+
+
+def _gather_evidence(case: Case, cache: ImageCache, printer: PrintMaker | None,
+                     say: Callable[[str], None] | None,
+                     ocr: dict[str, OcrSpec] | None,
+                     derived: DerivedCache | None = None) -> Evidence:
     infos: dict[str, AttachmentInfo] = {}
     where: dict[str, Loc] = {}
     problems: list[Problem] = []

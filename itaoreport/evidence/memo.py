@@ -44,10 +44,10 @@ class MemoCache(ImageCache):
         return self._grays.get(sha256) if self.folder is None else super().gray(sha256)
 
     def put(self, facts, gray) -> None:
-        super().put(facts, gray)
-        self.remember(facts, gray)
+        super().put(facts, gray)  # which remembers them
 
     def remember(self, facts, gray) -> None:
+        super().remember(facts, gray)
         self._facts[facts.sha256] = facts
         if self.folder is None:
             self._grays[facts.sha256] = gray
