@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ENTRY_YAML, SAMPLE_CASE, png_bytes, write_case
+from conftest import ENTRY_YAML, SAMPLE_CASE, case_cache, png_bytes, write_case
 from hostile_support import (
     assert_clean_failure,
     assert_clean_subprocess_failure,
@@ -330,7 +330,7 @@ def test_temporary_files_of_a_killed_build_are_cleaned_and_nothing_else(tmp_path
     dead = _dead_pid()
     ours = [case / "build" / f".itaoreport-report.html.{dead}-ab12cd34.tmp",
             case / "build" / "assets" / f".itaoreport-x.jpg.{dead}-zz_9zz99.tmp",
-            case / ".itaoreport" / "cache" / f".itaoreport-x.json.{dead}-00000000.tmp"]
+            case_cache(case) / f".itaoreport-x.json.{dead}-00000000.tmp"]
     old = case / "build" / f".itaoreport-report.json.{os.getppid()}-oldoldol.tmp"
     alive = case / "build" / f".itaoreport-report.pdf.{os.getppid()}-running.tmp"
     not_ours = [case / "build" / ".report.html.abcd1234.tmp", case / "build" / "notes.tmp",
