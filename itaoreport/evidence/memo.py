@@ -20,6 +20,13 @@ class MemoCache(ImageCache):
         self._grays: dict = {}
         self._verdicts: dict = {}
         self._renditions: dict = {}
+        self.ocr_texts: dict = {}
+        """(SHA-256, engine key) -> OcrText: the words of pictures read or loaded so far."""
+        self.parsed: dict = {}
+        """Case file name -> (bytes, YAML tree): unchanged files are not parsed again."""
+        self.digests: dict = {}
+        """File path -> (device, inode, size, modification and change times; SHA-256; size):
+        an unchanged file is not hashed again."""
 
     def facts(self, sha256: str):
         if sha256 not in self._facts:
