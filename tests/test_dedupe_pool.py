@@ -5,7 +5,9 @@ warm run decodes no image and starts no worker."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 from pathlib import Path
 
 import pytest
@@ -71,10 +73,10 @@ def test_same_groups_verdicts_and_pairs_with_one_and_two_workers(analysed, monke
     real_submit = verify_pool.PairPool._submit
     arenas = []
 
-    def submit(self, batch):
+    def submit(self, number, batch):
         batches.append(batch)
         arenas.append(self.arena)
-        return real_submit(self, batch)
+        return real_submit(self, number, batch)
 
     monkeypatch.setattr(verify_pool.PairPool, "_submit", submit)
     pooled = dedupe.find_duplicates(facts, grays.__getitem__, workers=2)
@@ -116,7 +118,8 @@ def test_verdicts_arriving_in_any_order_give_the_same_result(analysed, monkeypat
     in_order = sorted(verified)
     verified.clear()
     monkeypatch.setattr(verify_pool, "start",
-                        lambda pairs, workers, items, gray_of: ShuffledPool(seed, items, gray_of))
+                        lambda pairs, workers, items, gray_of, route=None:
+                        ShuffledPool(seed, items, gray_of))
     shuffled = dedupe.find_duplicates(facts, grays.__getitem__, workers=2)
     assert outcome(shuffled) == outcome(alone)
     assert sorted(verified) == in_order  # nothing verified that the rule does not use
@@ -160,3 +163,33 @@ def test_a_warm_run_decodes_no_image_reads_no_grayscale_and_starts_no_worker(
     assert outcome(warm.result) == outcome(cold.result)
     index = list(cache.rglob("index.json"))
     assert len(index) == 1  # facts and verdicts: one file
+
+
+def test_a_worker_that_dies_leaves_its_pairs_to_this_process(analysed, monkeypatch):
+    facts, grays = analysed
+    alone = dedupe.find_duplicates(facts, grays.__getitem__, workers=1)
+    real_submit = verify_pool.PairPool._submit
+    killed = []
+
+    def submit(self, number, batch):
+        real_submit(self, number, batch)
+        if not killed:
+            for process in self.pools[number]._processes.values():
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+
+    monkeypatch.setattr(verify_pool.PairPool, "_submit", submit)
+    pooled = dedupe.find_duplicates(facts, grays.__getitem__, workers=2)
+    assert killed
+    assert outcome(pooled) == outcome(alone)
+
+
+def test_images_that_are_candidates_of_each_other_go_to_one_worker():
+    keys = list("abcdefg")
+    pairs = {(0, 1), (1, 2), (3, 4), (5, 6)}  # {a, b, c}, {d, e}, {f, g}
+    route = verify_pool.routes(keys, pairs, 2)
+    assert route["a"] == route["b"] == route["c"]
+    assert route["d"] == route["e"] and route["f"] == route["g"]
+    assert route["a"] != route["d"] == route["f"]  # 2 pairs to one worker, 1 + 1 to the other
+    # one set with more than a worker's share of the pairs: any free worker
+    assert verify_pool.routes(keys, {(0, 1), (1, 2), (2, 3), (4, 5)}, 2) is None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from casegen import chat_image
+from conftest import case_cache
 from itaoreport import privacy
 from itaoreport.analysis import quotes as quotes_module
 from itaoreport.build import BuildOptions, build
@@ -118,7 +119,7 @@ def test_damaged_results_are_misses(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     case = _case(tmp_path / "case")
     build(case, BuildOptions(formats=("html", "json")))
     cold_outputs = _outputs(case)
-    results = case / ".itaoreport" / "cache" / KIND / FILE
+    results = case_cache(case) / KIND / FILE
     if damage == "wrong shapes":  # every result of another shape (a planted file)
         data = json.loads(results.read_bytes())
         data["results"] = {k: ({"status": "found", "box": "x"} if isinstance(v, dict)

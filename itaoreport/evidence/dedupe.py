@@ -648,7 +648,9 @@ class _Checker:
         self.started = True
         keys = self.keys
         uncached = sum(1 for i, j in self.pairs if self._cached(keys[i], keys[j]) is None)
-        self.pool = verify_pool.start(uncached, self.workers, self.items, self.gray_of)
+        self.pool = verify_pool.start(
+            uncached, self.workers, self.items, self.gray_of,
+            route=lambda workers: verify_pool.routes(keys, self.pairs, workers))
 
     def close(self) -> None:
         if self.pool is not None:

@@ -326,11 +326,16 @@ def _redact_exhibits(exhibits: list[Exhibit], infos: dict[str, AttachmentInfo],
 
 
 def cache_folder(root: Path) -> Path | None:
-    """The case's analysis cache, or None where .itaoreport is a link (never written through)."""
-    folder = root / CACHE_DIR
-    if folder.is_symlink() or (folder / "cache").is_symlink():
+    """The case's analysis cache of this user (`.itaoreport/cache/<owner tag>`: a cache
+    that came with the case from someone else is never read; evidence/owner.py), or None
+    where a folder on the way is a link (never written through)."""
+    from itaoreport.evidence.owner import owner_tag
+
+    folder = root / CACHE_DIR / "cache"
+    mine = folder / owner_tag()
+    if folder.parent.is_symlink() or folder.is_symlink() or mine.is_symlink():
         return None
-    return folder / "cache"
+    return mine
 
 
 class Unreadable(Exception):
