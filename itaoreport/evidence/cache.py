@@ -29,9 +29,10 @@ from itaoreport.evidence.dedupe import NORM_WIDTH, ImageFacts, Verdict
 if TYPE_CHECKING:
     import numpy as np
 
-VERSION = "2"
+VERSION = "3"
 """2: full-depth pixel digests, frame counts, the shown picture of 16-bit and light-on-
-transparent images (#14), the wide-margin verifier (#20)."""
+transparent images (#14), the wide-margin verifier (#20). 3: verdict scores are the noise
+model's ratio (#20), no longer grey levels."""
 
 
 class ImageCache:
