@@ -264,8 +264,11 @@ def score(folder: Path, cache: Path | None, workers: str | None) -> int:
     ratio = best_near / worst_copy if worst_copy else float("inf")
     print(f"largest merged-copy score {worst_copy}; smallest near-miss score {best_near} "
           f"(by kind {near_scores}); margin ratio {ratio:.2f}")
-    print(f"grouping: wall {wall:.1f} s, CPU {cpu:.1f} s (this process and workers), "
-          f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    stages = ", ".join(f"{stage} {w:.1f}/{c:.1f}" for stage, (w, c) in outcome.seconds.items())
+    after = os.getloadavg()
+    print(f"grouping: wall {wall:.1f} s, CPU {cpu:.1f} s (this process and workers; "
+          f"wall/CPU by stage: {stages}), load average before {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}, after {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
     if own_cache:
         shutil.rmtree(cache, ignore_errors=True)
     ok = not false_merges and all(m >= 0.95 * t for m, t in by_kind.values())

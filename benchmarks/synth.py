@@ -19,17 +19,24 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # casegen: the chat drawing
 
-GENERATOR_VERSION = 2
-"""Bump when the generated case changes, so cached cases are redrawn."""
+GENERATOR_VERSION = 4
+"""Bump when the generated case changes, so cached cases are redrawn.
+3: an entry's quote is a sentence drawn (and visible) in its first screenshot; a few
+honest misquotes (one number or word changed). 4: casegen draws Messenger's own bubbles
+white on blue."""
 START = datetime(2023, 9, 1, 9, 0)
 ORDER_ID = "IT-20230828-5150"
 COMPLETE_MARK = ".complete"
 GITIGNORE = "build/\n.itaoreport/\n.complete\n"
 HISTORY_COMMITS = 10
+MISQUOTE_EVERY = 20
+"""About one quote in this many of those with a screenshot has one number or word changed: an
+honest misquote, which the build warns about (the rest are found)."""
 
 WORDS = ["order", "tracking", "parcel", "refund", "seller", "courier", "warehouse", "delivery", "label", "invoice", "photo", "address", "customs", "package", "carrier", "status", "update", "shipment", "earbuds", "charger", "cable", "box", "colour", "size", "replacement", "return", "dispute", "receipt", "payment", "voucher", "discount", "message"]
 SENTENCES = (
@@ -85,6 +92,7 @@ def shot_path(i: int) -> str:
     return f"screenshots/chat-{i:04d}.png"
 
 
+@lru_cache(maxsize=4)
 def plan(spec: Spec) -> Plan:
     """Spread distinct screenshots evenly over the entries; copies and re-uses come later."""
     attachments: dict[int, list[str]] = {}
@@ -246,7 +254,11 @@ def entry_yaml(spec: Spec, i: int, stamp: datetime, attachments: list[str], ids:
         lines.append("sender_name: LoadTest Store")
     lines.append(f"summary: {_quoted(sentence(rng, i) + ' ' + sentence(rng, i + 1))}")
     if i % 3 == 0:
-        lines.append(f"quote: {_quoted(sentence(rng, i))}")
+        quote = sentence(rng, i)  # drawn in any case: the entry's other fields stay the same
+        shot = shown_screenshot(spec, attachments)
+        if shot is not None:
+            quote = screenshot_quote(spec, i, shot)
+        lines.append(f"quote: {_quoted(quote)}")
     if attachments:
         lines.append("attachments:")
         for k, path in enumerate(attachments):
@@ -278,18 +290,84 @@ def _draw_job(job: tuple[Path, int, int]) -> None:
     draw_screenshot(path, seed, i)
 
 
+@dataclass(frozen=True)
+class Screenshot:
+    """What screenshot number i shows: its messages (side, text, time), the sentences of
+    each message, and the clock."""
+
+    messages: list[tuple[str, str, str]]
+    sentences: list[list[str]]
+    clock: str
+
+
+def screenshot_content(seed: int, i: int) -> Screenshot:
+    rng = random.Random(seed * 7_919 + i)
+    count = rng.randint(1, 6)
+    messages, sentences = [], []
+    for k in range(count):
+        said = [sentence(rng, i * 10 + k) for _ in range(rng.randint(1, 3))]
+        messages.append((rng.choice(("me", "them")), " ".join(said),
+                         f"{rng.randint(7, 22):02d}:{k * 7:02d}"))
+        sentences.append(said)
+    return Screenshot(messages, sentences, f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}")
+
+
+def visible_sentences(seed: int, i: int) -> list[str]:
+    """The sentences of screenshot i whose bubble is wholly on screen (above the composer),
+    laid out as casegen.chat_image lays them out."""
+    import textwrap
+
+    from casegen import H
+
+    shown, y = [], 410  # the first bubble's top, under the header and the day chip
+    content = screenshot_content(seed, i)
+    for (_side, text, _time), said in zip(content.messages, content.sentences):
+        bottom = y + 62 * len(textwrap.wrap(text, 30) or [""]) + 84
+        if bottom > H - 170:
+            break
+        shown += said
+        y = bottom + 36
+    return shown
+
+
+def shown_screenshot(spec: Spec, attachments: list[str]) -> int | None:
+    """The number of the screenshot an entry's first attachment shows (a copy shows its
+    original), or None when it has none."""
+    for path in attachments:
+        if path.startswith("screenshots/chat-"):
+            return int(path.removeprefix("screenshots/chat-").removesuffix(".png"))
+        for copy, original, _scaled in plan(spec).copies:
+            if copy == path:
+                return int(original.removeprefix("screenshots/chat-").removesuffix(".png"))
+    return None
+
+
+def screenshot_quote(spec: Spec, i: int, shot: int) -> str:
+    """Entry i's quote: a sentence its screenshot shows, as typed (every MISQUOTE_EVERY-th
+    quote has one number or word changed)."""
+    rng = random.Random(spec.seed * 31_337 + i)
+    quote = rng.choice(visible_sentences(spec.seed, shot))
+    if rng.randrange(MISQUOTE_EVERY):
+        return quote
+    digits = [k for k, c in enumerate(quote) if c.isdigit()]
+    if digits:
+        k = digits[-1]
+        return quote[:k] + str((int(quote[k]) + 1) % 10) + quote[k + 1:]
+    words = quote.split(" ")
+    for k, word in enumerate(words):
+        if word in WORDS:
+            words[k] = WORDS[(WORDS.index(word) + 1) % len(WORDS)]
+            return " ".join(words)
+    return quote + " today"
+
+
 def draw_screenshot(path: Path, seed: int, i: int) -> None:
     """Screenshot number i: its own words, clock, day, colours and bubble count."""
     from casegen import PALETTES, chat_image
 
-    rng = random.Random(seed * 7_919 + i)
-    count = rng.randint(1, 6)
-    messages = []
-    for k in range(count):
-        text = " ".join(sentence(rng, i * 10 + k) for _ in range(rng.randint(1, 3)))
-        messages.append((rng.choice(("me", "them")), text, f"{rng.randint(7, 22):02d}:{k * 7:02d}"))
+    content = screenshot_content(seed, i)
     day = (START + timedelta(hours=i * 3)).strftime("%d %B %Y")
-    image = chat_image(f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}", day, messages,
+    image = chat_image(content.clock, day, content.messages,
                        title=("LoadTest Store", "ItaoBuy Support", "Courier Desk")[i % 3],
                        subtitle=f"Order {ORDER_ID} · #{i}", palette=PALETTES[i % len(PALETTES)])
     image.save(path)

@@ -33,9 +33,10 @@ from itaoreport.case.model import Case
 from itaoreport.case.validate import load_case
 from itaoreport.errors import BuildFailed, CaseInvalid, Problem, warning
 from itaoreport.evidence.cache import ImageCache
-from itaoreport.evidence.exhibits import Evidence, gather_evidence
+from itaoreport.evidence.derived import DerivedCache
+from itaoreport.evidence.exhibits import Evidence, cache_folder, gather_evidence
 from itaoreport.evidence.images import open_image
-from itaoreport.evidence.provenance import Provenance, git_provenance
+from itaoreport.evidence.provenance import GitState, Provenance
 from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
@@ -168,8 +169,12 @@ def case_dir_from(out_dir: Path, case_root: Path) -> str:
 
 
 def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float]) -> Analysed:
+    from itaoreport.evidence.ocr import start_engine_lookup
+
     t = time.perf_counter()
-    loaded = load_case(case_dir)
+    git = GitState(case_dir)  # git and tesseract answer in the background while the case is read
+    start_engine_lookup()
+    loaded = load_case(case_dir, getattr(options.image_cache, "parsed", None))
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case
@@ -182,18 +187,22 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
                if "pdf" in options.formats else None)
     ocr_wanted, ocr_notes = ocr_requests(case)
     scan, scan_notes = picture_scan_requests(case, ocr_wanted)  # the privacy check reads all
+    derived = DerivedCache(options.image_cache.folder if options.image_cache is not None
+                           else cache_folder(case.root))
     evidence = gather_evidence(case, options.image_cache, printer, options.progress,
-                               {**scan, **ocr_wanted})
+                               {**scan, **ocr_wanted}, derived)
     evidence.problems += highlight_problems(case, evidence)
     if evidence.problems:
         raise CaseInvalid(loaded.problems + evidence.problems)
     clean_ocr(evidence, hide)  # no word under a redact box, no redact_text string, from here on
-    private += check_pictures(case, evidence)
+    private += check_pictures(case, evidence, derived)
+    ocr_texts(evidence, derived)
     ocr_notes += scan_notes
     timings["evidence"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    quote_checks, quote_warnings, notes = check_quotes(case, evidence, ocr_wanted)
+    quote_checks, quote_warnings, notes = check_quotes(case, evidence, ocr_wanted, derived)
+    derived.save()
     for note in ocr_notes + notes:
         (options.progress or (lambda message: None))(note)
     timings["quotes"] = time.perf_counter() - t
@@ -238,8 +247,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["analyse"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    provenance = git_provenance(case.root, [e.path for e in case.entries] + sorted(
-        evidence.attachments))
+    provenance = git.provenance([e.path for e in case.entries] + sorted(evidence.attachments))
     add_provenance(report, provenance)
     timings["provenance"] = time.perf_counter() - t
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
@@ -291,17 +299,38 @@ def ocr_requests(case: Case) -> tuple[dict, list[str]]:
     return wanted, notes
 
 
-_CHECKED: dict[tuple, QuoteCheck | None] = {}
-"""Quote checks by (quote, pictures by content and engine): a rebuild in watch mode checks
-only the quotes and pictures that changed."""
+_CHECKED: dict[str, QuoteCheck] = {}
+"""Quote checks by their derived-cache key (quote, pictures by content and engine), in
+memory too: a rebuild in watch mode checks only the quotes and pictures that changed, also
+without a cache folder."""
 MAX_CHECKED = 20_000
 
 
-def check_quotes(case: Case, evidence: Evidence, wanted: dict
+def ocr_texts(evidence: Evidence, derived: DerivedCache) -> None:
+    """Give each exhibit's OCR words their text (report.json's `ocr_text`), from the derived
+    cache when these words were seen before, so the words need not be parsed for it."""
+    from itaoreport.evidence.derived import key
+
+    for x in evidence.exhibits:
+        text = evidence.ocr.get(evidence.attachments[x.path].sha256)
+        if text is None:
+            continue
+        name = key("text", text.digest)
+        found = derived.get(name)
+        if isinstance(found, str):
+            text._text = found
+        else:
+            derived.put(name, text.text())
+
+
+def check_quotes(case: Case, evidence: Evidence, wanted: dict,
+                 derived: DerivedCache | None = None
                  ) -> tuple[dict[str, QuoteCheck], list[Problem], list[str]]:
     """Each quoted entry's QuoteCheck, a located warning for each quote not found, and notes
-    for pictures OCR failed on."""
-    from itaoreport.analysis.quotes import NOT_FOUND, check_quote
+    for pictures OCR failed on. With `derived`, checks are cached by the quote and the
+    content of the pictures' words (evidence/derived.py)."""
+    from itaoreport.analysis.quotes import NOT_FOUND, QuoteCheck, check_quote
+    from itaoreport.evidence.derived import key
 
     checks: dict[str, QuoteCheck] = {}
     problems: list[Problem] = []
@@ -312,7 +341,7 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
         if not entry.quote or not entry.quote.strip():
             continue
         pictures = []
-        keys: list[tuple] = []
+        keys: list[list] = []
         for att in entry.attachments:
             info = evidence.attachments.get(att.path)
             if info is None or not info.is_image or info.exhibit is None:
@@ -325,17 +354,25 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict
                              f" quotes in it were not checked")
             if all(p[1] != shown.path for p in pictures):
                 pictures.append((info.exhibit, shown.path, text))
-                keys.append((info.exhibit, shown.path, shown.sha256, text and text.engine,
-                             text and hash(tuple(w["text"] for w in text.words))))
-        key = (entry.quote, tuple(keys))
-        check = _CHECKED.get(key)
+                keys.append([info.exhibit, shown.path, text and text.engine,
+                             text and text.digest])
+        name = key("quote", entry.quote, keys)
+        check = None
+        if derived is not None:
+            check = QuoteCheck.from_json(derived.get(name))
+            if check is None:
+                derived.forget(name)  # missing, or of the wrong shape: checked again
         if check is None:
-            check = check_quote(entry.quote, pictures)
-            if len(_CHECKED) >= MAX_CHECKED:
-                _CHECKED.clear()
-            _CHECKED[key] = check
-        if check is None:
-            continue
+            check = _CHECKED.get(name)
+            if check is None:
+                check = check_quote(entry.quote, pictures)
+                if check is None:
+                    continue
+                if len(_CHECKED) >= MAX_CHECKED:
+                    _CHECKED.clear()
+                _CHECKED[name] = check
+            if derived is not None:
+                derived.put(name, check.to_json())
         checks[entry.id] = check
         if check.status == NOT_FOUND:
             there = (f'closest text there: "{check.closest}"' if check.closest

@@ -144,6 +144,8 @@ _PHONES = (
     re.compile(_PHONE_LABEL + r"\.?\s*(?:no\.?|number|nr\.?)?\s*[:：]?\s*"
                r"(?P<n>\(?\+?\d[\d ()./-]{5,18}\d)", re.IGNORECASE),
 )
+_SEVEN_DIGITS = re.compile(r"\d(?:\D*\d){6}")
+"""Seven digits anywhere in a text: fewer, and it holds no card or phone number."""
 _DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 
 
@@ -170,20 +172,25 @@ def find_private(text: str, addresses: Sequence[str] = (),
     that are not private (the seller's business address).
     """
     found: list[Finding] = []
-    for match in _CARD.finditer(text):
+    # A card number has 13 digits or more, a phone number 7 or more: a text with fewer
+    # (most texts) is not scanned for them; one without "@" not for e-mail addresses.
+    numbers = _SEVEN_DIGITS.search(text) is not None
+    for match in _CARD.finditer(text) if numbers else ():
         raw = match.group()
         digits = re.sub(r"\D", "", raw)
         separators = set(re.findall(r"[ -]", raw))
         if len(separators) <= 1 and looks_like_card(digits):
             found.append(Finding("card", mask_number(digits), *match.span()))
     found.extend(_ibans(text))
-    allowed = {a.casefold() for a in allowed_emails}
-    for match in _EMAIL.finditer(text):
-        address = match.group().casefold()
-        if address in allowed or "@" + address.rpartition("@")[2] in allowed:
-            continue
-        found.append(Finding("email", match.group(), *match.span()))
-    found.extend(_phones(text))
+    if "@" in text:
+        allowed = {a.casefold() for a in allowed_emails}
+        for match in _EMAIL.finditer(text):
+            address = match.group().casefold()
+            if address in allowed or "@" + address.rpartition("@")[2] in allowed:
+                continue
+            found.append(Finding("email", match.group(), *match.span()))
+    if numbers:
+        found.extend(_phones(text))
     if addresses:
         folded = text.casefold()
         for line in addresses:
@@ -337,11 +344,15 @@ def check_picture(path: str, words: Sequence[dict], redact: Sequence[Sequence[in
                   addresses: Sequence[str] = (), allowed_emails: Iterable[str] = ()
                   ) -> list[Problem]:
     """`shots/card.png: warning: a payment card number (4111 … 1111) is visible at [...]`."""
+    return _picture_problems(path, picture_findings(words, redact, addresses, allowed_emails))
+
+
+def _picture_problems(path: str, found: list[tuple[Finding, Box]]) -> list[Problem]:
     return [warning(Loc(path), f"{f.describe()} is visible at [{', '.join(map(str, box))}]; "
                     "add a redact box",
                     f"under the attachment: `redact: [[{', '.join(map(str, box))}]]` "
                     "(a little margin does no harm)")
-            for f, box in picture_findings(words, redact, addresses, allowed_emails)]
+            for f, box in found]
 
 
 # -- redact_text --------------------------------------------------------------------------------
@@ -427,19 +438,31 @@ def picture_scan_requests(case: object, wanted: dict) -> tuple[dict, list[str]]:
 
 def clean_ocr(evidence: object, hide: re.Pattern | None) -> None:
     """The OCR words of every exhibit as outputs may carry them, in place: words under its
-    redact boxes dropped, `redact_text` strings replaced by REDACTED_MARK."""
+    redact boxes dropped, `redact_text` strings replaced by REDACTED_MARK.
+
+    Words that neither touches stay as they are; the others get a digest of their own
+    (evidence/derived.py), and are cleaned when first used."""
     ocr = getattr(evidence, "ocr", None)
     if not ocr:
         return
+    from itaoreport.evidence.derived import key
+    from itaoreport.evidence.ocr import OcrText
+
     for x in evidence.exhibits:  # type: ignore[attr-defined]
         sha = evidence.attachments[x.path].sha256  # type: ignore[attr-defined]
         text = ocr.get(sha)
-        if text is None:
+        if text is None or (not x.redact and hide is None):
             continue
-        words = without_redacted(text.words, x.redact)
-        if hide is not None:
-            words = hide_in_words(words, hide)
-        ocr[sha] = dataclasses.replace(text, words=words)
+        digest = key("clean", text.digest, [list(b) for b in x.redact],
+                     None if hide is None else [hide.pattern, hide.flags])
+        ocr[sha] = OcrText(text.engine, digest=digest,
+                           load=lambda text=text, redact=x.redact: _cleaned(text, redact, hide))
+
+
+def _cleaned(text: object, redact: Sequence[Sequence[int]], hide: re.Pattern | None
+             ) -> list[dict]:
+    words = without_redacted(text.words, redact)  # type: ignore[attr-defined]
+    return hide_in_words(words, hide) if hide is not None else words
 
 
 def hide_in_words(words: Sequence[dict], hide: re.Pattern) -> list[dict]:
@@ -460,13 +483,42 @@ def hide_in_words(words: Sequence[dict], hide: re.Pattern) -> list[dict]:
     return [{**w, "text": REDACTED_MARK} if n in hidden else dict(w) for n, w in enumerate(words)]
 
 
-def check_pictures(case: object, evidence: object) -> list[Problem]:
-    """A located warning for private data OCR reads in each picture the report shows."""
+def check_pictures(case: object, evidence: object, derived: object | None = None
+                   ) -> list[Problem]:
+    """A located warning for private data OCR reads in each picture the report shows.
+
+    With `derived` (evidence/derived.DerivedCache) what was found in a picture is kept
+    under its words' digest, so unchanged pictures are not read again."""
+    from itaoreport.evidence.derived import key
+
     ocr = getattr(evidence, "ocr", None) or {}
     addresses, allowed = case_settings(case)
     problems: list[Problem] = []
     for x in evidence.exhibits:  # type: ignore[attr-defined]
         text = ocr.get(evidence.attachments[x.path].sha256)  # type: ignore[attr-defined]
-        if text is not None:
-            problems += check_picture(x.path, text.words, (), addresses, allowed)
+        if text is None:
+            continue
+        name = key("picture", text.digest, addresses, allowed) if derived is not None else ""
+        found = _findings_from_json(derived.get(name)) if name else None  # type: ignore[union-attr]
+        if found is None:
+            found = picture_findings(text.words, (), addresses, allowed)
+            if name:
+                derived.put(name, [[f.kind, f.shown, f.start, f.end, list(box)]  # type: ignore[union-attr]
+                                   for f, box in found])
+        problems += _picture_problems(x.path, found)
     return problems
+
+
+def _findings_from_json(data: object) -> list[tuple[Finding, Box]] | None:
+    """Cached findings of exactly the shape check_pictures stores, else None (a miss)."""
+    if not isinstance(data, list):
+        return None
+    found = []
+    for item in data:
+        if not (isinstance(item, list) and len(item) == 5 and item[0] in _RANK
+                and isinstance(item[1], str) and type(item[2]) is int and type(item[3]) is int
+                and isinstance(item[4], list) and len(item[4]) == 4
+                and all(type(v) is int for v in item[4])):
+            return None
+        found.append((Finding(item[0], item[1], item[2], item[3]), tuple(item[4])))
+    return found

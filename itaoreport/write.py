@@ -8,6 +8,7 @@ import stat
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from itaoreport.case.safety import RealPaths
 from itaoreport.errors import ItaoError
 
 
@@ -193,9 +194,11 @@ def check_output_dir(case_root: Path, out_dir: Path, evidence_paths: list[str]) 
         raise OutputError("the output folder cannot be the case folder itself; use e.g. -o build")
     if out in root.parents:
         raise OutputError(f"the output folder {out_dir} contains the case folder; choose another")
+    real_paths = RealPaths()
+    inside_out = os.path.join(out, "")  # a path inside `out` starts with this
     for rel in evidence_paths:
-        target = (root / rel).resolve()
-        if out == target.parent or out in target.parents:
+        target = real_paths.resolve(root / rel)
+        if str(target).startswith(inside_out):
             raise OutputError(
                 f"the output folder {out_dir} contains evidence ({rel}); choose another folder"
             )

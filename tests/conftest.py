@@ -53,6 +53,13 @@ def write_case(root: Path, case_yaml: str = CASE_YAML, entries: dict[str, str] |
     return root
 
 
+def case_cache(case: Path) -> Path:
+    """The case's analysis cache folder of this user (`.itaoreport/cache/<owner tag>`)."""
+    from itaoreport.evidence.owner import owner_tag
+
+    return case / ".itaoreport" / "cache" / owner_tag()
+
+
 def png_bytes(width: int = 40, height: int = 80, colour: str = "white", text: str = "") -> bytes:
     import io
 

@@ -122,3 +122,26 @@ def test_watch_rebuild_with_the_pdf_on_measures_rebuilds_while_it_renders(work: 
     assert entry.read_bytes() == before
     assert len(measured["edits"]) == REBUILDS
     assert "report.pdf rendering meanwhile" in measured["mode"]
+
+
+def test_quotes_are_sentences_their_screenshot_shows_or_honest_misquotes():
+    """The benchmark's quotes take the realistic path: drawn in the screenshot (a few with
+    one number or word changed, which the build warns about)."""
+    from benchmarks.synth import (plan, screenshot_quote, shown_screenshot,
+                                  visible_sentences)
+
+    spec = Spec(entries=300, screenshots=90, copies=9)
+    verbatim = misquoted = 0
+    for i, attachments in plan(spec).attachments.items():
+        shot = shown_screenshot(spec, attachments)
+        if i % 3 or shot is None:
+            continue
+        quote, shown = screenshot_quote(spec, i, shot), visible_sentences(spec.seed, shot)
+        if quote in shown:
+            verbatim += 1
+            continue
+        misquoted += 1
+        assert any(len(q) == len(quote) and sum(a != b for a, b in zip(q, quote)) == 1
+                   or sum(a != b for a, b in zip(q.split(), quote.split())) == 1
+                   for q in shown), quote
+    assert verbatim > 5 * misquoted > 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from chatshots import CONVERSATION, chat, encode
 from click.testing import CliRunner
-from conftest import ENTRY_YAML, write_case
+from conftest import ENTRY_YAML, case_cache, write_case
 from PIL import Image, PngImagePlugin
 
 from itaoreport.case.validate import load_case
@@ -231,11 +231,11 @@ def test_second_build_decodes_nothing(tmp_path: Path):
                           files={"s/a.png": encode(ORIGINAL, "PNG"),
                                  "s/b.jpg": COPIES["jpeg-q70"](ORIGINAL)})
     case = load_case(case_dir).case
-    first = ImageCache(case_dir / ".itaoreport" / "cache")
+    first = ImageCache(case_cache(case_dir))
     evidence = gather_evidence(case, first)
     assert first.stats["decodes"] == 2
     assert evidence.attachments["s/b.jpg"].duplicate_of == "s/a.png"
-    second = ImageCache(case_dir / ".itaoreport" / "cache")
+    second = ImageCache(case_cache(case_dir))
     again = gather_evidence(case, second)
     assert second.stats["decodes"] == 0 and second.stats["hits"] == 2
     assert again.attachments["s/b.jpg"].duplicate_of == "s/a.png"
@@ -250,7 +250,7 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path: Path):
     gather_evidence(case)
     for meta in (case_dir / ".itaoreport").rglob("*.json"):
         meta.write_text("{not json")
-    cache = ImageCache(case_dir / ".itaoreport" / "cache")
+    cache = ImageCache(case_cache(case_dir))
     evidence = gather_evidence(case, cache)
     assert cache.stats["decodes"] == 1
     assert evidence.exhibits[0].rendition is not None

@@ -68,14 +68,18 @@ def test_a_copy_of_two_groups_joins_them_only_if_their_kept_images_verify(
 
 def test_progress_is_said_on_long_runs():
     said = []
-    progress = dedupe._Progress(said.append, 5000)
-    for _ in range(5000):
-        progress.tick()
+    progress = dedupe._Progress(said.append, 100, 5000)
+    for i in range(100):
+        for _ in range(50):
+            progress.verified()
+        progress.image_placed()
     progress.done()
-    assert said[0] == "comparing look-alike screenshots: 500 of about 5000 pairs"
-    assert said[-1] == "comparing look-alike screenshots: done"
-    quiet = dedupe._Progress(said.append, 10)
-    quiet.tick()
+    assert said[0] == "comparing look-alike screenshots: 10 of 100 placed, 500 pairs verified"
+    assert len(said) == 10
+    assert said[-1] == "comparing look-alike screenshots: done (5000 pairs verified)"
+    quiet = dedupe._Progress(said.append, 100, 10)
+    quiet.verified()
+    quiet.image_placed()
     quiet.done()
     assert len(said) == 10
 

@@ -39,3 +39,29 @@ def test_restored_after_an_exception():
     except ValueError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_writing_collects_its_own_garbage_and_sets_the_rest_aside():
+    import weakref
+
+    from itaoreport.gctune import DEFAULT_THRESHOLDS, collecting_new_garbage
+
+    class Node:
+        pass
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        kept = [Node() for _ in range(100)]
+        with collecting_new_garbage():
+            assert gc.get_threshold() == DEFAULT_THRESHOLDS
+            assert gc.get_freeze_count() >= len(kept)  # what exists is not walked again
+            first = Node()
+            first.me = first  # a cycle: only the collector frees it
+            gone = weakref.ref(first)
+            del first
+            for _ in range(20_000):  # enough allocations for the collector to run
+                node = Node()
+                node.me = node
+            assert gone() is None
+        assert gc.get_threshold() == THRESHOLDS
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

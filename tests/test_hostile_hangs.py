@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ENTRY_YAML, SAMPLE_CASE, png_bytes, write_case
+from conftest import ENTRY_YAML, SAMPLE_CASE, case_cache, png_bytes, write_case
 from hostile_support import (
     assert_clean_failure,
     assert_clean_subprocess_failure,
@@ -293,16 +293,28 @@ POISONS = {
 }
 
 
+WHOLE_FILE = {"a list", "null", "deep nesting"}
+"""Poisons of a whole file; the others are applied to each entry of the cache index (every
+image's facts, every pair's verdict) and to each rendition's metadata."""
+
+
 @pytest.mark.parametrize("poison", list(POISONS))
 def test_cache_entries_of_the_wrong_shape_are_misses(tmp_path: Path, poison: str):
     case = _built_case(tmp_path)
     files = sorted((case / ".itaoreport").rglob("*.json"))
-    assert files
+    index = next(p for p in files if p.name == "index.json")
+    good = json.loads(index.read_text())
+    assert len(good["facts"]) == 3
     for path in files:
-        value = POISONS[poison](json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        if path == index and poison not in WHOLE_FILE:
+            value = {kind: {key: POISONS[poison](entry) for key, entry in entries.items()}
+                     for kind, entries in data.items()}
+        else:
+            value = POISONS[poison](data)
         path.write_text("[" * 100_000 if value == "deep" else json.dumps(value))
     assert _exhibits(case) == 3  # three different pictures stay three exhibits
-    assert [json.loads(p.read_text()) for p in files if "images" in p.parts]  # rewritten
+    assert json.loads(index.read_text())["facts"] == good["facts"]  # made again, rewritten
 
 
 # -- leftovers of a killed build ------------------------------------------------------------------
@@ -318,7 +330,7 @@ def test_temporary_files_of_a_killed_build_are_cleaned_and_nothing_else(tmp_path
     dead = _dead_pid()
     ours = [case / "build" / f".itaoreport-report.html.{dead}-ab12cd34.tmp",
             case / "build" / "assets" / f".itaoreport-x.jpg.{dead}-zz_9zz99.tmp",
-            case / ".itaoreport" / "cache" / f".itaoreport-x.json.{dead}-00000000.tmp"]
+            case_cache(case) / f".itaoreport-x.json.{dead}-00000000.tmp"]
     old = case / "build" / f".itaoreport-report.json.{os.getppid()}-oldoldol.tmp"
     alive = case / "build" / f".itaoreport-report.pdf.{os.getppid()}-running.tmp"
     not_ours = [case / "build" / ".report.html.abcd1234.tmp", case / "build" / "notes.tmp",

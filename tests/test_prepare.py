@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from chatshots import CONVERSATION, chat, encode
-from conftest import ENTRY_YAML, png_bytes, write_case
+from conftest import ENTRY_YAML, case_cache, png_bytes, write_case
 
 from itaoreport.case.validate import load_case
 from itaoreport.evidence import prepare
@@ -120,7 +120,7 @@ def test_a_worker_that_dies_costs_only_its_own_screenshot(tmp_path: Path, monkey
 def test_warm_build_reads_facts_only(tmp_path: Path, in_process):
     """With facts, verdicts and renditions cached, no image is decoded and no grayscale read."""
     case = load_case(many_screenshots_case(tmp_path)).case
-    folder = tmp_path / "case" / ".itaoreport" / "cache"
+    folder = case_cache(tmp_path / "case")
     first = gather_evidence(case, ImageCache(folder), PrintPrep(False, cache_root_for(case.root)))
 
     class Counting(ImageCache):
@@ -141,10 +141,12 @@ def test_a_lost_grayscale_is_made_again_when_a_new_pair_needs_it(tmp_path: Path,
         "a.yaml": ENTRY_YAML + "attachments: [s/a.png]\n"},
         files={"s/a.png": encode(chat(CONVERSATION), "PNG"),
                "s/b.jpg": encode(chat(CONVERSATION), "JPEG", quality=80)})
-    folder = case_dir / ".itaoreport" / "cache"
+    folder = case_cache(case_dir)
     gather_evidence(load_case(case_dir).case, ImageCache(folder))
-    for png in folder.rglob("*.png"):
-        png.write_bytes(b"damaged")  # the facts of a.png stay, its grayscale is unreadable
+    grays = list(folder.rglob("*.gray"))
+    assert grays
+    for gray in grays:
+        gray.write_bytes(b"damaged")  # the facts of a.png stay, its grayscale is unreadable
     (case_dir / "entries" / "b.yaml").write_text(
         ENTRY_YAML.replace("14:30", "15:30") + "attachments: [s/b.jpg]\n")
     cache = ImageCache(folder)
@@ -177,7 +179,7 @@ def test_watch_memory_keeps_facts_not_grayscales(tmp_path: Path, in_process):
     case_dir = write_case(tmp_path / "case", entries={
         "a.yaml": ENTRY_YAML + "attachments: [s/a.png]\n"},
         files={"s/a.png": png_bytes(text="hello")})
-    memo = MemoCache(case_dir / ".itaoreport" / "cache")
+    memo = MemoCache(case_cache(case_dir))
     gather_evidence(load_case(case_dir).case, memo)
     assert memo._facts and not memo._grays
     without_disk = MemoCache(None)
@@ -238,19 +240,18 @@ def test_planted_cache_entries_cannot_name_outputs_hang_or_lead_out(tmp_path: Pa
     case = load_case(case_dir).case
     first = gather_evidence(case)
     sha = first.attachments["s/a.png"].sha256
-    folder = case_dir / ".itaoreport" / "cache" / f"v{cache_version}"
+    folder = case_cache(case_dir) / f"v{cache_version}"
     (meta,) = (folder / "renditions").rglob("*.json")
     info = json.loads(meta.read_text())
     meta.write_text(json.dumps({**info, "name": "report.html"}))
-    name = "-".join(sorted((sha, "0" * 64)))
-    pair = folder / "pairs" / name[:2] / f"{name}.json"
-    pair.parent.mkdir(parents=True)
-    os.mkfifo(pair)  # reading it would block forever
+    index = folder / "index.json"  # facts and verdicts
+    index.unlink()
+    os.mkfifo(index)  # reading it would block forever
     outside = tmp_path / "outside"
     outside.mkdir()
     shutil.rmtree(folder / "images")
     (folder / "images").symlink_to(outside)
     evidence = gather_evidence(case)
     assert evidence.exhibits[0].rendition.name == f"assets/{sha[:16]}.jpg"
-    assert ImageCache(case_dir / ".itaoreport" / "cache").verdict(sha, "0" * 64) is None
+    assert ImageCache(case_cache(case_dir)).verdict(sha, "0" * 64) is None
     assert list(outside.iterdir()) == []  # nothing written through the link

@@ -61,6 +61,25 @@ class QuoteCheck:
         return {"status": self.status, "exhibit": self.exhibit, "path": self.path,
                 "box": self.box, "score": self.score, "closest": self.closest}
 
+    @classmethod
+    def from_json(cls, data: object) -> QuoteCheck | None:
+        """The check to_json gave, or None for anything of another shape (a cache miss)."""
+        if not (isinstance(data, dict) and set(data) == _CHECK_KEYS
+                and data["status"] in (FOUND, NOT_FOUND, NO_TEXT, SKIPPED)
+                and all(data[k] is None or isinstance(data[k], str)
+                        for k in ("exhibit", "path", "closest"))
+                and (data["box"] is None or (isinstance(data["box"], list)
+                                             and len(data["box"]) == 4
+                                             and all(type(v) is int for v in data["box"])))
+                and (data["score"] is None or (type(data["score"]) in (int, float)
+                                               and 0 <= data["score"] <= 1))):
+            return None
+        return cls(data["status"], data["exhibit"], data["path"], data["box"],
+                   data["score"], data["closest"])
+
+
+_CHECK_KEYS = {"status", "exhibit", "path", "box", "score", "closest"}
+
 
 _PLAIN = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",

@@ -32,14 +32,43 @@ def short_repr(text: str, limit: int = SHOWN_CHARS) -> str:
     return repr(text[:limit]) + f"... ({len(text):,} characters)"
 
 
-def is_inside(root: Path, path: Path, root_real: Path | None = None) -> bool:
+class RealPaths:
+    """Real paths (every link followed) of many files in a few folders, for one pass: each
+    folder is resolved once, then a file is one lstat. Same answers as
+    `Path.resolve(strict=False)`: a file that is a link (or cannot be looked at) is resolved
+    in full."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def resolve(self, path: Path) -> Path:
+        text = os.fspath(path)
+        folder, name = os.path.split(text)
+        if not folder or name in ("", ".", ".."):
+            return path.resolve(strict=False)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        try:
+            if stat.S_ISLNK(os.lstat(text).st_mode):
+                return path.resolve(strict=False)
+        except FileNotFoundError:
+            pass  # resolved as a name in its real folder, as resolve(strict=False) does
+        except OSError:
+            return path.resolve(strict=False)
+        return Path(os.path.join(real_folder, name))
+
+
+def is_inside(root: Path, path: Path, root_real: Path | None = None,
+              real_paths: RealPaths | None = None) -> bool:
     """True if `path`, with every link followed, is `root` or inside it.
 
-    root_real: `root` already resolved, when checking many paths in one pass.
+    root_real: `root` already resolved, and real_paths: folders resolved so far, when
+    checking many paths in one pass.
     Raises OSError, RuntimeError (link loops on older Pythons) or ValueError (NUL
     in the path) when the path cannot be resolved at all.
     """
-    real = path.resolve(strict=False)
+    real = real_paths.resolve(path) if real_paths is not None else path.resolve(strict=False)
     root_real = root_real or root.resolve()
     return real == root_real or real.is_relative_to(root_real)
 
@@ -53,11 +82,11 @@ def read_head(path: str | os.PathLike, limit: int) -> bytes:
 
 
 def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
-                   root_real: Path | None = None) -> bytes:
+                   root_real: Path | None = None, real_paths: RealPaths | None = None) -> bytes:
     """The bytes of case file `rel`; CaseFileError unless it is a safe, small, regular file."""
     full = root / rel
     try:
-        if not is_inside(root, full, root_real):
+        if not is_inside(root, full, root_real, real_paths):
             raise CaseFileError(f"{rel} is a link that points outside the case folder",
                                 "case files must live inside the case folder")
         # O_NONBLOCK: opening a named pipe must not wait for a writer

@@ -26,7 +26,13 @@ from itaoreport.case.model import (
     Party,
     Promise,
 )
-from itaoreport.case.safety import CaseFileError, is_inside, read_case_file, short_repr
+from itaoreport.case.safety import (
+    CaseFileError,
+    RealPaths,
+    is_inside,
+    read_case_file,
+    short_repr,
+)
 from itaoreport.case.senders import parse_sender
 from itaoreport.case.values import (
     MAX_BOXES,
@@ -88,8 +94,11 @@ class LoadResult:
         return bool(self.errors) or (strict and bool(self.problems))
 
 
-def load_case(case_dir: str | os.PathLike) -> LoadResult:
-    """Read case.yaml and every entry; never raises for bad input."""
+def load_case(case_dir: str | os.PathLike, parsed: dict | None = None) -> LoadResult:
+    """Read case.yaml and every entry; never raises for bad input.
+
+    parsed: file name -> (its bytes, their YAML tree), kept between loads by watch mode:
+    a file whose bytes are the same is not parsed again (the trees are never changed)."""
     root = Path(case_dir)
     problems: list[Problem] = []
     if not root.is_dir():
@@ -106,6 +115,7 @@ def load_case(case_dir: str | os.PathLike) -> LoadResult:
         )
         return LoadResult(None, problems)
     reader = _Reader(root, problems)
+    reader.parsed = parsed
     case_values = reader.read_case()
     tz = zone(case_values.get("timezone") or "UTC") if case_values is not None else ZoneInfo("UTC")
     reader.names = _party_names(case_values)
@@ -152,6 +162,10 @@ class _Reader:
         self.names: dict[str, str] = {}
         """Party names from case.yaml (casefolded) -> sender role, for `sender: GadgetWorld`."""
         self._root_real: Path | None = None
+        self.real_paths = RealPaths()
+        """Folders resolved so far in this load (each entry file is then one lstat)."""
+        self.parsed: dict | None = None
+        """See load_case."""
 
     def root_real(self) -> Path | None:
         """The case folder with links resolved, once per load (None: let each check fail)."""
@@ -165,15 +179,26 @@ class _Reader:
     # -- files -----------------------------------------------------------------
     def _load(self, rel: str) -> YNode | None | bool:
         try:
-            data = read_case_file(self.root, rel, root_real=self.root_real())
+            data = read_case_file(self.root, rel, root_real=self.root_real(),
+                                  real_paths=self.real_paths)
         except CaseFileError as exc:
             self.problems.append(error(Loc(rel), str(exc), exc.hint))
             return False
+        memo = self.parsed
+        if memo is not None:
+            known = memo.get(rel)
+            if known is not None and known[0] == data:
+                return known[1]
         try:
-            return load_yaml_bytes(data, rel)
+            node = load_yaml_bytes(data, rel)
         except YamlProblem as exc:
             self.problems.append(exc.problem)
             return False
+        if memo is not None:
+            if len(memo) > 4 * MAX_ENTRIES:  # files come and go in a long session
+                memo.clear()
+            memo[rel] = (data, node)
+        return node
 
     def _top_mapping(self, rel: str) -> YMap | None:
         node = self._load(rel)
@@ -472,7 +497,7 @@ class _Reader:
 
     def safe_path(self, raw: str, loc: Loc) -> str | None:
         """A path to a regular file inside the case folder, or None with the problem recorded."""
-        problem = _attachment_problem(self.root, raw, self.root_real())
+        problem = _attachment_problem(self.root, raw, self.root_real(), self.real_paths)
         if problem is not None:
             message, hint = problem
             self.problems.append(error(loc, message, hint))
@@ -482,8 +507,8 @@ class _Reader:
         return rel
 
 
-def _attachment_problem(root: Path, raw: str, root_real: Path | None = None
-                        ) -> tuple[str, str] | None:
+def _attachment_problem(root: Path, raw: str, root_real: Path | None = None,
+                        real_paths: RealPaths | None = None) -> tuple[str, str] | None:
     """Why `raw` cannot be used as an attachment path, or None when it can."""
     text = raw  # exactly as written (#14): "shot.png " is not shot.png, `a\\b` is not a/b
     shown = short_repr(raw)
@@ -504,7 +529,7 @@ def _attachment_problem(root: Path, raw: str, root_real: Path | None = None
         return f"attachment path {shown} is {len(text):,} characters long", "use a shorter name"
     full = root / pure
     try:
-        if not is_inside(root, full, root_real):
+        if not is_inside(root, full, root_real, real_paths):
             return f"attachment {shown} is a link that points outside the case folder", ""
         st = full.stat()
     except (FileNotFoundError, NotADirectoryError):

@@ -157,7 +157,7 @@ def rgb(image: Image.Image) -> Image.Image:
     """Upright image as RGB; transparency is composited over white as viewers show it."""
     from PIL import Image
 
-    if image.mode in ("RGBA", "LA") and image.getextrema()[-1][0] == 255:  # opaque
+    if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] == 255:  # opaque
         return image.convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -446,12 +446,22 @@ def _block_size(width: int) -> int:
 
 
 def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
-    """Sums over block x block squares (float64), the picture cut to whole blocks."""
+    """Sums over block x block squares (float64), the picture cut to whole blocks.
+
+    Strided additions, ~7x faster than a reshape and sum over two axes; the verifier's
+    values are whole numbers (8-bit levels, their squares and products), whose float64
+    sums are exact in any order, so the result is the same to the bit."""
     import numpy as np
 
     h, w = values.shape[0] // block, values.shape[1] // block
-    cut = values[:h * block, :w * block].astype(np.float64)
-    return cut.reshape(h, block, w, block).sum(axis=(1, 3))
+    cut = values[:h * block, :w * block]
+    rows = cut[0::block].astype(np.float64)
+    for i in range(1, block):
+        rows += cut[i::block]
+    sums = rows[:, 0::block].copy()
+    for j in range(1, block):
+        sums += rows[:, j::block]
+    return sums
 
 
 def _window_sums(blocks: np.ndarray) -> np.ndarray:
@@ -477,104 +487,282 @@ def _window_means(values: np.ndarray, window: int) -> np.ndarray:
 
     s = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
     s[1:, 1:] = values.cumsum(0).cumsum(1)
-    total = s[window:, window:] - s[:-window, window:] - s[window:, :-window] + s[:-window, :-window]
-    return total / (window * window)
+    total = s[window:, window:] - s[:-window, window:]  # in place from here: same sums
+    total -= s[window:, :-window]
+    total += s[:-window, :-window]
+    total /= window * window
+    return total
 
 
 def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.ndarray],
                     verdicts: VerdictStore | None = None,
-                    progress: Callable[[str], None] | None = None) -> DedupeResult:
+                    progress: Callable[[str], None] | None = None,
+                    workers: int | None = None) -> DedupeResult:
     """Group copies of the same evidence; gray_of(key) returns the normalised grayscale.
 
     verdicts, when given, remembers the verifier's decisions by content hash;
-    progress, when given, hears how verification goes on long runs.
+    progress, when given, hears how verification goes on long runs; workers: how many
+    processes verify candidate pairs (None: evidence/prepare.worker_count decides, and
+    a few pairs are verified in this process). The result is the same whatever the
+    number of workers and whatever order their verdicts arrive in: images are decided
+    one by one, best first, and each decision waits for exactly the verdicts the
+    sequential rule uses; only verdicts that rule will certainly ask for are computed
+    ahead (see _Grouping).
     """
     keys = sorted(items, key=lambda k: keep_rank(items[k], k))
-    index = {k: i for i, k in enumerate(keys)}
     pairs = candidate_pairs([items[k].phash for k in keys],
                             [items[k].width / items[k].height for k in keys])
-    partners: dict[int, set[int]] = {}
-    for i, j in pairs:
-        partners.setdefault(i, set()).add(j)
-        partners.setdefault(j, set()).add(i)
-    checker = _Checker(Prepared(gray_of), items.__getitem__, verdicts,
-                       _Progress(progress, len(pairs)))
-    by_sha: dict[str, str] = {}
-    by_pixels: dict[str, str] = {}
-    keep_of: dict[str, str] = {}
-    groups: dict[str, Group] = {}
-    near: list[Near] = []
-    bridges: list[list[str]] = []
-    for key in keys:
-        facts = items[key]
-        match = _stage_one(key, facts, by_sha, by_pixels)
-        if match is None:
-            match, rejected, verified = _stage_two(key, keys, index, partners, keep_of, checker)
-            near.extend(rejected)
-            if len(verified) > 1:
-                bridges.append(verified)
-        if match is None:
-            keep_of[key] = key
-            groups[key] = Group(key)
-            by_sha.setdefault(facts.sha256, key)
-            by_pixels.setdefault(facts.pixel_digest, key)
-            continue
-        kept, stage, score = match
-        keep_of[key] = kept
-        groups[kept].duplicates.append(Match(key, stage, score))
-    for verified in bridges:
-        _join_groups(verified, index, groups, keep_of, checker)
-    checker.progress.done()
-    result_groups = sorted((g for g in groups.values() if g.duplicates), key=lambda g: g.keep)
-    for g in result_groups:
-        g.duplicates.sort(key=lambda m: m.path)
-    merged = {(g.keep, m.path) for g in result_groups for m in g.duplicates}
-    near = [n for n in near if keep_of[n.a] != keep_of[n.b]
-            and (n.a, n.b) not in merged and (n.b, n.a) not in merged]
-    near.sort(key=lambda n: (n.a, n.b))
-    return DedupeResult(result_groups, sorted(set(near), key=lambda n: (n.a, n.b)), keep_of)
+    checker = _Checker(keys, items, gray_of, verdicts,
+                       _Progress(progress, len(keys), len(pairs)))
+    try:
+        checker.start(pairs, workers)
+        return _Grouping(keys, pairs, items, checker).run()
+    finally:
+        checker.close()
+
+
+class _Grouping:
+    """The grouping rule, applied to images best first (keep_rank):
+
+    1. same bytes or same decoded pixels as a kept image: a copy of it (stage one);
+    2. otherwise verified against every kept image among its candidates; the best
+       verified match wins, else the image is kept, a group of its own (stage two);
+    3. an image that verified against several kept images may join their groups
+       (_join_groups), after every image is placed.
+
+    Whether an image is kept depends on the verdicts of the images before it, so the
+    rule runs in order; but once image i is kept, the verdict of i against each later
+    candidate j that cannot be a stage-one copy is certain to be asked for, so it is
+    requested at once and computed (in worker processes) while earlier images wait.
+    """
+
+    def __init__(self, keys: list[str], pairs: set[tuple[int, int]],
+                 items: dict[str, ImageFacts], checker: _Checker):
+        self.keys, self.items, self.checker = keys, items, checker
+        self.index = {k: i for i, k in enumerate(keys)}
+        self.lower: dict[int, list[int]] = {}
+        self.higher: dict[int, list[int]] = {}
+        for i, j in sorted(pairs):
+            self.lower.setdefault(j, []).append(i)
+            self.higher.setdefault(i, []).append(j)
+        # an image with the same bytes or pixels as an earlier one may be a stage-one copy;
+        # only once that earlier image is placed is its stage two certain
+        seen_sha: set[str] = set()
+        seen_pixels: set[str] = set()
+        self.twin: set[int] = set()
+        for i, k in enumerate(keys):
+            facts = items[k]
+            if facts.sha256 in seen_sha or facts.pixel_digest in seen_pixels:
+                self.twin.add(i)
+            seen_sha.add(facts.sha256)
+            seen_pixels.add(facts.pixel_digest)
+        self.keep_of: dict[str, str] = {}
+        self.groups: dict[str, Group] = {}
+        self.by_sha: dict[str, str] = {}
+        self.by_pixels: dict[str, str] = {}
+        self.near: list[Near] = []
+        self.bridges: list[list[str]] = []
+
+    def run(self) -> DedupeResult:
+        keys, items, checker = self.keys, self.items, self.checker
+        for position, key in enumerate(keys):
+            facts = items[key]
+            match = _stage_one(key, facts, self.by_sha, self.by_pixels)
+            if match is None:
+                kept_candidates = self._kept_candidates(position)
+                for kept in kept_candidates:
+                    checker.request(kept, key)
+                while not all(checker.known(kept, key) for kept in kept_candidates):
+                    checker.wait()
+                match, rejected, verified = _stage_two(key, kept_candidates, checker)
+                self.near.extend(rejected)
+                if len(verified) > 1:
+                    self.bridges.append(verified)
+            if match is None:
+                self.keep_of[key] = key
+                self.groups[key] = Group(key)
+                self.by_sha.setdefault(facts.sha256, key)
+                self.by_pixels.setdefault(facts.pixel_digest, key)
+                self._ahead(position)
+                checker.progress.image_placed()
+                continue
+            kept, stage, score = match
+            self.keep_of[key] = kept
+            self.groups[kept].duplicates.append(Match(key, stage, score))
+            checker.progress.image_placed()
+        for verified in self.bridges:
+            _join_groups(verified, self.index, self.groups, self.keep_of, checker)
+        checker.progress.done()
+        return self._result()
+
+    def _kept_candidates(self, position: int) -> list[str]:
+        """The kept images this one is verified against, best first (none for an image with
+        more frames than the verifier sees: those merge on identical pixels only)."""
+        keys, facts_of = self.keys, self.items.__getitem__
+        if facts_of(keys[position]).frames > 1:
+            return []
+        return [keys[j] for j in self.lower.get(position, ())
+                if self.keep_of.get(keys[j]) == keys[j] and facts_of(keys[j]).frames == 1]
+
+    def _ahead(self, position: int) -> None:
+        """Image `position` is kept: request its verdict against every later candidate that
+        will certainly be verified against it."""
+        keys, items = self.keys, self.items
+        if items[keys[position]].frames > 1:
+            return
+        for j in self.higher.get(position, ()):
+            if j not in self.twin and items[keys[j]].frames == 1:
+                self.checker.request(keys[position], keys[j])
+
+    def _result(self) -> DedupeResult:
+        keep_of = self.keep_of
+        result_groups = sorted((g for g in self.groups.values() if g.duplicates),
+                               key=lambda g: g.keep)
+        for g in result_groups:
+            g.duplicates.sort(key=lambda m: m.path)
+        merged = {(g.keep, m.path) for g in result_groups for m in g.duplicates}
+        near = [n for n in self.near if keep_of[n.a] != keep_of[n.b]
+                and (n.a, n.b) not in merged and (n.b, n.a) not in merged]
+        return DedupeResult(result_groups, sorted(set(near), key=lambda n: (n.a, n.b)), keep_of)
 
 
 class _Progress:
-    """Says how verification goes when there are many candidate pairs."""
+    """Says how verification goes when there are many candidate pairs: images placed (in
+    their group or as kept) out of all, and pairs verified so far."""
 
     FROM = 2000
+    """Candidate pairs from which progress is said (about a minute of verification)."""
 
-    def __init__(self, say: Callable[[str], None] | None, total: int):
-        self.say = say if total >= self.FROM else None
-        self.total, self.count, self.step = total, 0, max(1, total // 10)
+    def __init__(self, say: Callable[[str], None] | None, images: int, pairs: int):
+        self.say = say if pairs >= self.FROM else None
+        self.images, self.placed, self.pairs = images, 0, 0
+        self.step = max(1, images // 10)
 
-    def tick(self) -> None:
-        self.count += 1
-        if self.say and self.count % self.step == 0 and self.count < self.total:
-            self.say(f"comparing look-alike screenshots: {self.count} of about {self.total} pairs")
+    def verified(self) -> None:
+        self.pairs += 1
+
+    def image_placed(self) -> None:
+        self.placed += 1
+        if self.say and self.placed % self.step == 0 and self.placed < self.images:
+            self.say(f"comparing look-alike screenshots: {self.placed} of {self.images} "
+                     f"placed, {self.pairs} pairs verified")
 
     def done(self) -> None:
         if self.say:
-            self.say("comparing look-alike screenshots: done")
+            self.say(f"comparing look-alike screenshots: done ({self.pairs} pairs verified)")
 
 
-@dataclass
+def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: ImageFacts
+           ) -> Verdict:
+    """The verifier's verdict on images a (the kept one) and b: the one call that both this
+    process and the worker processes (evidence/verify_pool.py) make."""
+    return verify_keys(prepared, a, b, lossless_same_size=_lossless_same_size(facts_a, facts_b),
+                       reduced_colour=reduced_colour(facts_a) or reduced_colour(facts_b))
+
+
 class _Checker:
-    """The verifier with its prepared arrays, verdict cache and progress."""
+    """Verdicts on pairs (kept image, later image): from the verdict cache, or decided in
+    this process or in worker processes (evidence/verify_pool.py), requested ahead and
+    delivered in any order."""
 
-    prepared: Prepared
-    facts_of: Callable[[str], ImageFacts]
-    verdicts: VerdictStore | None
-    progress: _Progress
+    def __init__(self, keys: list[str], items: dict[str, ImageFacts],
+                 gray_of: Callable[[str], np.ndarray], verdicts: VerdictStore | None,
+                 progress: _Progress):
+        self.keys, self.index = keys, {k: i for i, k in enumerate(keys)}
+        self.items, self.gray_of, self.verdicts, self.progress = items, gray_of, verdicts, progress
+        self.prepared = Prepared(gray_of)
+        self.decided: dict[tuple[str, str], Verdict] = {}
+        self.waiting: list[tuple[int, int]] = []
+        """Heap of (later image, kept image) indexes still to verify: the earliest first,
+        since the images are placed in that order."""
+        self.queued: set[tuple[str, str]] = set()
+        self.pool = None
+        self.started = False
 
-    def check(self, kept: str, key: str) -> Verdict:
-        sha_a, sha_b = self.facts_of(kept).sha256, self.facts_of(key).sha256
-        self.progress.tick()
-        verdict = self.verdicts.verdict(sha_a, sha_b) if self.verdicts is not None else None
-        if verdict is None:
-            a, b = self.facts_of(kept), self.facts_of(key)
-            verdict = verify_keys(self.prepared, kept, key,
-                                  lossless_same_size=_lossless_same_size(a, b),
-                                  reduced_colour=reduced_colour(a) or reduced_colour(b))
-            if self.verdicts is not None:
-                self.verdicts.put_verdict(sha_a, sha_b, verdict)
-        return verdict
+    def start(self, pairs: set[tuple[int, int]], workers: int | None) -> None:
+        """Verify in worker processes, once a verdict is missing, if there are enough
+        candidate pairs no cache can answer (a warm run starts no worker)."""
+        self.pairs, self.workers = pairs, workers
+        self.started = workers == 1
+
+    def _start_pool(self) -> None:
+        from itaoreport.evidence import verify_pool
+
+        self.started = True
+        keys = self.keys
+        uncached = sum(1 for i, j in self.pairs if self._cached(keys[i], keys[j]) is None)
+        self.pool = verify_pool.start(
+            uncached, self.workers, self.items, self.gray_of,
+            route=lambda workers: verify_pool.routes(keys, self.pairs, workers))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    def _cached(self, a: str, b: str) -> Verdict | None:
+        if self.verdicts is None:
+            return None
+        return self.verdicts.verdict(self.items[a].sha256, self.items[b].sha256)
+
+    def known(self, a: str, b: str) -> bool:
+        return (a, b) in self.decided
+
+    def verdict(self, a: str, b: str) -> Verdict:
+        return self.decided[a, b]
+
+    def request(self, a: str, b: str) -> None:
+        """Ask for the verdict on (a, b); a cached one is there at once."""
+        import heapq
+
+        if (a, b) in self.decided or (a, b) in self.queued:
+            return
+        cached = self._cached(a, b)
+        if cached is not None:
+            self._have(a, b, cached, store=False)
+            return
+        self.queued.add((a, b))
+        heapq.heappush(self.waiting, (self.index[b], self.index[a]))
+
+    def check(self, a: str, b: str) -> Verdict:
+        """The verdict on (a, b), waiting for it."""
+        self.request(a, b)
+        while (a, b) not in self.decided:
+            self.wait()
+        return self.decided[a, b]
+
+    def wait(self) -> None:
+        """Let at least one requested verdict arrive."""
+        if not self.started and self.waiting:
+            self._start_pool()
+        if self.pool is not None:
+            for a, b, verdict in self.pool.wait(self._next_batch):
+                self._have(a, b, verdict, store=True)
+            return
+        for a, b in self._next_batch() or []:
+            facts_a, facts_b = self.items[a], self.items[b]
+            self._have(a, b, decide(self.prepared, a, b, facts_a, facts_b), store=True)
+
+    def _next_batch(self) -> list[tuple[str, str]] | None:
+        """The earliest image still waiting for verdicts, with every kept image it waits
+        for: one task, which reads that image once."""
+        import heapq
+
+        if not self.waiting:
+            return None
+        keys = self.keys
+        later, kept = heapq.heappop(self.waiting)
+        batch = [(keys[kept], keys[later])]
+        while self.waiting and self.waiting[0][0] == later:
+            batch.append((keys[heapq.heappop(self.waiting)[1]], keys[later]))
+        return batch
+
+    def _have(self, a: str, b: str, verdict: Verdict, store: bool) -> None:
+        self.queued.discard((a, b))
+        self.decided[a, b] = verdict
+        self.progress.verified()
+        if store and self.verdicts is not None:
+            self.verdicts.put_verdict(self.items[a].sha256, self.items[b].sha256, verdict)
 
 
 def _stage_one(key: str, facts: ImageFacts, by_sha: dict[str, str],
@@ -586,26 +774,18 @@ def _stage_one(key: str, facts: ImageFacts, by_sha: dict[str, str],
     return None
 
 
-def _stage_two(key: str, keys: list[str], index: dict[str, int],
-               partners: dict[int, set[int]], keep_of: dict[str, str], checker: _Checker
+def _stage_two(key: str, kept_candidates: list[str], checker: _Checker
                ) -> tuple[tuple | None, list[Near], list[str]]:
-    """Verify against the kept images among this image's candidates; best match wins.
+    """The verdicts against the kept images among this image's candidates (best first,
+    all decided); the best match wins.
 
     Also returns every kept image this one verified against (best first): when there are
     several, their groups may be one (see _join_groups)."""
-    facts_of = checker.facts_of
-    mine = index[key]
-    if facts_of(key).frames > 1:  # frames the verifier does not see: identical pixels only
-        return None, [], []
-    kept_candidates = sorted({keys[j] for j in partners.get(mine, ())
-                              if j < mine and keep_of.get(keys[j]) == keys[j]},
-                             key=lambda k: index[k])
-    kept_candidates = [k for k in kept_candidates if facts_of(k).frames == 1]
     best: tuple[str, str, float] | None = None
     rejected = []
     verified = []
     for kept in kept_candidates:
-        verdict = checker.check(kept, key)
+        verdict = checker.verdict(kept, key)
         if verdict.same:
             verified.append(kept)
             if best is None or verdict.score < best[2]:

@@ -37,6 +37,7 @@ from itaoreport.evidence.renditions import Rendition
 if TYPE_CHECKING:
     import numpy as np
 
+    from itaoreport.evidence.derived import DerivedCache
     from itaoreport.evidence.ocr import OcrSpec, OcrText
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".tif", ".tiff"}
@@ -150,20 +151,53 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _file_digest(cache: ImageCache, path: Path) -> tuple[str, int]:
+    """sha256_file, or what it gave for this very file before when the cache keeps digests
+    in memory (watch mode: a regular file with the same device, inode, size, modification
+    and change times)."""
+    memo = getattr(cache, "digests", None)
+    if memo is None:
+        return sha256_file(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return sha256_file(path)
+    signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = memo.get(str(path))
+    if known is not None and known[0] == signature and stat.S_ISREG(st.st_mode):
+        return known[1], known[2]
+    sha, size = sha256_file(path)
+    if stat.S_ISREG(st.st_mode):
+        memo[str(path)] = (signature, sha, size)
+    return sha, size
+
+
 def gather_evidence(case: Case, cache: ImageCache | None = None,
                     printer: PrintMaker | None = None,
                     say: Callable[[str], None] | None = None,
-                    ocr: dict[str, OcrSpec] | None = None) -> Evidence:
+                    ocr: dict[str, OcrSpec] | None = None,
+                    derived: DerivedCache | None = None) -> Evidence:
     """Hash every attachment, analyse each image once (or take it from the cache), group
     copies and number exhibits; problems name the file and the entry using it.
 
     With a `printer` (a PDF is wanted) each exhibit also gets its first print rendition,
     made while the image is decoded for everything else. `ocr` asks for the words of
     pictures (by attachment path; the exhibit shown for it is read too when that is
-    another file), read in the same decode, or taken from the OCR cache.
+    another file), read in the same decode, or taken from the OCR cache (`derived`: which
+    cached words are known good, so need no parsing until used; evidence/derived.py).
     """
     if cache is None:
         cache = ImageCache(cache_folder(case.root))
+    try:
+        return _gather_evidence(case, cache, printer, say, ocr, derived)
+    finally:
+        cache.flush()  # what this build analysed and verified, for the next one
+
+
+def _gather_evidence(case: Case, cache: ImageCache, printer: PrintMaker | None,
+                     say: Callable[[str], None] | None,
+                     ocr: dict[str, OcrSpec] | None,
+                     derived: DerivedCache | None = None) -> Evidence:
     infos: dict[str, AttachmentInfo] = {}
     where: dict[str, Loc] = {}
     problems: list[Problem] = []
@@ -176,7 +210,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
                 continue
             full = case.root / att.path
             try:
-                sha, size = sha256_file(full)
+                sha, size = _file_digest(cache, full)
             except OSError as exc:
                 problems.append(error(att.loc, f"cannot read attachment {att.path!r}: {exc.strerror}"))
                 continue
@@ -185,6 +219,7 @@ def gather_evidence(case: Case, cache: ImageCache | None = None,
             where[att.path] = att.loc
     images = ImageSet(cache, printer, say)
     images.redact = boxes
+    images.derived = derived
     shown = [info for info in infos.values() if info.is_image]
     images.want_ocr([(infos[p].sha256, spec) for p, spec in (ocr or {}).items()
                      if p in infos and infos[p].is_image])
@@ -291,11 +326,16 @@ def _redact_exhibits(exhibits: list[Exhibit], infos: dict[str, AttachmentInfo],
 
 
 def cache_folder(root: Path) -> Path | None:
-    """The case's analysis cache, or None where .itaoreport is a link (never written through)."""
-    folder = root / CACHE_DIR
-    if folder.is_symlink() or (folder / "cache").is_symlink():
+    """The case's analysis cache of this user (`.itaoreport/cache/<owner tag>`: a cache
+    that came with the case from someone else is never read; evidence/owner.py), or None
+    where a folder on the way is a link (never written through)."""
+    from itaoreport.evidence.owner import owner_tag
+
+    folder = root / CACHE_DIR / "cache"
+    mine = folder / owner_tag()
+    if folder.parent.is_symlink() or folder.is_symlink() or mine.is_symlink():
         return None
-    return folder / "cache"
+    return mine
 
 
 class Unreadable(Exception):
@@ -335,6 +375,8 @@ class ImageSet:
         self.ocr_errors: dict[str, str] = {}
         self._ocr_wanted: dict[str, OcrSpec] = {}
         """By SHA-256: OCR still to do, in the next decode of the picture."""
+        self.derived: DerivedCache | None = None
+        """Which OCR cache files are known good (evidence/derived.py), if a build keeps that."""
 
     def want_ocr(self, specs: list[tuple[str, OcrSpec]]) -> None:
         """Read the words of these pictures (SHA-256, spec) in their next decode, unless the
@@ -353,12 +395,17 @@ class ImageSet:
                 spec = replace(spec, languages=tuple(sorted({*merged[sha].languages,
                                                              *spec.languages})))
             merged[sha] = spec
+        memo = getattr(self.cache, "ocr_texts", None)  # watch mode keeps them in memory
         for sha, spec in merged.items():
             if sha in self.ocr_errors or (sha in self.ocr and self.ocr[sha].engine == spec.key):
                 continue
-            hit = ocr_cache.get(sha, spec)
+            hit = memo.get((sha, spec.key)) if memo is not None else None
+            if hit is None:
+                hit = ocr_cache.get(sha, spec, self.derived)
             if hit is not None:
                 self.ocr[sha] = hit
+                if memo is not None:
+                    memo[(sha, spec.key)] = hit
             else:
                 self._ocr_wanted[sha] = spec
 
@@ -463,6 +510,13 @@ class ImageSet:
             self._ocr_wanted.pop(sha, None)
             if work.ocr is not None:
                 self.ocr[sha] = work.ocr
+                memo = getattr(self.cache, "ocr_texts", None)
+                if memo is not None:
+                    memo[(sha, work.ocr.engine)] = work.ocr
+                if self.derived is not None and work.ocr._digest:  # as its cache file holds it
+                    from itaoreport.evidence.ocr import derived_key
+
+                    self.derived.put(derived_key(work.ocr._digest), work.ocr.engine)
             else:
                 self.ocr_errors[sha] = work.ocr_error or "OCR failed"
         if work.screen is not None:

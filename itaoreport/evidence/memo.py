@@ -20,6 +20,13 @@ class MemoCache(ImageCache):
         self._grays: dict = {}
         self._verdicts: dict = {}
         self._renditions: dict = {}
+        self.ocr_texts: dict = {}
+        """(SHA-256, engine key) -> OcrText: the words of pictures read or loaded so far."""
+        self.parsed: dict = {}
+        """Case file name -> (bytes, YAML tree): unchanged files are not parsed again."""
+        self.digests: dict = {}
+        """File path -> (device, inode, size, modification and change times; SHA-256; size):
+        an unchanged file is not hashed again."""
 
     def facts(self, sha256: str):
         if sha256 not in self._facts:
@@ -37,10 +44,10 @@ class MemoCache(ImageCache):
         return self._grays.get(sha256) if self.folder is None else super().gray(sha256)
 
     def put(self, facts, gray) -> None:
-        super().put(facts, gray)
-        self.remember(facts, gray)
+        super().put(facts, gray)  # which remembers them
 
     def remember(self, facts, gray) -> None:
+        super().remember(facts, gray)
         self._facts[facts.sha256] = facts
         if self.folder is None:
             self._grays[facts.sha256] = gray

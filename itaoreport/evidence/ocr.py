@@ -18,12 +18,14 @@ installed (or ITAOREPORT_OCR=0), and callers skip what needed it, saying so once
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from PIL.Image import Image
+
+    from itaoreport.evidence.derived import DerivedCache
 
 OCR_ENV = "ITAOREPORT_OCR"
 """ITAOREPORT_OCR=0 turns OCR (and so the quote check) off."""
@@ -111,12 +115,22 @@ def _find(command: str | None) -> Engine | None:
     return Engine(command, found.group(1).decode(), names)
 
 
+_FIND_LOCK = threading.Lock()
+
+
 def find_engine() -> Engine | None:
     """The installed Tesseract (4 or later), or None; looked up once per process."""
     if os.environ.get(OCR_ENV, "").strip().lower() in ("0", "off", "no", "false"):
         return None
     command = os.environ.get(TESSERACT_ENV, "").strip() or shutil.which("tesseract")
-    return _find(command)
+    with _FIND_LOCK:  # a lookup under way in the background (start_engine_lookup) is waited for
+        return _find(command)
+
+
+def start_engine_lookup() -> None:
+    """Look the engine up in a background thread: its two short tesseract runs then overlap
+    with reading the case, and the build's find_engine() finds the answer ready."""
+    threading.Thread(target=find_engine, name="itaoreport-ocr-engine", daemon=True).start()
 
 
 def missing_engine_note() -> str:
@@ -172,14 +186,60 @@ def languages_for(text: str | None) -> tuple[str, ...]:
     return tuple(sorted(wanted)) or ("eng",)
 
 
-@dataclass
 class OcrText:
     """The words of one picture: `engine` is the OcrSpec key; each word is
     `{"text": str, "box": [x0, y0, x1, y1], "line": int, "block": int}`, box in the
-    original file's pixels after EXIF orientation, lines numbered through the picture."""
+    original file's pixels after EXIF orientation, lines numbered through the picture.
 
-    engine: str
-    words: list[dict] = field(default_factory=list)
+    `digest` names the words by content (the SHA-256 of their cache file, evidence/
+    derived.py): results computed from the words are cached under it. The words may be
+    given as a `load` function, called on first use: a warm build whose quote and privacy
+    results are all cached never parses the words of its pictures (evidence/derived.py).
+    """
+
+    def __init__(self, engine: str, words: list[dict] | None = None, digest: str = "",
+                 load: Callable[[], list[dict]] | None = None, text: str | None = None):
+        self.engine = engine
+        self._words = words if words is not None or load is None else None
+        if self._words is None and load is None:
+            self._words = []
+        self._load = load
+        self._digest = digest
+        self._text = text
+
+    @property
+    def words(self) -> list[dict]:
+        if self._words is None:
+            assert self._load is not None
+            self._words, self._load = self._load(), None
+        return self._words
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the words' cache file (computed from the words when not given)."""
+        if not self._digest:
+            self._digest = hashlib.sha256(self.cache_bytes()).hexdigest()
+        return self._digest
+
+    def cache_bytes(self) -> bytes:
+        """The words as the OCR cache stores them."""
+        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")
+                          ).encode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OcrText):
+            return NotImplemented
+        return self.engine == other.engine and self.words == other.words
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"OcrText({self.engine!r}, {len(self.words)} words)"
+
+    def __getstate__(self) -> dict:
+        """Pickled (to and from worker processes) with its words, never a load function."""
+        return {"engine": self.engine, "_words": self.words, "_load": None,
+                "_digest": self._digest, "_text": self._text}
 
     def to_json(self) -> dict:
         return {"engine": self.engine, "words": self.words}
@@ -207,6 +267,11 @@ class OcrText:
 
     def text(self) -> str:
         """The words as text, one line of the picture per line."""
+        if self._text is None:
+            self._text = self._lines()
+        return self._text
+
+    def _lines(self) -> str:
         lines: list[str] = []
         last = None
         for w in self.words:
@@ -376,7 +441,11 @@ class OcrCache:
         path = f"{self.folder}/{CACHE_KIND}/{sha256[:2]}/{sha256}-{key}.json"
         return path if no_links_below(self.folder, path) else None
 
-    def get(self, sha256: str, spec: OcrSpec) -> OcrText | None:
+    def get(self, sha256: str, spec: OcrSpec, derived: DerivedCache | None = None
+            ) -> OcrText | None:
+        """The words read earlier, or None. With `derived`: a file whose content was read
+        and found of the right shape before (same SHA-256) is parsed only when its words
+        are used, if ever."""
         path = self._path(sha256, spec.key)
         if path is None:
             return None
@@ -384,6 +453,11 @@ class OcrCache:
             data = read_cache_file(path)
             if len(data) > MAX_CACHE_BYTES:
                 raise ValueError("too large")
+            digest = hashlib.sha256(data).hexdigest()
+            checked = derived.get(derived_key(digest)) if derived is not None else None
+            if checked == spec.key:
+                self.stats["hits"] += 1
+                return OcrText(spec.key, digest=digest, load=lambda: _words_of(data, spec.key))
             text = OcrText.from_json(json.loads(data))
         except (OSError, ValueError, RecursionError):
             self.stats["misses"] += 1
@@ -391,14 +465,36 @@ class OcrCache:
         if text.engine != spec.key:
             self.stats["misses"] += 1
             return None
+        text._digest = digest
+        if derived is not None:
+            derived.put(derived_key(digest), spec.key)
         self.stats["hits"] += 1
         return text
 
     def put(self, sha256: str, text: OcrText) -> None:
+        data = text.cache_bytes()
+        text._digest = hashlib.sha256(data).hexdigest()
         path = self._path(sha256, text.engine)
         if path is not None:
-            _write(path, json.dumps(text.to_json(), ensure_ascii=False,
-                                    separators=(",", ":")).encode("utf-8"))
+            _write(path, data)
+
+
+def derived_key(digest: str) -> str:
+    """The derived-cache key recording that OCR cache content `digest` has the right shape."""
+    from itaoreport.evidence.derived import key
+
+    return key("ocr", digest)
+
+
+def _words_of(data: bytes, engine: str) -> list[dict]:
+    """The words of an OCR cache file known to be of the right shape (evidence/derived.py
+    says a file of this SHA-256 was checked). Should it not be after all (a planted pair
+    of files), no words: never an error, as for any other cache entry of the wrong shape."""
+    try:
+        text = OcrText.from_json(json.loads(data))
+    except (ValueError, RecursionError):
+        return []
+    return text.words if text.engine == engine else []
 
 
 def ocr_files(items: list[tuple[Path, str]], cache_folder: Path | None,

@@ -71,7 +71,38 @@ def git_provenance(case_dir: Path, rel_paths: list[str]) -> dict[str, Provenance
         return None
 
 
+class GitState:
+    """What git says about a case folder (its history and uncommitted files), asked for in
+    the background (a thread waiting on git) while the build reads the case; `provenance`
+    then gives each file's Provenance."""
+
+    def __init__(self, case_dir: Path):
+        import threading
+
+        self._found: tuple[dict[str, _Record], set[str]] | None = None
+        self._thread = threading.Thread(target=self._ask, args=(Path(case_dir),),
+                                        name="itaoreport-git", daemon=True)
+        self._thread.start()
+
+    def _ask(self, case_dir: Path) -> None:
+        try:
+            self._found = _state(case_dir)
+        except (OSError, subprocess.SubprocessError, ValueError, UnicodeDecodeError):
+            self._found = None
+
+    def provenance(self, rel_paths: list[str]) -> dict[str, Provenance] | None:
+        """Provenance of each path, as git_provenance gives it."""
+        self._thread.join()
+        return None if self._found is None else _paths(*self._found, rel_paths)
+
+
 def _provenance(case_dir: Path, rel_paths: list[str]) -> dict[str, Provenance] | None:
+    found = _state(case_dir)
+    return None if found is None else _paths(*found, rel_paths)
+
+
+def _state(case_dir: Path) -> tuple[dict[str, _Record], set[str]] | None:
+    """Every recorded path's history and the uncommitted paths, or None (see git_provenance)."""
     overrides = _filter_overrides(case_dir)
     if overrides is None:
         return None
@@ -89,6 +120,11 @@ def _provenance(case_dir: Path, rel_paths: list[str]) -> dict[str, Provenance] |
     dirty = _dirty(case_dir, prefix, overrides)
     if dirty is None:
         return None
+    return history, dirty
+
+
+def _paths(history: dict[str, _Record], dirty: set[str], rel_paths: list[str]
+           ) -> dict[str, Provenance]:
     result = {}
     for rel in rel_paths:
         record = history.get(rel)

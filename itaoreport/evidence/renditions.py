@@ -208,12 +208,16 @@ def _media(ext: str) -> str:
 
 
 def cache_root_for(case_root: Path) -> Path | None:
-    """Where a case's renditions are cached; None where .itaoreport is a link (never written
+    """Where a case's renditions are cached for this user (`.itaoreport/renditions/<owner
+    tag>`, evidence/owner.py); None where a folder on the way is a link (never written
     through, as a case folder from someone else could point it anywhere)."""
+    from itaoreport.evidence.owner import owner_tag
+
     folder = case_root / CACHE_DIR
-    if folder.parent.is_symlink() or folder.is_symlink():
+    mine = folder / owner_tag()
+    if folder.parent.is_symlink() or folder.is_symlink() or mine.is_symlink():
         return None
-    return folder
+    return mine
 
 
 def cached(cache_root: Path | None, key: str, make: Callable[[], bytes] | None) -> bytes | None:

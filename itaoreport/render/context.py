@@ -461,8 +461,9 @@ _SEPARATORS = re.compile(r"([/\\_-]+)")
 def breakable(path: str) -> Markup:
     """A file path, escaped, with a line-break chance (<wbr>) after each run of separators
     ("/", "\\", "-", "_"): a long path wraps between its parts, never inside a word."""
-    return Markup("").join(Markup(f"{escape(part)}<wbr>") if _SEPARATORS.fullmatch(part)
-                           else escape(part) for part in _SEPARATORS.split(path) if part)
+    # escaping works character by character and leaves the separators as they are, so the
+    # whole path is escaped once and <wbr> put after each run of separators
+    return Markup(_SEPARATORS.sub(r"\1<wbr>", str(escape(path))))
 
 
 def _words(text: str) -> str:

@@ -71,6 +71,8 @@ class Translator:
         """The built-in English catalog: used when a message cannot be filled in."""
         self._dates: dict[tuple[date, str], str] = {}
         """date() by (day, skeleton key): a long case repeats the same few days."""
+        self._times: dict[tuple, str] = {}
+        """Times of day by (skeleton, hour, minute, second)."""
 
     # -- words -----------------------------------------------------------------
     def text(self, key: str, **values: object) -> str:
@@ -187,7 +189,18 @@ class Translator:
     def _time(self, local: datetime) -> str:
         if self.iso_dates:
             return local.strftime("%H:%M")
-        return format_skeleton(self.text(TIME_SKELETON), local, locale=self.locale)
+        skeleton = self.text(TIME_SKELETON)
+        if not set(skeleton) <= _CLOCK_FIELDS:  # it shows more than the time of day
+            return format_skeleton(skeleton, local, locale=self.locale)
+        key = (skeleton, local.hour, local.minute, local.second)
+        text = self._times.get(key)
+        if text is None:
+            text = self._times[key] = format_skeleton(skeleton, local, locale=self.locale)
+        return text
+
+
+_CLOCK_FIELDS = set("HhKkjJmsaB")
+"""Skeleton letters whose text depends only on the hour, minute and second."""
 
 
 def _offset(local: datetime) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from itaoreport.errors import BuildFailed
-from itaoreport.gctune import fewer_collections
+from itaoreport.gctune import collecting_new_garbage, fewer_collections
 
 if TYPE_CHECKING:
     import weasyprint
@@ -127,7 +127,7 @@ def write_document(document: weasyprint.Document, attachments: list[PdfAttachmen
                                    modified=modified, relationship=a.relationship)
              for a in attachments]
     try:
-        with fewer_collections():
+        with fewer_collections(), collecting_new_garbage():
             return document.write_pdf(attachments=files, pdf_variant=PDF_VARIANT,
                                       pdf_identifier=True, pdf_tags=True,
                                       finisher=_finish)

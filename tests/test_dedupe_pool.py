@@ -1,0 +1,195 @@
+"""Verifying candidate pairs in worker processes (#20): the same groups, the same verdicts and
+the same pairs verified whatever the number of workers and the order verdicts arrive in; a
+warm run decodes no image and starts no worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+from pathlib import Path
+
+import pytest
+from chatshots import CONVERSATION, chat, encode
+from PIL import Image
+
+from itaoreport.evidence import dedupe, images, prepare, verify_pool
+from itaoreport.evidence.dedupe_files import dedupe_paths
+from itaoreport.evidence.images import open_image
+
+
+def screenshots() -> dict[str, bytes]:
+    """Four conversations that look alike, each with copies and a near-miss."""
+    files = {}
+    for n in range(4):
+        messages = CONVERSATION[: 3 + n]
+        original = chat(messages, clock=f"14:3{n}")
+        files[f"c{n}_orig.png"] = encode(original, "PNG")
+        files[f"c{n}_q70.jpg"] = encode(original, "JPEG", quality=70)
+        files[f"c{n}_q92.jpg"] = encode(original, "JPEG", quality=92)
+        files[f"c{n}_webp.webp"] = encode(original, "WEBP", quality=80)
+        files[f"c{n}_small.png"] = encode(original.resize((405, 878), Image.Resampling.BICUBIC),
+                                          "PNG")
+        files[f"c{n}_minute.png"] = encode(chat(messages, clock=f"14:4{n}"), "PNG")
+    return files
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory) -> tuple[dict, dict]:
+    folder = tmp_path_factory.mktemp("shots")
+    facts, grays = {}, {}
+    for name, data in screenshots().items():
+        (folder / name).write_bytes(data)
+        facts[name], grays[name] = dedupe.analyse(open_image(folder / name), name, len(data))
+    return facts, grays
+
+
+def outcome(result: dedupe.DedupeResult) -> str:
+    return json.dumps([result.to_json(), result.keep_of], sort_keys=True)
+
+
+def spy_on_decide(monkeypatch) -> list[tuple[str, str]]:
+    """The pairs this process verifies."""
+    seen = []
+    real = dedupe.decide
+
+    def decide(prepared, a, b, facts_a, facts_b):
+        seen.append((a, b))
+        return real(prepared, a, b, facts_a, facts_b)
+
+    monkeypatch.setattr(dedupe, "decide", decide)
+    return seen
+
+
+def test_same_groups_verdicts_and_pairs_with_one_and_two_workers(analysed, monkeypatch):
+    facts, grays = analysed
+    verified = spy_on_decide(monkeypatch)
+    alone = dedupe.find_duplicates(facts, grays.__getitem__, workers=1)
+    assert len(verified) >= 20 and len(set(verified)) == len(verified)
+    assert alone.groups and alone.kept_separate  # copies merged, near-misses listed
+
+    batches = []
+    real_submit = verify_pool.PairPool._submit
+    arenas = []
+
+    def submit(self, number, batch):
+        batches.append(batch)
+        arenas.append(self.arena)
+        return real_submit(self, number, batch)
+
+    monkeypatch.setattr(verify_pool.PairPool, "_submit", submit)
+    pooled = dedupe.find_duplicates(facts, grays.__getitem__, workers=2)
+    assert outcome(pooled) == outcome(alone)
+    # every pair was verified in the workers, each once, and they are the same pairs
+    assert sorted(p for batch in batches for p in batch) == sorted(verified)
+    assert len(verified) == len(set(verified))
+    assert arenas and not Path(arenas[0]).exists()  # the grayscales' arena is removed
+
+
+class ShuffledPool:
+    """Stands in for the worker pool: takes every batch there is, and lets one finish at a
+    time, at random (verdicts decided in this process)."""
+
+    def __init__(self, seed: int, items, gray_of):
+        self.rng = random.Random(seed)
+        self.items = items
+        self.prepared = dedupe.Prepared(gray_of)
+        self.running: list = []
+
+    def wait(self, next_batch):
+        while (batch := next_batch()) is not None:
+            self.running.append(batch)
+        if not self.running:
+            return []
+        batch = self.running.pop(self.rng.randrange(len(self.running)))
+        return [(a, b, dedupe.decide(self.prepared, a, b, self.items[a], self.items[b]))
+                for a, b in batch]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_verdicts_arriving_in_any_order_give_the_same_result(analysed, monkeypatch, seed):
+    facts, grays = analysed
+    verified = spy_on_decide(monkeypatch)
+    alone = dedupe.find_duplicates(facts, grays.__getitem__, workers=1)
+    in_order = sorted(verified)
+    verified.clear()
+    monkeypatch.setattr(verify_pool, "start",
+                        lambda pairs, workers, items, gray_of, route=None:
+                        ShuffledPool(seed, items, gray_of))
+    shuffled = dedupe.find_duplicates(facts, grays.__getitem__, workers=2)
+    assert outcome(shuffled) == outcome(alone)
+    assert sorted(verified) == in_order  # nothing verified that the rule does not use
+
+
+def test_the_kept_image_is_the_same_whatever_the_order_files_are_given(analysed):
+    facts, grays = analysed
+    names = list(facts)
+    results = set()
+    for seed in (1, 2):
+        random.Random(seed).shuffle(names)
+        shuffled = {name: facts[name] for name in names}
+        results.add(outcome(dedupe.find_duplicates(shuffled, grays.__getitem__, workers=1)))
+    assert len(results) == 1
+
+
+def test_a_warm_run_decodes_no_image_reads_no_grayscale_and_starts_no_worker(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv(prepare.WORKERS_ENV, "2")
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name, data in screenshots().items():
+        (folder / name).write_bytes(data)
+    cache = tmp_path / "cache"
+    cold = dedupe_paths([str(folder)], cache_dir=cache)
+    assert cold.result.groups
+
+    def no_decode(*args, **kwargs):
+        raise AssertionError("a warm run decoded an image")
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a warm run started worker processes")
+
+    def no_gray(self, sha256):
+        raise AssertionError("a warm run read a grayscale")
+
+    monkeypatch.setattr(images, "_decode", no_decode)
+    monkeypatch.setattr(prepare, "_new_pool", no_pool)
+    monkeypatch.setattr(dedupe_paths.__globals__["ImageCache"], "gray", no_gray)
+    warm = dedupe_paths([str(folder)], cache_dir=cache)
+    assert outcome(warm.result) == outcome(cold.result)
+    index = list(cache.rglob("index.json"))
+    assert len(index) == 1  # facts and verdicts: one file
+
+
+def test_a_worker_that_dies_leaves_its_pairs_to_this_process(analysed, monkeypatch):
+    facts, grays = analysed
+    alone = dedupe.find_duplicates(facts, grays.__getitem__, workers=1)
+    real_submit = verify_pool.PairPool._submit
+    killed = []
+
+    def submit(self, number, batch):
+        real_submit(self, number, batch)
+        if not killed:
+            for process in self.pools[number]._processes.values():
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+
+    monkeypatch.setattr(verify_pool.PairPool, "_submit", submit)
+    pooled = dedupe.find_duplicates(facts, grays.__getitem__, workers=2)
+    assert killed
+    assert outcome(pooled) == outcome(alone)
+
+
+def test_images_that_are_candidates_of_each_other_go_to_one_worker():
+    keys = list("abcdefg")
+    pairs = {(0, 1), (1, 2), (3, 4), (5, 6)}  # {a, b, c}, {d, e}, {f, g}
+    route = verify_pool.routes(keys, pairs, 2)
+    assert route["a"] == route["b"] == route["c"]
+    assert route["d"] == route["e"] and route["f"] == route["g"]
+    assert route["a"] != route["d"] == route["f"]  # 2 pairs to one worker, 1 + 1 to the other
+    # one set with more than a worker's share of the pairs: any free worker
+    assert verify_pool.routes(keys, {(0, 1), (1, 2), (2, 3), (4, 5)}, 2) is None
