@@ -32,14 +32,11 @@ TAG_CHARS = 20
 
 
 def secret_path() -> Path | None:
-    """Where this user's secret is kept: $XDG_CACHE_HOME or ~/.cache, then itaoreport/."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home folder at all
-            return None
-    return Path(base) / "itaoreport" / SECRET_NAME
+    """Where this user's secret is kept (itaoreport/usercache.py), or None without a home."""
+    from itaoreport.usercache import user_cache_folder
+
+    folder = user_cache_folder()
+    return None if folder is None else folder / SECRET_NAME
 
 
 def _read_or_make(path: Path) -> bytes | None:

@@ -11,7 +11,6 @@ be inside its own folder (links out of it are refused).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -170,14 +169,11 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
 
 def user_template_cache() -> Path | None:
-    """The user's cache folder for compiled templates: $XDG_CACHE_HOME or ~/.cache."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home folder at all
-            return None
-    return Path(base) / "itaoreport" / f"templates-{__version__}-immutable"
+    """The user's cache folder for compiled templates (itaoreport/usercache.py)."""
+    from itaoreport.usercache import user_cache_folder
+
+    folder = user_cache_folder()
+    return None if folder is None else folder / f"templates-{__version__}-immutable"
 
 
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
