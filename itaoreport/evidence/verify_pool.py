@@ -50,7 +50,7 @@ def start(pairs: int, workers: int | None, items: dict[str, ImageFacts],
     if workers <= 1 or pairs == 0:
         return None
     routes = route(workers) if route is not None else None
-    pools = [_new_pool(1) for _ in range(workers)] if routes is not None else [_new_pool(workers)]
+    pools = [_new_pool(1) for _ in range(workers)]
     if any(pool is None for pool in pools):
         for pool in pools:
             if pool is not None:
@@ -92,14 +92,16 @@ def routes(keys: list[str], pairs: set[tuple[int, int]], workers: int) -> dict[s
 class PairPool:
     """Worker processes deciding batches of pairs, and the arena their pixels are read from.
 
-    With routes, one single-process pool per worker and each image's tasks to its own
-    worker; otherwise one pool whose free workers take the next task. A worker that dies
-    (killed, out of memory) leaves its tasks, and every later one, to this process."""
+    One single-process pool per worker. Each image has a home worker, which prepares its
+    arrays: from routes when they are given, else the worker its first task went to. A
+    task goes to the worker that is home to most of its images, unless that worker has
+    twice its share queued while another is nearly idle. A worker that dies (killed, out
+    of memory) leaves its tasks, and every later one, to this process."""
 
     def __init__(self, pools: list, workers: int, items: dict[str, ImageFacts],
                  gray_of: Callable[[str], np.ndarray], routes: dict[str, int] | None):
         self.pools, self.workers, self.items, self.gray_of = pools, workers, items, gray_of
-        self.routes = routes
+        self.home: dict[str, int] = dict(routes or {})
         folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
             else None
         fd, self.arena = tempfile.mkstemp(prefix="itaoreport-grays-", dir=folder)
@@ -139,7 +141,7 @@ class PairPool:
         return found
 
     def _fill(self, next_batch: Callable[[], Batch | None]) -> None:
-        limit = IN_FLIGHT_PER_WORKER * (self.workers if self.routes is None else 1)
+        limit = IN_FLIGHT_PER_WORKER
         busy = [0] * len(self.pools)
         for number, _ in self.running.values():
             busy[number] += 1
@@ -153,8 +155,25 @@ class PairPool:
             batch = next_batch()
             if batch is None:
                 return
-            number = 0 if self.routes is None else self.routes[batch[0][1]]
-            self.backlog[number].append(batch)
+            self.backlog[self._worker_for(batch, busy)].append(batch)
+
+    def _worker_for(self, batch: Batch, busy: list[int]) -> int:
+        """The worker home to most of the batch's images (the least loaded one if none, or
+        if the home has twice its share queued while another is nearly idle)."""
+        queued = [busy[n] + len(self.backlog[n]) for n in range(len(self.pools))]
+        idle = min(range(len(self.pools)), key=lambda n: (queued[n], n))
+        votes = [0] * len(self.pools)
+        images = {key for pair in batch for key in pair}
+        for key in images:
+            if key in self.home:
+                votes[self.home[key]] += 1
+        number = max(range(len(self.pools)), key=lambda n: (votes[n], -queued[n], -n))
+        if votes[number] == 0 or (queued[number] >= 2 * IN_FLIGHT_PER_WORKER
+                                  and queued[idle] < IN_FLIGHT_PER_WORKER):
+            number = idle
+        for key in images:
+            self.home.setdefault(key, number)
+        return number
 
     def _give_up(self, batch: Batch) -> list[tuple[str, str, Verdict]]:
         """A worker died: this batch, every running and waiting one, in this process."""
