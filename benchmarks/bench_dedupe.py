@@ -5,7 +5,7 @@
 Draws scenes with ../shared/dedupe-devset/make_set.py's own drawing code, then for
 each scene compares the full-size original PNG with
 - true copies: JPEG q70, lossy WEBP, 60% Lanczos (PNG and JPEG q60), 50% bicubic
-  (PNG and JPEG q70): each should merge;
+  (PNG and JPEG q70), 256-colour palette PNG: each should merge;
 - near-misses, each also shrunk and re-encoded the same ways: one character
   changed, last message missing, status-bar clock one minute later, one bubble's
   minute changed, a read tick added: none may merge.
@@ -45,7 +45,7 @@ def encoded(im: Image.Image, fmt: str, **options) -> tuple[Image.Image, str, boo
     buf.seek(0)
     out = Image.open(buf)
     out.load()
-    return out, fmt, fmt == "PNG"
+    return out, fmt, fmt == "PNG" and out.mode not in ("P", "PA", "1")  # as images.py decides
 
 
 def shrink(im: Image.Image, factor: float, resample: int) -> Image.Image:
@@ -61,6 +61,7 @@ COPY_KINDS = {
     "50pct-bicubic-png": lambda im: encoded(shrink(im, 0.5, Image.BICUBIC), "PNG"),
     "50pct-bicubic-jpeg-q70": lambda im: encoded(shrink(im, 0.5, Image.BICUBIC), "JPEG",
                                                  quality=70),
+    "palette-256": lambda im: encoded(im.quantize(256, method=Image.Quantize.MEDIANCUT), "PNG"),
 }
 
 

@@ -7,20 +7,21 @@ Two stages:
    compared in one vectorised pass (XOR + popcount over all pairs) and pairs
    within CANDIDATE_DISTANCE bits and of the same aspect ratio become
    candidates. A hash match alone never merges anything.
-2. The verifier decides each candidate: both images are brought to a common
-   resolution (the smaller one's, capped at NORM_WIDTH), lightly blurred so
-   resampling and compression noise cancel, and compared window by window.
-   A window the size of a small glyph whose mean difference exceeds
-   GLYPH_THRESHOLD anywhere in the picture (a changed digit of the clock, one
-   changed character, a read tick) rejects the pair.
+2. The verifier decides each candidate (verify_keys): both images are brought to a
+   common size (the smaller one's, at most RESAMPLE_RATIO of the larger one's),
+   lightly blurred, and in every glyph-sized window one is fitted to the other by a
+   straight tone line. What the line leaves unexplained is judged against a noise model
+   of what re-encoding does to *that* pair (its grain in flat windows, and a fraction of
+   the window's own contrast for edges). A changed digit of the clock, one changed
+   character or a read tick leaves far more than the model allows and rejects the pair.
 
 No chaining: images are taken best first (most pixels, lossless, then path);
 each joins a group only if it matches that group's kept image.
 
-Scores (`score` in results) are the verifier's largest windowed difference, in
-grey levels 0-255: 0 for identical pixels, small for true copies, large where
-something differs. Pairs rejected by the verifier are reported as
-"kept separate" with their score.
+Scores (`score` in results, report.json's dedupe score) are the verifier's worst window
+in multiples of its noise allowance: 0 for identical pixels, at most SCORE_CAP (1.3) for a
+merged copy, larger where something differs. Pairs rejected by the verifier are reported
+as "kept separate" with their score.
 """
 
 from __future__ import annotations
@@ -48,28 +49,39 @@ BLUR_RADIUS = 0.8
 """Gaussian blur (pixels at the comparison size) that evens out resampling differences."""
 WINDOW_DIVISOR = 110
 """Window side = comparison width / this: ~7 px at 720 wide, the size of one small glyph."""
-RESIDUAL_CAP = 10.0
-"""A window whose tone-line residual (verify_keys) exceeds this is never merged."""
-PEAK_CAP = 9.0
-NOISE_RATIO = 3.8
-NOISE_FLOOR = 2.0
-"""Unless one of the pair is a reduced-colour picture (whose tones move), the plain windowed
-difference must also stay small: peak <= PEAK_CAP and peak <= NOISE_RATIO * (noise +
-NOISE_FLOOR), noise being its 99.5th percentile. Shrunk to 50-60 %, one changed minute
-digit in small grey text moves tones more than it adds edges (benchmarks/bench_dedupe.py)."""
-MIN_VERIFY_WIDTH = 240
-"""Narrower than this (a phone screenshot's 14 px text under 9 px tall), a changed digit no
-longer stands out from what shrinking does: such a copy is listed, never merged."""
+COMPARE_WIDTH = 480
+"""A portrait (phone) screenshot is compared at most this wide: its smallest text (status
+bar, message times: ~2.4 % of the width) is still ~11 px tall there, so a changed glyph
+stays a glyph, while the noise that two resampling paths and JPEG leave at the finest scale
+is averaged away (generated 60 % copies: worst score 1.5 at 702 px, 1.23 here). Landscape
+pictures (desktop, tablet: smaller text relative to the width) are compared at up to
+NORM_WIDTH. A width proxy for the text size: see docs/dedupe.md."""
 RESIDUAL_BLOCKS = 3
 """A residual window is this many blocks on a side (_residuals)."""
 TONE_EPS = 1.0
 """Added to a window's variance before dividing by it: a flat window explains nothing."""
+NOISE_BASE = 2.0
+FLAT_NOISE_WEIGHT = 1.0
+EDGE_NOISE = 0.02
+"""The noise model (verify_keys): a copy's window may leave unexplained a variance of
+NOISE_BASE + FLAT_NOISE_WEIGHT * (this pair's noise in flat windows) + EDGE_NOISE * (the
+window's own variance): re-encoding and resampling err most on strong edges, by a small
+fraction of their contrast (~14 % in RMS), and by this pair's grain elsewhere."""
+FLAT_VARIANCE = 25.0
+FLAT_PERCENTILE = 99.9
+"""The pair's noise in flat windows: this percentile of the residual variance over
+windows whose variance is below FLAT_VARIANCE (grey levels squared: RMS under 5)."""
+SCORE_CAP = 1.3
+"""A pair merges when no window's residual exceeds this many times its allowance."""
+MIN_VERIFY_WIDTH = 240
+"""Narrower than this (a phone screenshot's 14 px text under 9 px tall), a changed digit no
+longer stands out from what shrinking does: such a copy is listed, never merged."""
 LOSSLESS_PEAK = 1.0
 """Two lossless images of the same size may differ by no more than rounding."""
 COARSE_WIDTH = 120
 COARSE_REJECT = 40.0
-"""At one sixth of the resolution a score above this means a different picture altogether,
-so the full comparison is skipped."""
+"""At one sixth of the resolution a windowed difference above this (grey levels) means a
+different picture altogether, so the full comparison is skipped."""
 
 
 @dataclass(frozen=True)
@@ -262,9 +274,12 @@ class Verdict:
 
     same: bool
     score: float
-    """Largest glyph-sized windowed difference, grey levels 0-255."""
+    """The worst glyph-sized window's unexplained difference in multiples of what the
+    noise model allows there (verify_keys): 0 for identical pictures, at most SCORE_CAP for
+    a merged copy. A pair rejected at the coarse level (similar=False) has instead its
+    coarse windowed difference in grey levels."""
     noise: float
-    """The pair's noise level: 99.5th percentile of the windowed differences."""
+    """The pair's grain: RMS residual (grey levels) of its flat windows (_flat_noise)."""
     similar: bool = True
     """False when the pictures differ at a glance (rejected at the coarse level)."""
 
@@ -327,16 +342,27 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
                 reduced_colour: bool = False) -> Verdict:
     """Decide whether two normalised grayscale images show the same thing.
 
-    Both are brought to the smaller one's size and lightly blurred. In every
-    glyph-sized window, each image is fitted to the other by a straight tone line
-    (b ~ gain * a + offset, least squares over the window) and what the fit cannot
-    explain is the window's residual (root mean square, grey levels); the score is the
-    largest residual of either direction. Re-encoding, resizing and colour reduction
-    change tones and soften edges but keep every edge where it was, so a window of a
-    copy is explained up to a few grey levels; a changed glyph, a missing message or a
-    tick puts edges where the other image has none, which no tone line explains. Two
+    Both are brought to a common comparison size (compare_size: the smaller one's, at most
+    RESAMPLE_RATIO of the larger one's) and lightly blurred. In every glyph-sized window each image
+    is fitted to the other by a straight tone line (b ~ gain * a + offset, least squares
+    over the window); what the fit cannot explain is the window's residual (its variance,
+    the larger of the two directions). Re-encoding, resizing and colour reduction change
+    tones and soften edges but keep every edge where it was, so in a copy each window's
+    residual stays within what the noise model allows there: NOISE_BASE, plus this pair's
+    own grain (FLAT_NOISE_WEIGHT times the FLAT_PERCENTILE of the residual over flat
+    windows: more for a JPEG q60 or a shrunk copy, nothing for a lossless one), plus
+    EDGE_NOISE times the window's variance (resampling and JPEG err on strong edges in
+    proportion to their contrast). A changed glyph, a missing message or an added tick
+    puts edges where the other image has none: a residual of the order of the window's
+    whole variance, many times the allowance.
+
+    The score is the largest ratio residual / allowance over all windows, as an RMS ratio
+    (square root): 0 for identical pictures, under SCORE_CAP for a copy; the pair merges
+    if score <= SCORE_CAP and the comparison is at least MIN_VERIFY_WIDTH wide. Two
     lossless images of the same size that are not pixel-identical are never the same
-    capture.
+    capture, whatever the score. `reduced_colour` (a palette copy) does not change the
+    rule: it is noted for the caller, a palette's moved tones being what the tone line
+    and the noise model absorb.
     """
     import numpy as np
 
@@ -349,20 +375,35 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
     coarse = _windows(prepared, a, b, coarse_size).max()
     if coarse > COARSE_REJECT:
         return Verdict(False, round(float(coarse), 2), 0.0, similar=False)
-    size = (width, height)
-    residual = _residuals(prepared, a, b, size)
-    score = float(residual.max())
-    noise = float(np.percentile(residual, 99.5))
-    windows = _windows(prepared, a, b, size)
-    peak = float(windows.max())
+    size = compare_size((wa, ha), (wb, hb))
+    left, signal = _residuals(prepared, a, b, size)
+    grain = _flat_noise(left, signal)
+    allowance = NOISE_BASE + FLAT_NOISE_WEIGHT * grain + EDGE_NOISE * signal
+    score = float(np.sqrt((left / allowance).max()))
     if lossless_same_size:
-        same = peak <= LOSSLESS_PEAK
+        same = float(_windows(prepared, a, b, size).max()) <= LOSSLESS_PEAK
     else:
-        same = score <= RESIDUAL_CAP and width >= MIN_VERIFY_WIDTH
-        if not reduced_colour:  # tones are kept: the plain difference must be small too
-            plain_noise = float(np.percentile(windows, 99.5))
-            same = same and peak <= PEAK_CAP and peak <= NOISE_RATIO * (plain_noise + NOISE_FLOOR)
-    return Verdict(same, round(score, 2), round(noise, 2))
+        same = score <= SCORE_CAP and size[0] >= MIN_VERIFY_WIDTH
+    return Verdict(same, round(score, 2), round(float(np.sqrt(grain)), 2))
+
+
+def compare_size(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    """The comparison size (width, height) of two renditions."""
+    width, height = min(a[0], b[0]), min(a[1], b[1])
+    if height >= width and width > COMPARE_WIDTH:
+        return COMPARE_WIDTH, max(8, round(height * COMPARE_WIDTH / width))
+    return width, height
+
+
+def _flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
+    """The pair's grain: FLAT_PERCENTILE of the residual variance over flat windows."""
+    import numpy as np
+
+    flat = left[signal < FLAT_VARIANCE]
+    if flat.size < 100:
+        return 0.0
+    k = min(flat.size - 1, int(flat.size * FLAT_PERCENTILE / 100))
+    return float(np.partition(flat, k)[k])
 
 
 def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:
@@ -372,9 +413,11 @@ def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.nd
     return _window_means(diff, max(3, round(size[0] / WINDOW_DIVISOR)))
 
 
-def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:
-    """Per glyph-sized window: what a tone line fitted from one image to the other leaves
-    unexplained (RMS grey levels), the larger of the two directions.
+def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per glyph-sized window: the variance a tone line fitted from one image to the other
+    leaves unexplained (the larger of the two directions), and the window's variance (the
+    larger of the two images').
 
     Windows are RESIDUAL_BLOCKS x RESIDUAL_BLOCKS blocks of `block` pixels, at every block
     position (a stride of one block): sums over blocks are cheap reshapes, so a pair costs
@@ -394,7 +437,7 @@ def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.
     cov2 = cov * cov
     left_b = var_b - cov2 / (var_a + TONE_EPS)
     left_a = var_a - cov2 / (var_b + TONE_EPS)
-    return np.sqrt(np.maximum(np.maximum(left_a, left_b), 0.0))
+    return np.maximum(np.maximum(left_a, left_b), 0.0), np.maximum(var_a, var_b)
 
 
 def _block_size(width: int) -> int:
