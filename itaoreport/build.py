@@ -377,8 +377,12 @@ def check_quotes(case: Case, evidence: Evidence, wanted: dict,
         if check.status == NOT_FOUND:
             there = (f'closest text there: "{check.closest}"' if check.closest
                      else "no text like it there")
+            redacted = next((x.redact for x in evidence.exhibits
+                             if x.label == check.exhibit and x.redact), None)
+            hint = (f"; {check.exhibit} has regions hidden by redact:, and text under them is "
+                    "not read, so a quote inside one is never found" if redacted else "")
             problems.append(warning(entry.loc("quote"), f"quote not found in {check.exhibit} "
-                                                        f"({check.path}); {there}"))
+                                                        f"({check.path}); {there}{hint}"))
     return checks, problems, notes
 
 

@@ -354,3 +354,26 @@ def test_a_trimmed_redacted_screenshot_is_not_called_the_unaltered_original(tmp_
     html = (root / "build" / "report.html").read_text(encoding="utf-8")
     assert "unaltered original" not in html
     assert "Detail of the original, private regions blacked out: rows" in html
+
+
+@needs_ocr
+def test_a_quote_inside_a_redacted_region_says_why_it_is_not_found(tmp_path):
+    from casegen import bubble_boxes, chat_image
+
+    messages = [("them", "Hello, where is my parcel?", "09:00"),
+                ("me", "Your parcel left our warehouse today.", "09:05")]
+    box = bubble_boxes(messages)[1]
+    entry = ("timestamp: 2023-10-26 14:30\nchannel: Email\nsender: me\nsummary: x\n"
+             'quote: "Your parcel left our warehouse today."\n'
+             "attachments:\n  - path: shots/chat.png\n{redact}")
+    root = write_case(tmp_path / "c", CASE_YAML, {"a.yaml": entry.format(redact="")},
+                      {"shots/chat.png": b""})
+    chat_image("09:05", "26 October", messages).save(root / "shots" / "chat.png")
+    plain = build(root, BuildOptions(formats=("json",)))
+    assert not [p for p in plain.warnings if "quote not found" in p.message]
+    (root / "entries" / "a.yaml").write_text(
+        entry.format(redact=f"    redact: [[{', '.join(map(str, box))}]]\n"))
+    hidden = build(root, BuildOptions(formats=("json",)))
+    [warning] = [p.format() for p in hidden.warnings if "quote not found" in p.message]
+    assert warning.startswith("entries/a.yaml:5:")
+    assert "E1 has regions hidden by redact:, and text under them is not read" in warning
