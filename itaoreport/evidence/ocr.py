@@ -376,7 +376,7 @@ def lighten_dark_text_bubbles(rgb: Image, gray: Image) -> Image:
     sat = (high.astype(np.int16) - low) > SATURATED
     if sat.sum() < BUBBLE_MIN_SHARE * sat.size:
         return gray
-    labels, count = ndimage.label(sat)
+    labels, _count = ndimage.label(sat)
     sizes = np.bincount(labels.ravel())
     left = ndimage.maximum_filter1d(sat, INSIDE_REACH + 1, axis=1, origin=INSIDE_REACH // 2)
     right = ndimage.maximum_filter1d(sat, INSIDE_REACH + 1, axis=1,
