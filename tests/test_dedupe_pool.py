@@ -193,3 +193,38 @@ def test_images_that_are_candidates_of_each_other_go_to_one_worker():
     assert route["a"] != route["d"] == route["f"]  # 2 pairs to one worker, 1 + 1 to the other
     # one set with more than a worker's share of the pairs: any free worker
     assert verify_pool.routes(keys, {(0, 1), (1, 2), (2, 3), (4, 5)}, 2) is None
+
+
+def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbers(analysed):
+    """The verifier's memo (dedupe.Prepared) keeps whole grey levels as uint8 and window
+    sums as float32, but hands back exactly what _prepare and the sums made, in their own
+    types; each image is prepared once per size, and a memo too small to hold anything
+    gives the same verdicts (it only prepares again)."""
+    import numpy as np
+
+    facts, grays = analysed
+    keys = sorted(k for k in facts if k.startswith("c0") or k == "c1_orig.png")
+    pairs = [(a, b) for a in keys for b in keys if a < b]
+    roomy = dedupe.Prepared(grays.__getitem__)
+    cramped = dedupe.Prepared(grays.__getitem__)
+    cramped.memo.limit_bytes = cramped.sums.limit_bytes = 1
+    cramped.hot.limit_entries = 1
+    for a, b in pairs:
+        assert dedupe.verify_keys(roomy, a, b) == dedupe.verify_keys(cramped, a, b)
+    sizes = {k[:2] for k in roomy.memo.values}
+    assert roomy.made == len(sizes) < cramped.made
+    full = [(k, s) for k, s in sizes if s[0] > dedupe.COARSE_WIDTH]
+    assert full and all(roomy.memo.values[k, s].dtype == np.uint8 for k, s in sizes)
+    for key, size in full:
+        made = dedupe._prepare(grays[key], size)
+        given = roomy.at(key, size)
+        assert given.dtype == made.dtype and np.array_equal(given, made)
+        block = dedupe._block_size(size[0])
+        sums, squares = roomy.moments(key, size, block)
+        assert sums.dtype == squares.dtype == np.float64
+        assert np.array_equal(sums, dedupe._window_sums(dedupe._block_sums(made, block)))
+        assert np.array_equal(squares, dedupe._window_sums(
+            dedupe._block_sums(made.astype(np.float64) ** 2, block)))
+    assert any(v[0].dtype == np.float32 for v in roomy.sums.values.values())
+    assert dedupe._compact(np.array([0.5, 1.0], dtype=np.float32)).dtype == np.float32
+    assert dedupe._compact(np.array([2.0 ** 25 + 1])).dtype == np.float64

@@ -50,7 +50,7 @@ def start(pairs: int, workers: int | None, items: dict[str, ImageFacts],
     if workers <= 1 or pairs == 0:
         return None
     routes = route(workers) if route is not None else None
-    pools = [_new_pool(1) for _ in range(workers)]
+    pools = [_new_pool(1, initializer=_start_worker) for _ in range(workers)]
     if any(pool is None for pool in pools):
         for pool in pools:
             if pool is not None:
@@ -232,6 +232,13 @@ class PairPool:
             os.unlink(self.arena)
         except OSError:
             pass
+
+
+def _start_worker() -> None:
+    from itaoreport.evidence.prepare import keep_freed_memory, leave_ctrl_c_to_the_parent
+
+    leave_ctrl_c_to_the_parent()
+    keep_freed_memory()
 
 
 _WORKER: dict[str, tuple[Prepared, dict]] = {}
