@@ -15,7 +15,7 @@ from conftest import case_cache
 from itaoreport import privacy
 from itaoreport.analysis import quotes as quotes_module
 from itaoreport.build import BuildOptions, build
-from itaoreport.case.safety import RealPaths
+from itaoreport.case.safety import RealPaths, is_inside
 from itaoreport.evidence import ocr as ocr_module
 from itaoreport.evidence.derived import FILE, KIND, DerivedCache, key
 from itaoreport.evidence.ocr import OcrCache, OcrSpec, OcrText, derived_key, find_engine
@@ -230,6 +230,16 @@ def test_real_paths_match_resolve(tmp_path: Path):
         path = tmp_path / "case" / rel
         assert outcome(real.resolve, path) == outcome(lambda p: p.resolve(strict=False),
                                                       path), rel
+        root = tmp_path / "case"
+        assert outcome(lambda p: is_inside(root, p, root.resolve(), RealPaths()), path) == \
+            outcome(lambda p: is_inside(root, p), path), rel
+    sibling = tmp_path / "case-other"  # a name starting like the case is not inside it
+    (sibling).mkdir()
+    (tmp_path / "case" / "shots" / "sib.png").symlink_to(sibling)
+    for rel in ("shots/sib.png", ".", "shots"):
+        path = tmp_path / "case" / rel
+        assert is_inside(tmp_path / "case", path, None, RealPaths()) == \
+            is_inside(tmp_path / "case", path), rel
 
 
 def test_watch_memo_sees_every_changed_file(tmp_path: Path):
