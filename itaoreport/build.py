@@ -260,7 +260,7 @@ def read_case(case_dir: Path, options: BuildOptions):  # noqa: ANN201 - a LoadRe
     last time when nothing it was read from changed (case/loadcache.py)."""
     parsed = getattr(options.image_cache, "parsed", None)
     if parsed is not None:
-        return load_case(case_dir, parsed)
+        return load_case(case_dir, parsed, getattr(options.image_cache, "validated", None))
     from itaoreport.case.loadcache import load_case_cached
 
     folder = (options.image_cache.folder if options.image_cache is not None
