@@ -174,7 +174,7 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     t = time.perf_counter()
     git = GitState(case_dir)  # git and tesseract answer in the background while the case is read
     start_engine_lookup()
-    loaded = load_case(case_dir, getattr(options.image_cache, "parsed", None))
+    loaded = read_case(case_dir, options)
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case
@@ -253,6 +253,19 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
                     summary_text, loaded.problems + warnings, search_path, tr, provenance,
                     approvals, marks, deadlines, quote_checks)
+
+
+def read_case(case_dir: Path, options: BuildOptions):  # noqa: ANN201 - a LoadResult
+    """The case: watch mode keeps parsed files in memory; a build reuses the case as read
+    last time when nothing it was read from changed (case/loadcache.py)."""
+    parsed = getattr(options.image_cache, "parsed", None)
+    if parsed is not None:
+        return load_case(case_dir, parsed, getattr(options.image_cache, "validated", None))
+    from itaoreport.case.loadcache import load_case_cached
+
+    folder = (options.image_cache.folder if options.image_cache is not None
+              else cache_folder(case_dir))
+    return load_case_cached(case_dir, folder)
 
 
 def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:
