@@ -228,3 +228,27 @@ def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbe
     assert any(v[0].dtype == np.float32 for v in roomy.sums.values.values())
     assert dedupe._compact(np.array([0.5, 1.0], dtype=np.float32)).dtype == np.float32
     assert dedupe._compact(np.array([2.0 ** 25 + 1])).dtype == np.float64
+
+
+def test_workers_share_prepared_arrays_and_remake_a_damaged_one(analysed, tmp_path):
+    """A worker's prepared arrays are left beside the arena for the other workers: a second
+    process verifying the same pairs prepares nothing and gives the same verdicts; a file
+    cut short is made again."""
+    facts, grays = analysed
+    keys = sorted(k for k in facts if k.startswith("c2"))
+    pairs = [(a, b) for a in keys for b in keys if a < b]
+    arena = str(tmp_path / "arena")
+    first = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
+    second = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
+    alone = dedupe.Prepared(grays.__getitem__)
+    verdicts = [dedupe.verify_keys(first, a, b) for a, b in pairs]
+    assert first.made > len(keys)
+    assert [dedupe.verify_keys(second, a, b) for a, b in pairs] == verdicts
+    assert second.made == 0
+    assert [dedupe.verify_keys(alone, a, b) for a, b in pairs] == verdicts
+    shared = sorted(Path(verify_pool.SharedFolder.of(arena)).iterdir())
+    assert len(shared) == first.made
+    shared[0].write_bytes(shared[0].read_bytes()[:-1])
+    third = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
+    assert [dedupe.verify_keys(third, a, b) for a, b in pairs] == verdicts
+    assert third.made == 1

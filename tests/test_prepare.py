@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -255,3 +257,28 @@ def test_planted_cache_entries_cannot_name_outputs_hang_or_lead_out(tmp_path: Pa
     assert evidence.exhibits[0].rendition.name == f"assets/{sha[:16]}.jpg"
     assert ImageCache(case_cache(case_dir)).verdict(sha, "0" * 64) is None
     assert list(outside.iterdir()) == []  # nothing written through the link
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_workers_keep_freed_memory_instead_of_faulting_it_in_again():
+    """A worker holds a few screenshots' buffers at once (decoded pixels, copies, arrays)
+    and frees them, again and again; with keep_freed_memory (set up in every worker) glibc
+    reuses the freed memory instead of giving it back and faulting it in again each time."""
+    code = (
+        "import resource, sys\n"
+        "from itaoreport.evidence.prepare import keep_freed_memory\n"
+        "if sys.argv[1] == 'keep':\n"
+        "    keep_freed_memory()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(10):\n"
+        "    live = [bytearray(6 * 1024 * 1024) for _ in range(16)]\n"
+        "    del live\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n")
+    faults = {}
+    for mode in ("keep", "default"):
+        run = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
+                             check=True)
+        faults[mode] = int(run.stdout)
+    pages = 16 * 6 * 1024 * 1024 // 4096  # of one round
+    assert faults["default"] > 5 * pages  # given back and faulted in again, round after round
+    assert faults["keep"] < 2 * pages

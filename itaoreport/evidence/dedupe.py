@@ -300,8 +300,12 @@ class Prepared:
     """Arrays also kept in the type they are computed in (the last few used: both images of
     a pair and the pair's next partner), so a batch of pairs does not convert them again."""
 
-    def __init__(self, gray_of: Callable[[str], np.ndarray]):
+    def __init__(self, gray_of: Callable[[str], np.ndarray],
+                 shared: SharedArrays | None = None):
         self.gray_of = gray_of
+        self.shared = shared
+        """Where processes verifying the same images leave their prepared arrays for each
+        other (evidence/verify_pool.py), so an image is prepared once, not once per process."""
         self.memo = _Lru(self.LIMIT_BYTES)
         self.sums = _Lru(self.SUMS_LIMIT_BYTES)
         self.hot = _Lru(None, self.HOT)
@@ -313,8 +317,13 @@ class Prepared:
 
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
         def make() -> np.ndarray:
-            self.made += 1
-            return _compact(_prepare(self.gray_of(key), size))
+            found = self.shared.get(key, size) if self.shared is not None else None
+            if found is None:
+                self.made += 1
+                found = _compact(_prepare(self.gray_of(key), size))
+                if self.shared is not None:
+                    self.shared.put(key, size, found)
+            return found
 
         return self.hot.get((key, size), lambda: _expand(self.memo.get((key, size), make),
                                                            "float32"))
@@ -332,6 +341,14 @@ class Prepared:
             return _expand(sums, "float64"), _expand(squares, "float64")
 
         return self.hot.get((key, size, block), expanded)
+
+
+class SharedArrays(Protocol):
+    """Prepared arrays shared between processes (verify_pool.SharedFolder)."""
+
+    def get(self, key: str, size: tuple[int, int]) -> np.ndarray | None: ...
+
+    def put(self, key: str, size: tuple[int, int], values: np.ndarray) -> None: ...
 
 
 class _Lru:

@@ -15,6 +15,7 @@ worker calls the same dedupe.decide as the parent would.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable
@@ -43,14 +44,14 @@ def start(pairs: int, workers: int | None, items: dict[str, ImageFacts],
 
     route(workers), when given, says which worker verifies the pairs of each (later)
     image (see routes), or None for whichever worker is free."""
-    from itaoreport.evidence.prepare import _new_pool, worker_count
+    from itaoreport.evidence.prepare import _new_pool, start_worker, worker_count
 
     if workers is None:
         workers = worker_count(pairs) if pairs >= MIN_POOL_PAIRS else 1
     if workers <= 1 or pairs == 0:
         return None
     routes = route(workers) if route is not None else None
-    pools = [_new_pool(1, initializer=_start_worker) for _ in range(workers)]
+    pools = [_new_pool(1, initializer=start_worker) for _ in range(workers)]
     if any(pool is None for pool in pools):
         for pool in pools:
             if pool is not None:
@@ -225,6 +226,8 @@ class PairPool:
         self.size += gray.nbytes
 
     def close(self) -> None:
+        import shutil
+
         for pool in self.pools:
             pool.shutdown(wait=True, cancel_futures=True)
         self.file.close()
@@ -232,13 +235,65 @@ class PairPool:
             os.unlink(self.arena)
         except OSError:
             pass
+        shutil.rmtree(SharedFolder.of(self.arena), ignore_errors=True)
 
 
-def _start_worker() -> None:
-    from itaoreport.evidence.prepare import keep_freed_memory, leave_ctrl_c_to_the_parent
+_PLAIN_NAME = re.compile(r"[0-9A-Za-z_-][0-9A-Za-z_.-]{0,199}")
+"""A key that is safe as a file name (SHA-256s in the workers)."""
 
-    leave_ctrl_c_to_the_parent()
-    keep_freed_memory()
+
+class SharedFolder:
+    """Prepared arrays (whole grey levels, uint8) that the workers of one pool leave for
+    each other beside the arena (ARENA.prepared/SHA-256.WxH), so that an image verified in
+    both workers is resized and blurred once: with a memo per worker, two workers prepared
+    2,814 arrays where one process prepares 1,962 (the 1,039 real screenshots, #20).
+    Written atomically, read only when whole; a missing or odd file is made again."""
+
+    def __init__(self, arena: str):
+        self.folder = self.of(arena)
+        try:
+            os.mkdir(self.folder, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            self.folder = None
+
+    @staticmethod
+    def of(arena: str) -> str:
+        return arena + ".prepared"
+
+    def _path(self, key: str, size: tuple[int, int]) -> str | None:
+        if self.folder is None or not _PLAIN_NAME.fullmatch(key):
+            return None
+        return os.path.join(self.folder, f"{key}.{size[0]}x{size[1]}")
+
+    def get(self, key: str, size: tuple[int, int]) -> np.ndarray | None:
+        import numpy as np
+
+        path = self._path(key, size)
+        if path is None:
+            return None
+        try:
+            values = np.fromfile(path, dtype=np.uint8)
+        except OSError:
+            return None
+        if values.size != size[0] * size[1]:
+            return None
+        return values.reshape(size[1], size[0])
+
+    def put(self, key: str, size: tuple[int, int], values: np.ndarray) -> None:
+        import numpy as np
+
+        path = self._path(key, size)
+        if path is None or values.dtype != np.uint8 or values.shape != (size[1], size[0]):
+            return
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(np.ascontiguousarray(values).data)
+            os.replace(temporary, path)
+        except OSError:
+            pass
 
 
 _WORKER: dict[str, tuple[Prepared, dict]] = {}
@@ -263,7 +318,7 @@ def verify_batch(arena: str, places: dict[str, tuple[int, int, int]],
             read.move_to_end(sha)
             return read[sha]
 
-        _WORKER[arena] = (Prepared(gray_of), where)
+        _WORKER[arena] = (Prepared(gray_of, SharedFolder(arena)), where)
     prepared, where = _WORKER[arena]
     where.update(places)
     return [decide(prepared, a, b, facts_a, facts_b) for a, b, facts_a, facts_b in tasks]
