@@ -7,8 +7,8 @@ these are exactly what they were when the kept result was made:
 
 - the code that reads cases (the source of itaoreport/case/, errors.py and privacy.py, the
   wording lists, the versions of itaoreport, Python and PyYAML);
-- the case folder as given and as an absolute path, and the list of entry files with what that listing
-  reported (skipped editor files, names that are not UTF-8);
+- the case folder as given and as an absolute path, and the list of entry files with
+  what that listing reported (skipped editor files, names that are not UTF-8);
 - the bytes of case.yaml and of every entry file (their SHA-256), each read as a normal
   load reads it (inside the case, a regular file of bounded size);
 - the time-zone rules of the case's zone (the SHA-256 of its TZif file);
@@ -28,7 +28,6 @@ is ignored, never run. The unpickler accepts only the classes a case is made of.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import io
@@ -56,16 +55,17 @@ def load_case_cached(case_dir: str | os.PathLike, cache_folder: Path | None,
     """(load_case(case_dir), derive(a copy of its case)), or the same pair kept from an earlier
     load of the same inputs. `derive` may change the copy it gets (the build's privacy check
     runs after redaction); it must depend on the case alone, and its module's code is part of
-    the key."""
+    the key. The second value is None when nothing is kept (no cache folder, a case with
+    errors): the caller then derives it itself."""
     if cache_folder is None:
-        return _fresh(case_dir, derive)
+        return load_case(case_dir), None
     root = Path(case_dir)
     try:
         key = _inputs_key(root, derive)
     except (OSError, CaseFileError, RuntimeError, ValueError):
         key = None
     if key is None:
-        return _fresh(case_dir, derive)
+        return load_case(case_dir), None
     path = Path(cache_folder) / NAME
     kept = _read(path, key)
     if kept is not None:
@@ -75,21 +75,13 @@ def load_case_cached(case_dir: str | os.PathLike, cache_folder: Path | None,
     result = load_case(case_dir)
     if result.case is None or result.errors:
         return result, None
-    body = _pickled(result)
-    derived = derive(_unpickled(body).case) if derive and body is not None else (
-        derive(copy.deepcopy(result.case)) if derive else None)
     sizes = _attachment_sizes(root, result)
-    if sizes is not None and body is not None:
-        _write_kept(path, key, (result, sizes, _zone_rules(result.case.timezone), derived))
-    return result, derived
-
-
-def _fresh(case_dir: str | os.PathLike, derive: Callable[[Case], object] | None
-           ) -> tuple[LoadResult, object]:
-    result = load_case(case_dir)
-    if result.case is None or result.errors or derive is None:
+    body = _pickled(result) if sizes is not None else None
+    if body is None:
         return result, None
-    return result, derive(copy.deepcopy(result.case))
+    derived = derive(_unpickled(body).case) if derive else None  # on a copy of the case
+    _write_kept(path, key, (result, sizes, _zone_rules(result.case.timezone), derived))
+    return result, derived
 
 
 def _inputs_key(root: Path, derive: Callable[[Case], object] | None = None) -> bytes | None:
