@@ -207,9 +207,10 @@ def check_output_dir(case_root: Path, out_dir: Path, evidence_paths: list[str]) 
         raise OutputError(f"the output folder {out_dir} contains the case folder; choose another")
     real_paths = RealPaths()
     inside_out = os.path.join(out, "")  # a path inside `out` starts with this
+    base = os.fspath(root)
     for rel in evidence_paths:
-        target = real_paths.resolve(root / rel)
-        if str(target).startswith(inside_out):
+        target = real_paths.resolve_text(os.path.join(base, rel))
+        if os.fspath(target).startswith(inside_out):
             raise OutputError(
                 f"the output folder {out_dir} contains evidence ({rel}); choose another folder"
             )

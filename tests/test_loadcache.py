@@ -45,7 +45,7 @@ def loads(monkeypatch) -> list[Path]:
 
 
 def _load(case: Path):
-    return loadcache.load_case_cached(case, cache_folder(case))
+    return loadcache.load_case_cached(case, cache_folder(case))[0]
 
 
 def test_a_second_load_reuses_the_first_and_equals_a_fresh_one(case: Path, loads):
@@ -158,3 +158,22 @@ def test_a_damaged_file_is_a_miss(case: Path, loads):
         path.write_bytes(damaged)
         assert _load(case).case == load_case(case).case
     assert len(loads) == 4
+
+
+def test_the_privacy_warnings_of_the_texts_are_kept_with_the_case(case: Path, loads):
+    """A build's privacy check of the case's texts (after redact_text) is kept beside the case,
+    and a reused case gives the same warnings (and still redacts what the report shows)."""
+    path = case / PROMISE
+    path.write_text(path.read_text().replace(
+        "summary: The seller said",
+        "summary: Call +49 30 1234567 or mail anna@example.org. The seller said")
+        + "redact_text: [GadgetWorld, +49 30 1234567]\n")
+    first = build(case, BuildOptions(formats=("json",)))
+    again = build(case, BuildOptions(formats=("json",)))
+    assert len(loads) == 1
+    private = [w.message for w in first.warnings if "anyone who gets the report" in w.message]
+    assert len(private) == 1 and "e-mail" in private[0]  # the redacted phone is not reported
+    assert private == [w.message for w in again.warnings
+                       if "anyone who gets the report" in w.message]
+    entry = next(e for e in again.report["entries"] if e["file"] == PROMISE)
+    assert "GadgetWorld" not in str(entry) and first.report == again.report

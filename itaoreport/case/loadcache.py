@@ -5,15 +5,18 @@ entries, the largest part of a warm build. `load_case_cached` still reads every 
 case is made of and checks the folder; it skips the parsing and checking when all of
 these are exactly what they were when the kept result was made:
 
-- the code that reads cases (the source of itaoreport/case/ and errors.py, the wording
-  lists, the versions of itaoreport, Python and PyYAML);
-- the case folder as given and as an absolute path, and the list of entry files with what that listing
-  reported (skipped editor files, names that are not UTF-8);
+- the code that reads cases (the source of itaoreport/case/, errors.py and privacy.py, the
+  wording lists, the versions of itaoreport, Python and PyYAML);
+- the case folder as given and as an absolute path, and the list of entry files with
+  what that listing reported (skipped editor files, names that are not UTF-8);
 - the bytes of case.yaml and of every entry file (their SHA-256), each read as a normal
   load reads it (inside the case, a regular file of bounded size);
 - the time-zone rules of the case's zone (the SHA-256 of its TZif file);
 - for every attachment: that it is still a regular file inside the case, not a link out,
   and of the same size (each is checked again as a load checks it).
+
+With `derive`, what the build computes from the case alone (the privacy check of its
+texts, after redaction) is kept beside it, keyed by that code too.
 
 Only a load without errors is kept (a case with errors stops the build anyway and is cheap
 to read again). One file, `case-v1.pickle` in the user's own cache folder
@@ -31,10 +34,12 @@ import io
 import os
 import pickle
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
+from itaoreport.case.model import Case
 from itaoreport.case.safety import CaseFileError, RealPaths, is_inside, read_case_file
 from itaoreport.case.validate import LoadResult, _attachment_problem, load_case
 
@@ -44,32 +49,42 @@ MAX_BYTES = 256 * 1024 * 1024
 """Largest kept case read back (1,000 entries take under 1 MB)."""
 
 
-def load_case_cached(case_dir: str | os.PathLike, cache_folder: Path | None) -> LoadResult:
-    """load_case(case_dir), or the same result kept from an earlier load of the same inputs."""
+def load_case_cached(case_dir: str | os.PathLike, cache_folder: Path | None,
+                     derive: Callable[[Case], object] | None = None
+                     ) -> tuple[LoadResult, object]:
+    """(load_case(case_dir), derive(a copy of its case)), or the same pair kept from an earlier
+    load of the same inputs. `derive` may change the copy it gets (the build's privacy check
+    runs after redaction); it must depend on the case alone, and its module's code is part of
+    the key. The second value is None when nothing is kept (no cache folder, a case with
+    errors): the caller then derives it itself."""
     if cache_folder is None:
-        return load_case(case_dir)
+        return load_case(case_dir), None
     root = Path(case_dir)
     try:
-        key = _inputs_key(root)
+        key = _inputs_key(root, derive)
     except (OSError, CaseFileError, RuntimeError, ValueError):
         key = None
     if key is None:
-        return load_case(case_dir)
+        return load_case(case_dir), None
     path = Path(cache_folder) / NAME
     kept = _read(path, key)
     if kept is not None:
         reused = _still_true(root, kept)
         if reused is not None:
-            return reused
+            return reused, kept[3]
     result = load_case(case_dir)
-    if result.case is not None and not result.errors:
-        sizes = _attachment_sizes(root, result)
-        if sizes is not None:
-            _write_kept(path, key, (result, sizes, _zone_rules(result.case.timezone)))
-    return result
+    if result.case is None or result.errors:
+        return result, None
+    sizes = _attachment_sizes(root, result)
+    body = _pickled(result) if sizes is not None else None
+    if body is None:
+        return result, None
+    derived = derive(_unpickled(body).case) if derive else None  # on a copy of the case
+    _write_kept(path, key, (result, sizes, _zone_rules(result.case.timezone), derived))
+    return result, derived
 
 
-def _inputs_key(root: Path) -> bytes | None:
+def _inputs_key(root: Path, derive: Callable[[Case], object] | None = None) -> bytes | None:
     """SHA-256 of everything a load reads besides the attachments; None if a case file
     cannot be read (the full load then reports it)."""
     if not (root / CASE_FILE).is_file():
@@ -81,6 +96,8 @@ def _inputs_key(root: Path) -> bytes | None:
     files = entry_files(root, reported)
     digest = hashlib.sha256()
     digest.update(_code_version().encode())
+    if derive is not None:
+        digest.update(_module_version(derive.__module__).encode())
     digest.update(os.path.abspath(root).encode("utf-8", "surrogateescape") + b"\0")
     digest.update(os.fspath(root).encode("utf-8", "surrogateescape") + b"\0")
     digest.update(repr([(str(p.loc), p.message, p.hint) for p in reported]).encode(
@@ -124,7 +141,7 @@ def _attachment_sizes(root: Path, result: LoadResult) -> dict[str, int] | None:
 def _still_true(root: Path, kept: tuple) -> LoadResult | None:
     """The kept result, if every attachment of the kept case is still a usable file of the
     size it had and the zone rules are the same; else None."""
-    result, sizes, zone_rules = kept
+    result, sizes, zone_rules, _derived = kept
     case = result.case
     if case is None or case.root != root:  # as given: a relative path is relative to the cwd
         return None
@@ -148,6 +165,17 @@ def _still_true(root: Path, kept: tuple) -> LoadResult | None:
     return result if seen == set(sizes) else None
 
 
+@lru_cache(maxsize=8)
+def _module_version(module: str) -> str:
+    """A hash of one module's source (what `derive` comes from)."""
+    source = getattr(sys.modules.get(module), "__file__", None)
+    try:
+        return module + hashlib.sha256(Path(source).read_bytes()).hexdigest() if source \
+            else module + "?"
+    except OSError:
+        return module + "?"
+
+
 @lru_cache(maxsize=1)
 def _code_version() -> str:
     """A hash of the code that reads cases: any change to it is a miss."""
@@ -160,7 +188,7 @@ def _code_version() -> str:
                             f"libyaml {getattr(yaml, '__with_libyaml__', False)}".encode())
     names = sorted(p.relative_to(package).as_posix() for p in (package / "case").rglob("*")
                    if p.is_file() and p.suffix in (".py", ".txt"))
-    for name in [*names, "errors.py"]:
+    for name in [*names, "errors.py", "privacy.py"]:
         try:
             digest.update(name.encode() + b"\0" + (package / name).read_bytes())
         except OSError:
@@ -192,14 +220,27 @@ def _read(path: Path, key: bytes) -> tuple | None:
     if not hmac.compare_digest(signature, expected):
         return None  # another key (inputs changed), another user, or damaged
     try:
-        result = _CaseUnpickler(io.BytesIO(body)).load()
+        result = _unpickled(body)
     except Exception:  # noqa: BLE001 - a kept result that cannot be read is a miss
         return None
-    if not (isinstance(result, tuple) and len(result) == 3
+    if not (isinstance(result, tuple) and len(result) == 4
             and isinstance(result[0], LoadResult) and isinstance(result[1], dict)
             and isinstance(result[2], bytes)):
         return None
     return result
+
+
+def _pickled(value: object) -> bytes | None:
+    buffer = io.BytesIO()
+    try:
+        _CasePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return None
+    return buffer.getvalue()
+
+
+def _unpickled(body: bytes):  # noqa: ANN202 - what _pickled was given
+    return _CaseUnpickler(io.BytesIO(body)).load()
 
 
 def _write_kept(path: Path, key: bytes, result: tuple) -> None:
@@ -210,12 +251,9 @@ def _write_kept(path: Path, key: bytes, result: tuple) -> None:
 
     if not no_links_below(str(path.parent.parent), str(path)):
         return
-    buffer = io.BytesIO()
-    try:
-        _CasePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
-    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+    body = _pickled(result)
+    if body is None:
         return
-    body = buffer.getvalue()
     signature = hmac.new(signing, key + body, hashlib.sha256).digest()
     _write(str(path), MAGIC + signature + body)
 

@@ -98,7 +98,7 @@ def read_head(path: str | os.PathLike, limit: int) -> bytes:
 def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
                    root_real: Path | None = None, real_paths: RealPaths | None = None) -> bytes:
     """The bytes of case file `rel`; CaseFileError unless it is a safe, small, regular file."""
-    full = root / rel
+    full = os.path.join(root, rel) if real_paths is not None else root / rel
     try:
         if not is_inside(root, full, root_real, real_paths):
             raise CaseFileError(f"{rel} is a link that points outside the case folder",
