@@ -85,6 +85,7 @@ def test_same_groups_verdicts_and_pairs_with_one_and_two_workers(analysed, monke
     assert sorted(p for batch in batches for p in batch) == sorted(verified)
     assert len(verified) == len(set(verified))
     assert arenas and not Path(arenas[0]).exists()  # the grayscales' arena is removed
+    assert not Path(arenas[0]).parent.exists()  # and the prepared arrays with it
 
 
 class ShuffledPool:
@@ -238,6 +239,8 @@ def test_workers_share_prepared_arrays_and_remake_a_damaged_one(analysed, tmp_pa
     keys = sorted(k for k in facts if k.startswith("c2"))
     pairs = [(a, b) for a in keys for b in keys if a < b]
     arena = str(tmp_path / "arena")
+    assert verify_pool.SharedFolder(arena).folder is None  # only a folder the pool made
+    Path(verify_pool.SharedFolder.of(arena)).mkdir()
     first = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
     second = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
     alone = dedupe.Prepared(grays.__getitem__)

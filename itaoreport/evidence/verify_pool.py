@@ -3,10 +3,11 @@
 The duplicate detector (evidence/dedupe.py) asks for verdicts on pairs (kept image,
 later image), earliest later image first; here they are decided in a pool of spawned
 processes, one task per later image with every kept image it waits for. Pixels do not
-travel through the pool's pipes: each grayscale is written once to an arena file (in
-/dev/shm where there is one, so it stays in memory) and a task names where its images
-are; a worker reads each image it needs once and keeps its prepared arrays (the
-verifier's Prepared memo) for the tasks that follow.
+travel through the pool's pipes: each grayscale is written once to an arena file (in a
+private folder in /dev/shm where there is one, so it stays in memory) and a task names where
+its images are; a worker reads each image it needs once and keeps its prepared arrays (the
+verifier's Prepared memo) for the tasks that follow, and leaves them in the same folder for
+the other workers (SharedFolder), so no picture is prepared twice.
 
 Which pairs are verified and what each verdict is do not depend on the pool: the
 worker calls the same dedupe.decide as the parent would.
@@ -105,8 +106,12 @@ class PairPool:
         self.home: dict[str, int] = dict(routes or {})
         folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
             else None
-        fd, self.arena = tempfile.mkstemp(prefix="itaoreport-grays-", dir=folder)
-        self.file = os.fdopen(fd, "wb")
+        # a private folder (0700, made atomically): what the workers read there is what this
+        # process and they wrote, never something another user planted under a guessed name
+        self.folder = tempfile.mkdtemp(prefix="itaoreport-verify-", dir=folder)
+        self.arena = os.path.join(self.folder, "grays")
+        os.mkdir(SharedFolder.of(self.arena), 0o700)
+        self.file = open(self.arena, "xb")
         self.size = 0
         self.places: dict[str, tuple[int, int, int]] = {}
         """SHA-256 -> (offset, height, width) of its grayscale in the arena."""
@@ -231,11 +236,7 @@ class PairPool:
         for pool in self.pools:
             pool.shutdown(wait=True, cancel_futures=True)
         self.file.close()
-        try:
-            os.unlink(self.arena)
-        except OSError:
-            pass
-        shutil.rmtree(SharedFolder.of(self.arena), ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _PLAIN_NAME = re.compile(r"[0-9A-Za-z_-][0-9A-Za-z_.-]{0,199}")
@@ -244,23 +245,19 @@ _PLAIN_NAME = re.compile(r"[0-9A-Za-z_-][0-9A-Za-z_.-]{0,199}")
 
 class SharedFolder:
     """Prepared arrays (whole grey levels, uint8) that the workers of one pool leave for
-    each other beside the arena (ARENA.prepared/SHA-256.WxH), so that an image verified in
-    both workers is resized and blurred once: with a memo per worker, two workers prepared
-    2,814 arrays where one process prepares 1,962 (the 1,039 real screenshots, #20).
-    Written atomically, read only when whole; a missing or odd file is made again."""
+    each other beside the arena (prepared/SHA-256.WxH in the pool's private folder), so that
+    an image verified in both workers is resized and blurred once: with a memo per worker,
+    two workers prepared 2,814 arrays where one process prepares 1,962 (the 1,039 real
+    screenshots, #20). The pool makes the folder; without it nothing is shared. Written
+    atomically, read only when whole; a missing or odd file is made again."""
 
     def __init__(self, arena: str):
-        self.folder = self.of(arena)
-        try:
-            os.mkdir(self.folder, 0o700)
-        except FileExistsError:
-            pass
-        except OSError:
-            self.folder = None
+        folder = self.of(arena)
+        self.folder = folder if os.path.isdir(folder) and not os.path.islink(folder) else None
 
     @staticmethod
     def of(arena: str) -> str:
-        return arena + ".prepared"
+        return os.path.join(os.path.dirname(arena), "prepared")
 
     def _path(self, key: str, size: tuple[int, int]) -> str | None:
         if self.folder is None or not _PLAIN_NAME.fullmatch(key):
