@@ -37,12 +37,12 @@ MIN_POOL_JOBS = 8
 """Fewer images than this are prepared in-process: starting workers costs ~0.5 s."""
 WORKERS_ENV = "ITAOREPORT_WORKERS"
 MAX_WORKERS = 4
-QUEUED_PER_WORKER = 4
-"""Jobs queued per worker. Results are taken in order, so a worker that finishes its jobs
-while another decodes a large screenshot starts on the queued ones; with 2 queued per
-worker, 2 workers kept ~1.2 CPUs busy on the real screenshot set (#20)."""
 """Unless ITAOREPORT_WORKERS says otherwise: each worker holds numpy, Pillow and one
 decoded screenshot (~150 MB), and the CPU count a container reports may be the host's."""
+QUEUED_PER_WORKER = 4
+"""Jobs queued per worker. Results are taken in order, so a worker that finishes its jobs
+while another decodes a large screenshot starts on the queued ones (2 per worker before,
+#20; on a shared machine the effect on wall time could not be told apart from the load)."""
 
 
 class PrintMaker(Protocol):
