@@ -227,6 +227,10 @@ def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbe
         assert np.array_equal(squares, dedupe._window_sums(
             dedupe._block_sums(made.astype(np.float64) ** 2, block)))
     assert any(v[0].dtype == np.float32 for v in roomy.sums.values.values())
+    held = roomy.memo.bytes
+    roomy.memo.drop(lambda memo_key: memo_key[0] == keys[0])
+    assert all(k[0] != keys[0] for k in roomy.memo.values) and 0 < roomy.memo.bytes < held
+    assert roomy.memo.bytes == sum(v.nbytes for v in roomy.memo.values.values())
     assert dedupe._compact(np.array([0.5, 1.0], dtype=np.float32)).dtype == np.float32
     assert dedupe._compact(np.array([2.0 ** 25 + 1])).dtype == np.float64
 
@@ -241,8 +245,8 @@ def test_workers_share_prepared_arrays_and_remake_a_damaged_one(analysed, tmp_pa
     arena = str(tmp_path / "arena")
     assert verify_pool.SharedFolder(arena).folder is None  # only a folder the pool made
     Path(verify_pool.SharedFolder.of(arena)).mkdir()
-    first = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
-    second = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
+    first = dedupe.Prepared(grays.__getitem__, shared=verify_pool.SharedFolder(arena))
+    second = dedupe.Prepared(grays.__getitem__, shared=verify_pool.SharedFolder(arena))
     alone = dedupe.Prepared(grays.__getitem__)
     verdicts = [dedupe.verify_keys(first, a, b) for a, b in pairs]
     assert first.made > len(keys)
@@ -252,6 +256,6 @@ def test_workers_share_prepared_arrays_and_remake_a_damaged_one(analysed, tmp_pa
     shared = sorted(Path(verify_pool.SharedFolder.of(arena)).iterdir())
     assert len(shared) == first.made
     shared[0].write_bytes(shared[0].read_bytes()[:-1])
-    third = dedupe.Prepared(grays.__getitem__, verify_pool.SharedFolder(arena))
+    third = dedupe.Prepared(grays.__getitem__, shared=verify_pool.SharedFolder(arena))
     assert [dedupe.verify_keys(third, a, b) for a, b in pairs] == verdicts
     assert third.made == 1

@@ -300,7 +300,7 @@ class Prepared:
     """Arrays also kept in the type they are computed in (the last few used: both images of
     a pair and the pair's next partner), so a batch of pairs does not convert them again."""
 
-    def __init__(self, gray_of: Callable[[str], np.ndarray],
+    def __init__(self, gray_of: Callable[[str], np.ndarray], *,
                  shared: SharedArrays | None = None):
         self.gray_of = gray_of
         self.shared = shared
@@ -359,6 +359,11 @@ class _Lru:
         self.limit_bytes, self.limit_entries = limit_bytes, limit_entries
         self.values: OrderedDict[tuple, object] = OrderedDict()
         self.bytes = 0
+
+    def drop(self, which: Callable[[tuple], bool]) -> None:
+        """Forget the values whose keys `which` picks."""
+        for key in [k for k in self.values if which(k)]:
+            self.bytes -= _nbytes(self.values.pop(key))
 
     def get(self, key: tuple, make: Callable[[], object]):  # noqa: ANN201
         found = self.values.get(key)

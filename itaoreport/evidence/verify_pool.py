@@ -315,7 +315,7 @@ def verify_batch(arena: str, places: dict[str, tuple[int, int, int]],
             read.move_to_end(sha)
             return read[sha]
 
-        _WORKER[arena] = (Prepared(gray_of, SharedFolder(arena)), where)
+        _WORKER[arena] = (Prepared(gray_of, shared=SharedFolder(arena)), where)
     prepared, where = _WORKER[arena]
     where.update(places)
     return [decide(prepared, a, b, facts_a, facts_b) for a, b, facts_a, facts_b in tasks]
