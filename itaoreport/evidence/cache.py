@@ -52,6 +52,10 @@ class ImageCache:
         """The index as read (facts and pairs, raw JSON values), read on first use."""
         self._new: dict[str, dict] = {"facts": {}, "pairs": {}}
         """Entries made in this run, not yet in the index file (flush)."""
+        from itaoreport.evidence.digests import DigestStore
+
+        self.digests = DigestStore(folder)
+        """SHA-256 of attachments by file signature (evidence/digests.py)."""
 
     def _path(self, kind: str, name: str, suffix: str) -> str | None:
         """Where an entry lives, or None when there is no cache or a folder on the way
@@ -141,7 +145,8 @@ class ImageCache:
 
     def flush(self) -> None:
         """Merge this run's new facts and verdicts into the index file (atomically, with
-        whatever another run wrote meanwhile)."""
+        whatever another run wrote meanwhile), and the attachments' digests."""
+        self.digests.save()
         if not any(self._new.values()):
             return
         path = self._index_path()

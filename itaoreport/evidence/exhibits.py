@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -153,23 +154,22 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def _file_digest(cache: ImageCache, path: Path) -> tuple[str, int]:
-    """sha256_file, or what it gave for this very file before when the cache keeps digests
-    in memory (watch mode: a regular file with the same device, inode, size, modification
-    and change times)."""
-    memo = getattr(cache, "digests", None)
-    if memo is None:
+    """sha256_file, or what it gave for this very file in an earlier build (evidence/digests.py:
+    a regular file with the same device, inode, size, modification and change times, all
+    older than that hashing)."""
+    store = getattr(cache, "digests", None)
+    if store is None:
         return sha256_file(path)
     try:
         st = os.stat(path)
     except OSError:
         return sha256_file(path)
-    signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    known = memo.get(str(path))
-    if known is not None and known[0] == signature and stat.S_ISREG(st.st_mode):
-        return known[1], known[2]
+    known = store.get(str(path), st)
+    if known is not None:
+        return known
+    started = time.time_ns()
     sha, size = sha256_file(path)
-    if stat.S_ISREG(st.st_mode):
-        memo[str(path)] = (signature, sha, size)
+    store.put(str(path), st, sha, size, started)
     return sha, size
 
 

@@ -24,9 +24,6 @@ class MemoCache(ImageCache):
         """(SHA-256, engine key) -> OcrText: the words of pictures read or loaded so far."""
         self.parsed: dict = {}
         """Case file name -> (bytes, YAML tree): unchanged files are not parsed again."""
-        self.digests: dict = {}
-        """File path -> (device, inode, size, modification and change times; SHA-256; size):
-        an unchanged file is not hashed again."""
 
     def facts(self, sha256: str):
         if sha256 not in self._facts:
