@@ -168,3 +168,17 @@ def test_only_pairs_with_a_reduced_colour_side_decode_pictures():
                              workers=1, source_of=source)
     assert result.keep_of["copy.jpg"] == "original.png"
     assert opened == []
+
+
+def test_palette_verdicts_are_deterministic():
+    files = {"original.png": encode(ORIGINAL, "PNG"), "glyph.png": palette(GLYPH),
+             "copy.png": palette(ORIGINAL, dither=True)}
+    facts = analysed(files)
+    verdicts = set()
+    for _ in range(2):
+        for other in ("glyph.png", "copy.png"):
+            prepared = dedupe.Prepared(lambda k: facts[k][1], lambda k: picture(files[k]))
+            verdicts.add((other, dedupe.decide(prepared, "original.png", other,
+                                               facts["original.png"][0], facts[other][0])))
+    assert len(verdicts) == 2  # the same verdict each time, for each pair
+    assert {other: v.same for other, v in verdicts} == {"glyph.png": False, "copy.png": True}

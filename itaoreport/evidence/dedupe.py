@@ -50,12 +50,18 @@ BLUR_RADIUS = 0.8
 WINDOW_DIVISOR = 110
 """Window side = comparison width / this: ~7 px at 720 wide, the size of one small glyph."""
 COMPARE_WIDTH = 480
-"""A portrait (phone) screenshot is compared at most this wide: its smallest text (status
-bar, message times: ~2.4 % of the width) is still ~11 px tall there, so a changed glyph
-stays a glyph, while the noise that two resampling paths and JPEG leave at the finest scale
-is averaged away (generated 60 % copies: worst score 1.5 at 702 px, 1.23 here). Landscape
-pictures (desktop, tablet: smaller text relative to the width) are compared at up to
-NORM_WIDTH. A width proxy for the text size: see docs/dedupe.md."""
+"""A portrait (phone) screenshot is compared at most this wide, and never wider than the
+smaller of the two grayscales (never enlarged): a phone's smallest text (status bar,
+message times: ~2.4 % of the width) is still ~11 px tall here, while the noise that two
+resampling paths and JPEG leave at the finest scale is averaged away. Landscape pictures
+(desktop, tablet: smaller text relative to the width) are compared at up to NORM_WIDTH.
+Measured (#20, round 4): at 540 px the real set's closest near-miss scored higher (1.9-2.0)
+but 60 % + JPEG q60 copies of the generator's 1080-1170 px scenes rose to 1.37; at 720 px
+lossy same-size copies rose (WEBP up to 1.53). See docs/dedupe.md."""
+NATIVE_RATIO = 0.85
+"""...except that a smaller grayscale this close to COMPARE_WIDTH (481-564 px) is compared
+at its own width: Lanczos by a ratio near 1 blurs unevenly (half-size copies of 1080 px
+screenshots, 540 px: up to 1.27 at 480 px, up to 0.99 at their own width)."""
 RESIDUAL_BLOCKS = 3
 """A residual window is this many blocks on a side (_residuals)."""
 TONE_EPS = 1.0
@@ -66,7 +72,9 @@ EDGE_NOISE = 0.02
 """The noise model (verify_keys): a copy's window may leave unexplained a variance of
 NOISE_BASE + FLAT_NOISE_WEIGHT * (this pair's noise in flat windows) + EDGE_NOISE * (the
 window's own variance): re-encoding and resampling err most on strong edges, by a small
-fraction of their contrast (~14 % in RMS), and by this pair's grain elsewhere."""
+fraction of their contrast (~14 % in RMS), and by this pair's grain elsewhere. (1.5 times
+the grain was tried in round 4: real-set margin 1.51, but the shrunk near-misses' fell to
+1.42.)"""
 FLAT_VARIANCE = 25.0
 FLAT_PERCENTILE = 99.9
 """The pair's noise in flat windows: this percentile of the residual variance over
@@ -78,11 +86,12 @@ MIN_VERIFY_WIDTH = 240
 longer stands out from what shrinking does: such a copy is listed, never merged."""
 LOSSLESS_PEAK = 1.0
 """Two lossless images of the same size may differ by no more than rounding."""
-PALETTE_RECHECK = 8.0
+PALETTE_RECHECK = 6.0
 """A pair with a reduced-colour (palette) side that the grayscale comparison refuses with a
 score up to this is checked again against a simulation of that palette (palette_verdict).
-Real 256-colour palette copies score up to ~5 in grayscale (colourful emoji, avatars,
-photos); a pair scoring more is refused without paying for the simulation."""
+Real 256-colour palette copies score up to 4.4 in grayscale at 540 px (4.8 at 480 px:
+colourful emoji, avatars, photos); a pair scoring more is refused without paying for the
+simulation (most changed glyphs in a palette copy score 4-8 in grayscale)."""
 COARSE_WIDTH = 120
 COARSE_REJECT = 40.0
 """At one sixth of the resolution a windowed difference above this (grey levels) means a
@@ -314,6 +323,7 @@ class Prepared:
         self.memo: OrderedDict[tuple, object] = OrderedDict()
         self.bytes = 0
         self.sources: OrderedDict[str, Image.Image] = OrderedDict()
+        self.lent: dict[str, np.ndarray] = {}
 
     def source(self, key: str) -> Image.Image:
         """The full-resolution RGB picture of key (source_of), the last few kept."""
@@ -327,11 +337,26 @@ class Prepared:
             self.sources.move_to_end(key)
         return found
 
+    def gray(self, key: str) -> np.ndarray:
+        """The grayscale of key: gray_of's, or a simulation lent for one comparison."""
+        found = self.lent.get(key)
+        return self.gray_of(key) if found is None else found
+
+    def lend(self, key: str, gray: np.ndarray | None) -> None:
+        """Compare a grayscale made here (a palette simulation) under `key`, with the
+        prepared arrays of the other image shared; None takes it and its arrays back."""
+        if gray is not None:
+            self.lent[key] = gray
+            return
+        self.lent.pop(key, None)
+        for memo_key in [k for k in self.memo if k[0] == key]:
+            self.bytes -= _nbytes(self.memo.pop(memo_key))
+
     def shape(self, key: str) -> tuple[int, int]:
-        return self.gray_of(key).shape  # type: ignore[return-value]
+        return self.gray(key).shape  # type: ignore[return-value]
 
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
-        return self._memo((key, size), lambda: _prepare(self.gray_of(key), size))
+        return self._memo((key, size), lambda: _prepare(self.gray(key), size))
 
     def moments(self, key: str, size: tuple[int, int], block: int
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -398,7 +423,7 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
     (ha, wa), (hb, wb) = prepared.shape(a), prepared.shape(b)
     height, width = min(ha, hb), min(wa, wb)
     if width < 8 or height < 8:
-        same = (ha, wa) == (hb, wb) and np.array_equal(prepared.gray_of(a), prepared.gray_of(b))
+        same = (ha, wa) == (hb, wb) and np.array_equal(prepared.gray(a), prepared.gray(b))
         return Verdict(same, 0.0 if same else 255.0, 0.0)
     coarse_size = (COARSE_WIDTH, max(8, round(COARSE_WIDTH * height / width)))
     coarse = _windows(prepared, a, b, coarse_size).max()
@@ -419,7 +444,7 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
 def compare_size(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     """The comparison size (width, height) of two renditions."""
     width, height = min(a[0], b[0]), min(a[1], b[1])
-    if height >= width and width > COMPARE_WIDTH:
+    if height >= width and width > COMPARE_WIDTH and COMPARE_WIDTH / width < NATIVE_RATIO:
         return COMPARE_WIDTH, max(8, round(height * COMPARE_WIDTH / width))
     return width, height
 
@@ -739,13 +764,17 @@ def palette_verdict(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
     for copy, original, copy_facts in sides:
         if not reduced_colour(copy_facts):
             continue
-        for dither in (False, True):  # the dithered simulation only if the plain one fails
-            simulated = simulate_palette(prepared.source(original), prepared.source(copy),
-                                         dither=dither)
-            if simulated is None:
+        for dither in (False, True):
+            simulation = simulate_palette(prepared.source(original), prepared.source(copy),
+                                          dither=dither)
+            if simulation is None:
                 break
-            arrays = {"simulated": simulated, "copy": prepared.gray_of(copy)}
-            verdict = verify_keys(Prepared(arrays.__getitem__), "simulated", "copy")
+            key = "\0palette simulation"
+            prepared.lend(key, simulation)
+            try:
+                verdict = verify_keys(prepared, key, copy)
+            finally:
+                prepared.lend(key, None)
             if verdict.score < best.score:
                 best = verdict
             if best.same:
