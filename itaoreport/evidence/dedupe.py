@@ -92,6 +92,10 @@ score up to this is checked again against a simulation of that palette (palette_
 Real 256-colour palette copies score up to 4.4 in grayscale at 540 px (4.8 at 480 px:
 colourful emoji, avatars, photos); a pair scoring more is refused without paying for the
 simulation (most changed glyphs in a palette copy score 4-8 in grayscale)."""
+PALETTE_SCORED = 1.0
+"""A palette pair that grayscale merges with a score above this is still simulated, for its
+score: real palette copies merged in grayscale at up to 1.28, 0.6-1.0 against the
+simulation (the margin is measured on merged copies' scores)."""
 COARSE_WIDTH = 120
 COARSE_REJECT = 40.0
 """At one sixth of the resolution a windowed difference above this (grey levels) means a
@@ -733,9 +737,11 @@ def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: Ima
 def needs_palette_check(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
                         facts_b: ImageFacts, verdict: Verdict) -> bool:
     """Whether the grayscale verdict on a pair is to be checked against a palette simulation:
-    a side is reduced-colour, the pair was refused but is similar, by a score no higher
-    than PALETTE_RECHECK, and the comparison is wide enough for any pair to merge."""
-    if verdict.same or not verdict.similar or verdict.score > PALETTE_RECHECK:
+    a side is reduced-colour, the pair is similar, with a score above PALETTE_SCORED (a
+    merged palette copy close to the cap gets the simulation's score, which is its model's)
+    and no higher than PALETTE_RECHECK, and the comparison is wide enough for any pair to
+    merge."""
+    if not verdict.similar or not PALETTE_SCORED < verdict.score <= PALETTE_RECHECK:
         return False
     if not (reduced_colour(facts_a) or reduced_colour(facts_b)):
         return False
