@@ -174,12 +174,14 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     t = time.perf_counter()
     git = GitState(case_dir)  # git and tesseract answer in the background while the case is read
     start_engine_lookup()
-    loaded = load_case(case_dir, getattr(options.image_cache, "parsed", None))
+    loaded, private = read_case(case_dir, options)
     if loaded.failed(options.strict) or loaded.case is None:
         raise CaseInvalid(loaded.problems)
     case = loaded.case
     hide = apply_redact_text(case)  # before anything is derived from the text: no output shows it
-    private = check_case_texts(case)
+    if private is None:
+        private = check_case_texts(case)
+    private = list(private)
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -253,6 +255,26 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     return Analysed(case, evidence, facts, promises, report, [s.text for s in sentences],
                     summary_text, loaded.problems + warnings, search_path, tr, provenance,
                     approvals, marks, deadlines, quote_checks)
+
+
+def read_case(case_dir: Path, options: BuildOptions):  # noqa: ANN201 - (LoadResult, list|None)
+    """The case and the privacy warnings of its texts (None: not known yet). Watch mode keeps
+    parsed and checked entries in memory; a build reuses the case as read last time, and
+    those warnings, when nothing it was read from changed (case/loadcache.py)."""
+    parsed = getattr(options.image_cache, "parsed", None)
+    if parsed is not None:
+        return load_case(case_dir, parsed, getattr(options.image_cache, "validated", None)), None
+    from itaoreport.case.loadcache import load_case_cached
+
+    folder = (options.image_cache.folder if options.image_cache is not None
+              else cache_folder(case_dir))
+    return load_case_cached(case_dir, folder, text_privacy)
+
+
+def text_privacy(case: Case) -> list[Problem]:
+    """The privacy check of the case's texts as the report shows them (after redact_text)."""
+    apply_redact_text(case)
+    return check_case_texts(case)
 
 
 def all_own_exhibits(case: Case, evidence: Evidence) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from itaoreport.errors import Loc, Problem, warning
 
@@ -259,10 +260,19 @@ def check_case_texts(case: object) -> list[Problem]:
         if isinstance(text, str):
             where = locs.get(name, Loc("case.yaml"))
             problems += _problems(where, name, find_private(text, addresses, allowed))
+    settings = (tuple(addresses), tuple(allowed))
     for entry in getattr(case, "entries", []):
         for name, text, where in _entry_texts(entry):
-            problems += _problems(where, name, find_private(text, addresses, allowed))
+            problems += _problems(where, name, _find_private_kept(text, *settings))
     return problems
+
+
+@lru_cache(maxsize=16384)
+def _find_private_kept(text: str, addresses: tuple[str, ...],
+                       allowed: tuple[str, ...]) -> tuple[Finding, ...]:
+    """find_private of an entry's text, kept per text: watch mode checks the same texts on
+    every save."""
+    return tuple(find_private(text, addresses, allowed))
 
 
 def _entry_texts(entry: object) -> Iterable[tuple[str, str, Loc]]:
@@ -282,7 +292,7 @@ def _entry_texts(entry: object) -> Iterable[tuple[str, str, Loc]]:
             yield "caption", att.caption, att.loc
 
 
-def _problems(where: Loc, name: str, findings: list[Finding]) -> list[Problem]:
+def _problems(where: Loc, name: str, findings: Sequence[Finding]) -> list[Problem]:
     return [warning(where, f"{name}: {f.describe()}; anyone who gets the report can read it",
                     "remove it, or list it under `redact_text:` so every output shows "
                     f"{REDACTED_MARK}") for f in findings]

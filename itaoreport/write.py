@@ -132,12 +132,13 @@ def write_outputs(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(out_dir)  # left by a build that was killed while writing
+        checked: dict[Path, Path] = {}
         for name in sorted(files):
             rel = PurePosixPath(name)
             if rel.is_absolute() or ".." in rel.parts:
                 raise OutputError(f"refusing to write outside the output folder: {name}")
             target = out_dir.joinpath(*rel.parts)
-            _check_no_link_out(out_dir, target)
+            _check_no_link_out(out_dir, target, checked)
             if _same_content(target, files[name]):
                 written.append(target)
                 continue
@@ -165,16 +166,26 @@ def _same_content(target: Path, data: bytes) -> bool:
     return target.read_bytes() == data
 
 
-def _check_no_link_out(out_dir: Path, target: Path) -> None:
-    """Refuse to write through a folder link (e.g. build/assets) that leads out of `out_dir`."""
+def _check_no_link_out(out_dir: Path, target: Path, checked: dict[Path, Path] | None = None
+                       ) -> None:
+    """Refuse to write through a folder link (e.g. build/assets) that leads out of `out_dir`.
+
+    checked: folders already found safe in this write (folder -> out_dir resolved)."""
+    if checked is not None and target.parent in checked:
+        return
     parent = target.parent
     while parent != out_dir and not parent.exists():
         parent = parent.parent
-    root = out_dir.resolve()
+    root = checked.get(out_dir) if checked else None
+    if root is None:
+        root = out_dir.resolve()
     real = parent.resolve()
     if real != root and root not in real.parents:
         raise OutputError(f"refusing to write {target}: {parent} is a link that points outside "
                           f"the output folder {out_dir}")
+    if checked is not None and parent == target.parent:
+        checked[parent] = root
+        checked.setdefault(out_dir, root)
 
 
 def check_output_dir(case_root: Path, out_dir: Path, evidence_paths: list[str]) -> None:
@@ -196,9 +207,10 @@ def check_output_dir(case_root: Path, out_dir: Path, evidence_paths: list[str]) 
         raise OutputError(f"the output folder {out_dir} contains the case folder; choose another")
     real_paths = RealPaths()
     inside_out = os.path.join(out, "")  # a path inside `out` starts with this
+    base = os.fspath(root)
     for rel in evidence_paths:
-        target = real_paths.resolve(root / rel)
-        if str(target).startswith(inside_out):
+        target = real_paths.resolve_text(os.path.join(base, rel))
+        if os.fspath(target).startswith(inside_out):
             raise OutputError(
                 f"the output folder {out_dir} contains evidence ({rel}); choose another folder"
             )

@@ -31,11 +31,11 @@ def as_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: ANN201
 
     def switch(name: str) -> str:
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"home-{name}"))
-        owner.owner_tag.cache_clear()
+        owner._secret.cache_clear()
         return owner.owner_tag()
 
     yield switch
-    owner.owner_tag.cache_clear()
+    owner._secret.cache_clear()
 
 
 def _case(root: Path) -> Path:
@@ -100,9 +100,9 @@ def test_without_a_usable_secret_each_run_has_its_own_cache(tmp_path: Path, as_u
     home.mkdir(parents=True)
     (home / owner.SECRET_NAME).symlink_to(tmp_path / "elsewhere")  # never followed
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-link"))
-    owner.owner_tag.cache_clear()
+    owner._secret.cache_clear()
     one = owner.owner_tag()
-    owner.owner_tag.cache_clear()
+    owner._secret.cache_clear()
     assert owner.owner_tag() != one
     assert not (tmp_path / "elsewhere").exists()
     assert os.path.islink(home / owner.SECRET_NAME)

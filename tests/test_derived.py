@@ -15,7 +15,7 @@ from conftest import case_cache
 from itaoreport import privacy
 from itaoreport.analysis import quotes as quotes_module
 from itaoreport.build import BuildOptions, build
-from itaoreport.case.safety import RealPaths
+from itaoreport.case.safety import RealPaths, is_inside
 from itaoreport.evidence import ocr as ocr_module
 from itaoreport.evidence.derived import FILE, KIND, DerivedCache, key
 from itaoreport.evidence.ocr import OcrCache, OcrSpec, OcrText, derived_key, find_engine
@@ -230,6 +230,16 @@ def test_real_paths_match_resolve(tmp_path: Path):
         path = tmp_path / "case" / rel
         assert outcome(real.resolve, path) == outcome(lambda p: p.resolve(strict=False),
                                                       path), rel
+        root = tmp_path / "case"
+        assert outcome(lambda p: is_inside(root, p, root.resolve(), RealPaths()), path) == \
+            outcome(lambda p: is_inside(root, p), path), rel
+    sibling = tmp_path / "case-other"  # a name starting like the case is not inside it
+    (sibling).mkdir()
+    (tmp_path / "case" / "shots" / "sib.png").symlink_to(sibling)
+    for rel in ("shots/sib.png", ".", "shots"):
+        path = tmp_path / "case" / rel
+        assert is_inside(tmp_path / "case", path, None, RealPaths()) == \
+            is_inside(tmp_path / "case", path), rel
 
 
 def test_watch_memo_sees_every_changed_file(tmp_path: Path):
@@ -338,3 +348,30 @@ def test_a_damaged_digest_store_is_ignored(tmp_path: Path, monkeypatch):
         sha = {a["path"]: a["sha256"] for a in result.report["attachments"]}
         assert sha["shots/a.png"] == hashlib.sha256(
             (case / "shots" / "a.png").read_bytes()).hexdigest()
+
+
+def test_watch_memo_checks_unchanged_entries_again_when_their_world_changes(tmp_path: Path):
+    """Entries kept checked in watch mode are read again when their zone changes, and
+    their attachments are checked again on every build (a deleted picture is an error)."""
+    from itaoreport.errors import CaseInvalid
+    from itaoreport.evidence.exhibits import cache_folder
+    from itaoreport.evidence.memo import MemoCache
+
+    case = _case(tmp_path / "case")
+    memo = MemoCache(cache_folder(case))
+    options = BuildOptions(formats=("json",), image_cache=memo)
+    first = build(case, options)
+    assert memo.validated
+    again = build(case, options)
+    assert again.report["entries"] == first.report["entries"]
+    yaml_path = case / "case.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("Europe/Berlin", "America/New_York"))
+    moved = build(case, options)
+    assert [e["timestamp"] for e in moved.report["entries"]] != \
+        [e["timestamp"] for e in first.report["entries"]]
+    assert moved.report["entries"] == build(case, BuildOptions(formats=("json",))).report[
+        "entries"]
+    (case / "shots" / "a.png").unlink()
+    with pytest.raises(CaseInvalid) as gone:
+        build(case, options)
+    assert any("does not exist" in p.message for p in gone.value.problems)

@@ -15,12 +15,42 @@ def test_case_templates_run_in_the_stock_immutable_sandbox(tmp_path: Path):
     objects" let templates call any public method of any object)."""
     env = themes.make_environment([tmp_path])
     assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
-    for name in ("is_safe_attribute", "is_safe_callable", "getattr", "getitem", "call",
+    for name in ("is_safe_attribute", "is_safe_callable", "getitem", "call",
                  "modifies_known_mutable"):
         own = getattr(type(env), name, None)
         stock = getattr(jinja2.sandbox.ImmutableSandboxedEnvironment, name, None)
         assert own is stock, name
     assert "lipsum" not in env.globals
+
+
+class _Thing:
+    name = "a class attribute"
+
+    def method(self):
+        return "called"
+
+
+@pytest.mark.parametrize("obj", [
+    {"name": "x", "items": "shadowing", "__class__": "dunder key", "_private": 1, "get": 2},
+    {}, {1: "int key"}, _Thing(), [1, 2], "text", 5, None,
+    type("Sub", (dict,), {})(name="a dict subclass"),
+], ids=lambda o: type(o).__name__)
+def test_the_dict_lookup_shortcut_gives_what_the_stock_sandbox_gives(tmp_path: Path, obj):
+    """Our one override, getattr, takes a plain dict's item directly; for every object and
+    name the outcome (value, undefined, or refusal) is the stock sandbox's."""
+    ours = themes.make_environment([tmp_path])
+    stock = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=type(ours.undefined()))
+    names = ["name", "items", "get", "keys", "__class__", "_private", "__init__", "method",
+             "missing", "pop", "update", "setdefault", "mro", "__globals__", "1"]
+
+    def outcome(env, name):
+        value = env.getattr(obj, name)
+        if isinstance(value, jinja2.Undefined):
+            return ("undefined", type(value).__name__)
+        return ("value", repr(value) if not callable(value) else getattr(value, "__name__", "?"))
+
+    for name in names:
+        assert outcome(ours, name) == outcome(stock, name), name
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -243,3 +243,16 @@ def test_watch_pdf_is_rendered_in_its_own_process_and_equals_a_build(tmp_path: P
     assert renderer._pool is None  # stopped with the watcher
     built = build(case, BuildOptions(formats=("pdf",)))
     assert watched == (built.out_dir / "report.pdf").read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities (os.nice) here")
+def test_the_pdf_process_runs_at_a_lower_priority():
+    """On a busy machine the next save's HTML preview comes before the long PDF layout."""
+    from itaoreport.watch import PDF_NICENESS, _pdf_pool
+
+    pool = _pdf_pool()
+    assert pool is not None
+    try:
+        assert pool.submit(os.nice, 0).result(60) == min(19, os.nice(0) + PDF_NICENESS)
+    finally:
+        pool.shutdown()

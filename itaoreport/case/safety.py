@@ -42,21 +42,27 @@ class RealPaths:
         self._folders: dict[str, str] = {}
 
     def resolve(self, path: Path) -> Path:
+        text = self.resolve_text(path)
+        return text if isinstance(text, Path) else Path(text)
+
+    def resolve_text(self, path: str | os.PathLike) -> str | Path:
+        """resolve() as a string where it is one lstat (no pathlib on the way: a load checks
+        a thousand files); a Path where the file is a link and is resolved in full."""
         text = os.fspath(path)
         folder, name = os.path.split(text)
         if not folder or name in ("", ".", ".."):
-            return path.resolve(strict=False)
+            return Path(text).resolve(strict=False)
         real_folder = self._folders.get(folder)
         if real_folder is None:
             real_folder = self._folders[folder] = os.path.realpath(folder)
         try:
             if stat.S_ISLNK(os.lstat(text).st_mode):
-                return path.resolve(strict=False)
+                return Path(text).resolve(strict=False)
         except FileNotFoundError:
             pass  # resolved as a name in its real folder, as resolve(strict=False) does
         except OSError:
-            return path.resolve(strict=False)
-        return Path(os.path.join(real_folder, name))
+            return Path(text).resolve(strict=False)
+        return os.path.join(real_folder, name)
 
 
 def is_inside(root: Path, path: Path, root_real: Path | None = None,
@@ -68,8 +74,16 @@ def is_inside(root: Path, path: Path, root_real: Path | None = None,
     Raises OSError, RuntimeError (link loops on older Pythons) or ValueError (NUL
     in the path) when the path cannot be resolved at all.
     """
-    real = real_paths.resolve(path) if real_paths is not None else path.resolve(strict=False)
     root_real = root_real or root.resolve()
+    if real_paths is not None:
+        real = real_paths.resolve_text(path)
+        if isinstance(real, str):
+            base = os.fspath(root_real)
+            return real == base or real.startswith(base if base.endswith(os.sep)
+                                                   else base + os.sep)
+    else:
+        real = path.resolve(strict=False)
+    real = Path(real)
     return real == root_real or real.is_relative_to(root_real)
 
 
@@ -84,7 +98,7 @@ def read_head(path: str | os.PathLike, limit: int) -> bytes:
 def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
                    root_real: Path | None = None, real_paths: RealPaths | None = None) -> bytes:
     """The bytes of case file `rel`; CaseFileError unless it is a safe, small, regular file."""
-    full = root / rel
+    full = os.path.join(root, rel) if real_paths is not None else root / rel
     try:
         if not is_inside(root, full, root_real, real_paths):
             raise CaseFileError(f"{rel} is a link that points outside the case folder",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import pickle
 import re
 import stat
 from dataclasses import dataclass, field
@@ -94,11 +95,15 @@ class LoadResult:
         return bool(self.errors) or (strict and bool(self.problems))
 
 
-def load_case(case_dir: str | os.PathLike, parsed: dict | None = None) -> LoadResult:
+def load_case(case_dir: str | os.PathLike, parsed: dict | None = None,
+              validated: dict | None = None) -> LoadResult:
     """Read case.yaml and every entry; never raises for bad input.
 
     parsed: file name -> (its bytes, their YAML tree), kept between loads by watch mode:
-    a file whose bytes are the same is not parsed again (the trees are never changed)."""
+    a file whose bytes are the same is not parsed again (the trees are never changed).
+    validated: entry file name -> what reading it gave (see _Reader.read_entry), also kept
+    by watch mode: an entry whose bytes, zone and party names are the same, and whose
+    attachments are still the same files, is not checked again."""
     root = Path(case_dir)
     problems: list[Problem] = []
     if not root.is_dir():
@@ -116,6 +121,7 @@ def load_case(case_dir: str | os.PathLike, parsed: dict | None = None) -> LoadRe
         return LoadResult(None, problems)
     reader = _Reader(root, problems)
     reader.parsed = parsed
+    reader.validated = validated
     case_values = reader.read_case()
     tz = zone(case_values.get("timezone") or "UTC") if case_values is not None else ZoneInfo("UTC")
     reader.names = _party_names(case_values)
@@ -166,6 +172,10 @@ class _Reader:
         """Folders resolved so far in this load (each entry file is then one lstat)."""
         self.parsed: dict | None = None
         """See load_case."""
+        self.validated: dict | None = None
+        """See load_case."""
+        self._bytes: bytes | None = None
+        """The bytes of the file _load read last."""
 
     def root_real(self) -> Path | None:
         """The case folder with links resolved, once per load (None: let each check fail)."""
@@ -184,6 +194,7 @@ class _Reader:
         except CaseFileError as exc:
             self.problems.append(error(Loc(rel), str(exc), exc.hint))
             return False
+        self._bytes = data
         memo = self.parsed
         if memo is not None:
             known = memo.get(rel)
@@ -264,9 +275,47 @@ class _Reader:
         return entries
 
     def read_entry(self, rel: str, entry_id: str) -> Entry | None:
+        self._bytes = None
         node = self._top_mapping(rel)
         if node is None:
             return None
+        memo = self.validated
+        if memo is None or self._bytes is None:
+            return self._read_entry(rel, entry_id, node)
+        key = (entry_id, self._bytes, self.tz.key, tuple(sorted(self.names.items())))
+        known = memo.get(rel)
+        if known is not None and known[0] == key:
+            entry = self._reuse(*known[1:])
+            if entry is not None:
+                return entry
+        first = len(self.problems)
+        entry = self._read_entry(rel, entry_id, node)
+        added = self.problems[first:]
+        if entry is not None and not any(p.is_error for p in added):
+            sizes = {a.path: self.attachment_bytes[a.path] for a in entry.attachments}
+            if len(memo) > 4 * MAX_ENTRIES:  # files come and go in a long session
+                memo.clear()
+            memo[rel] = (key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL),
+                         tuple(added), sizes)
+        return entry
+
+    def _reuse(self, pickled: bytes, problems: tuple[Problem, ...],
+               sizes: dict[str, int]) -> Entry | None:
+        """An entry read before from the same bytes, if its attachments are still the same
+        usable files (each checked again); a fresh copy, since builds change theirs."""
+        for path, size in sizes.items():
+            if _attachment_problem(self.root, path, self.root_real(), self.real_paths):
+                return None
+            try:
+                if os.stat(self.root / path).st_size != size:
+                    return None
+            except OSError:
+                return None
+        self.problems.extend(problems)
+        self.attachment_bytes.update(sizes)
+        return pickle.loads(pickled)
+
+    def _read_entry(self, rel: str, entry_id: str, node: YMap) -> Entry | None:
         locs: dict[str, Loc] = {"": node.loc}
         values = self.mapping(node, F.ENTRY_FIELDS, "", locs)
         if values is None:

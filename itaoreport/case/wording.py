@@ -75,8 +75,10 @@ def _pattern() -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
 def loaded_language(text: str, names: tuple[str, ...] = ()) -> Loaded:
-    """What in `text` (outside quotation marks) is loaded; names in capitals are allowed."""
+    """What in `text` (outside quotation marks) is loaded; names in capitals are allowed.
+    (Kept per text: watch mode checks the same summaries on every save.)"""
     own = _QUOTED.sub(" ", text)
     words = tuple(dict.fromkeys(m.group() for m in _pattern().finditer(own)))
     allowed = {w for name in names for w in re.findall(r"[A-Z]{2,}", name)}

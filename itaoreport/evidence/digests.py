@@ -60,7 +60,7 @@ class DigestStore:
             path = self._path()
             try:
                 data = json.loads(read_cache_file(path)) if path else None
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 data = None
             if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(
                     data.get("files"), dict):

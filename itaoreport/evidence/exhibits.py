@@ -22,6 +22,7 @@ from itaoreport.case.model import Case
 from itaoreport.errors import Loc, Problem, error, sort_problems, warning
 from itaoreport.evidence.cache import ImageCache
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
+from itaoreport.evidence.digests import signature
 from itaoreport.evidence.images import ImageError
 from itaoreport.evidence.prepare import (
     SCREEN_KEY,
@@ -169,7 +170,12 @@ def _file_digest(cache: ImageCache, path: Path) -> tuple[str, int]:
         return known
     started = time.time_ns()
     sha, size = sha256_file(path)
-    store.put(str(path), st, sha, size, started)
+    try:
+        unchanged = signature(os.stat(path)) == signature(st)
+    except OSError:
+        unchanged = False
+    if unchanged:  # not saved over while it was read: the digest is of these very bytes
+        store.put(str(path), st, sha, size, started)
     return sha, size
 
 

@@ -24,6 +24,9 @@ class MemoCache(ImageCache):
         """(SHA-256, engine key) -> OcrText: the words of pictures read or loaded so far."""
         self.parsed: dict = {}
         """Case file name -> (bytes, YAML tree): unchanged files are not parsed again."""
+        self.validated: dict = {}
+        """Entry file name -> the entry read from its bytes (case/validate.py): an unchanged
+        entry whose attachments are the same files is not checked again."""
 
     def facts(self, sha256: str):
         if sha256 not in self._facts:

@@ -71,11 +71,20 @@ def _read_or_make(path: Path) -> bytes | None:
 
 
 @lru_cache(maxsize=1)
-def owner_tag() -> str:
-    """This user's cache folder name (the same in every run, and in worker processes)."""
+def _secret() -> bytes:
+    """This user's secret, or a fresh random one for this run when it cannot be kept."""
     path = secret_path()
     secret = _read_or_make(path) if path is not None else None
-    if secret is None:
-        secret = secrets.token_bytes(SECRET_BYTES)  # correct, never warm
-    digest = hmac.new(secret, b"itaoreport case cache v1", hashlib.sha256).hexdigest()
+    return secret if secret is not None else secrets.token_bytes(SECRET_BYTES)
+
+
+def owner_tag() -> str:
+    """This user's cache folder name (the same in every run, and in worker processes)."""
+    digest = hmac.new(_secret(), b"itaoreport case cache v1", hashlib.sha256).hexdigest()
     return "u" + digest[:TAG_CHARS]
+
+
+def signing_key() -> bytes:
+    """A key for signing cache files that are more than data (case/loadcache.py): derived
+    from the same secret, so only this user can make a file that this user's runs accept."""
+    return hmac.new(_secret(), b"itaoreport signed cache v1", hashlib.sha256).digest()

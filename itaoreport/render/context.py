@@ -106,6 +106,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
@@ -458,6 +459,7 @@ class _Views:
 _SEPARATORS = re.compile(r"([/\\_-]+)")
 
 
+@lru_cache(maxsize=8192)
 def breakable(path: str) -> Markup:
     """A file path, escaped, with a line-break chance (<wbr>) after each run of separators
     ("/", "\\", "-", "_"): a long path wraps between its parts, never inside a word."""

@@ -73,6 +73,9 @@ class Translator:
         """date() by (day, skeleton key): a long case repeats the same few days."""
         self._times: dict[tuple, str] = {}
         """Times of day by (skeleton, hour, minute, second)."""
+        self._datetime_pattern: str | None = None
+        self._numbers: dict[int, str] = {}
+        """number() of whole numbers: a long case counts the same few numbers often."""
 
     # -- words -----------------------------------------------------------------
     def text(self, key: str, **values: object) -> str:
@@ -170,6 +173,13 @@ class Translator:
         """A number with the locale's grouping and decimal signs."""
         if self.iso_dates:
             return str(value)
+        if type(value) is int:
+            text = self._numbers.get(value)
+            if text is None:
+                if len(self._numbers) > 10_000:
+                    self._numbers.clear()
+                text = self._numbers[value] = format_decimal(value, locale=self.locale)
+            return text
         return format_decimal(value, locale=self.locale)
 
     def money(self, amount: Decimal, currency: str | None) -> str:
@@ -183,7 +193,9 @@ class Translator:
     def _date_time(self, local: datetime) -> str:
         if self.iso_dates:
             return local.strftime("%Y-%m-%d %H:%M")
-        pattern = str(self.locale.datetime_formats["medium"])
+        pattern = self._datetime_pattern
+        if pattern is None:
+            pattern = self._datetime_pattern = str(self.locale.datetime_formats["medium"])
         return pattern.replace("{1}", self.date(local.date())).replace("{0}", self._time(local))
 
     def _time(self, local: datetime) -> str:
@@ -213,7 +225,8 @@ def _ambiguous(local: datetime) -> bool:
     return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
 
 
-def _parse(message: str) -> list[tuple[str, str | None]] | None:
+@lru_cache(maxsize=4096)
+def _parse(message: str) -> tuple[tuple[str, str | None], ...] | None:
     """(literal, placeholder name) pairs; None unless every placeholder is a plain {name}."""
     try:
         pieces = list(string.Formatter().parse(message))
@@ -222,7 +235,7 @@ def _parse(message: str) -> list[tuple[str, str | None]] | None:
     if any(name is not None and (spec or conv or not name.isidentifier())
            for _lit, name, spec, conv in pieces):
         return None
-    return [(literal, name) for literal, name, _spec, _conv in pieces]
+    return tuple((literal, name) for literal, name, _spec, _conv in pieces)
 
 
 def fill(message: str, values: dict[str, object]) -> str | None:
