@@ -268,10 +268,11 @@ def test_thresholds_are_documented_constants():
     assert 1 < dedupe.SCORE_CAP and 0 < dedupe.EDGE_NOISE < 1 and dedupe.NOISE_BASE > 0
 
 
-def test_comparison_width_never_enlarges_and_phones_are_compared_at_most_540_wide():
+def test_comparison_width_never_enlarges_phones_at_480_and_no_resampling_near_1():
     # a half-size copy of a 1080 px phone screenshot (grayscales 720 and 540 wide) is compared
     # at its own width: resampling it by a ratio near 1 (540 -> 480) blurred it unevenly
     assert dedupe.compare_size((720, 1560), (540, 1170)) == (540, 1170)
-    assert dedupe.compare_size((720, 1560), (720, 1560)) == (540, 1170)
+    assert dedupe.compare_size((720, 1560), (720, 1560)) == (480, 1040)
+    assert dedupe.compare_size((720, 1560), (600, 1300)) == (480, 1040)  # 0.8: far enough
     assert dedupe.compare_size((720, 1560), (405, 878)) == (405, 878)
     assert dedupe.compare_size((720, 405), (720, 405)) == (720, 405)  # landscape: up to 720
