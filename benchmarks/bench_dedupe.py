@@ -121,7 +121,9 @@ def read_tick(im: Image.Image, scene: dict) -> Image.Image | None:
 def merged(original, other) -> tuple[bool, float]:
     facts = {"original": analyse_decoded(*original[:1], "a", 0, original[1], original[2]),
              "other": analyse_decoded(*other[:1], "b", 0, other[1], other[2])}
-    result = find_duplicates({k: f for k, (f, _) in facts.items()}, lambda k: facts[k][1])
+    pictures = {"original": original[0], "other": other[0]}
+    result = find_duplicates({k: f for k, (f, _) in facts.items()}, lambda k: facts[k][1],
+                             source_of=pictures.__getitem__)
     for group in result.groups:
         return True, group.duplicates[0].score
     return False, max((n.score for n in result.kept_separate), default=-1.0)

@@ -59,7 +59,8 @@ def main() -> int:
         labels = json.loads((folder / "labels.json").read_text())
         items, grays = load_set(folder)
         t = time.perf_counter()
-        result = find_duplicates(items, grays.__getitem__)
+        result = find_duplicates(items, grays.__getitem__,
+                                 source_of=lambda key, f=folder: open_image(f / key).image)
         elapsed = time.perf_counter() - t
         groups = [[g.keep] + [m.path for m in g.duplicates] for g in result.groups]
         false_merges, merged, copies = make_set.score(labels, groups)

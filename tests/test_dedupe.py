@@ -76,10 +76,17 @@ def analyse(data: bytes, name: str):
     return analyse_decoded(image, name, len(data), fmt, bool(lossless))
 
 
+def picture(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
 def group_of(items: dict[str, bytes]) -> dict[str, str]:
     analysed = {k: analyse(v, k) for k, v in items.items()}
     result = find_duplicates({k: f for k, (f, _) in analysed.items()},
-                             lambda k: analysed[k][1])
+                             lambda k: analysed[k][1],
+                             source_of=lambda k: picture(items[k]))  # for palette checks
     return result.keep_of
 
 
@@ -135,7 +142,7 @@ def test_palette_copy_of_the_original_and_of_a_one_glyph_change():
     analysed = {k: analyse(v, k) for k, v in items.items()}
     assert not analysed["copy-palette.png"][0].lossless
     result = find_duplicates({k: f for k, (f, _) in analysed.items()},
-                             lambda k: analysed[k][1])
+                             lambda k: analysed[k][1], source_of=lambda k: picture(items[k]))
     assert result.keep_of["copy-palette.png"] == "original.png"
     assert result.keep_of["glyph-palette.png"] == "glyph-palette.png"
 
@@ -259,3 +266,13 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path: Path):
 def test_thresholds_are_documented_constants():
     assert 0 < dedupe.LOSSLESS_PEAK < dedupe.COARSE_REJECT
     assert 1 < dedupe.SCORE_CAP and 0 < dedupe.EDGE_NOISE < 1 and dedupe.NOISE_BASE > 0
+
+
+def test_comparison_width_never_enlarges_phones_at_480_and_no_resampling_near_1():
+    # a half-size copy of a 1080 px phone screenshot (grayscales 720 and 540 wide) is compared
+    # at its own width: resampling it by a ratio near 1 (540 -> 480) blurred it unevenly
+    assert dedupe.compare_size((720, 1560), (540, 1170)) == (540, 1170)
+    assert dedupe.compare_size((720, 1560), (720, 1560)) == (480, 1040)
+    assert dedupe.compare_size((720, 1560), (600, 1300)) == (480, 1040)  # 0.8: far enough
+    assert dedupe.compare_size((720, 1560), (405, 878)) == (405, 878)
+    assert dedupe.compare_size((720, 405), (720, 405)) == (720, 405)  # landscape: up to 720

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # imported where pixels are handled: a warm build needs neither
@@ -50,12 +50,18 @@ BLUR_RADIUS = 0.8
 WINDOW_DIVISOR = 110
 """Window side = comparison width / this: ~7 px at 720 wide, the size of one small glyph."""
 COMPARE_WIDTH = 480
-"""A portrait (phone) screenshot is compared at most this wide: its smallest text (status
-bar, message times: ~2.4 % of the width) is still ~11 px tall there, so a changed glyph
-stays a glyph, while the noise that two resampling paths and JPEG leave at the finest scale
-is averaged away (generated 60 % copies: worst score 1.5 at 702 px, 1.23 here). Landscape
-pictures (desktop, tablet: smaller text relative to the width) are compared at up to
-NORM_WIDTH. A width proxy for the text size: see docs/dedupe.md."""
+"""A portrait (phone) screenshot is compared at most this wide, and never wider than the
+smaller of the two grayscales (never enlarged): a phone's smallest text (status bar,
+message times: ~2.4 % of the width) is still ~11 px tall here, while the noise that two
+resampling paths and JPEG leave at the finest scale is averaged away. Landscape pictures
+(desktop, tablet: smaller text relative to the width) are compared at up to NORM_WIDTH.
+Measured (#20, round 4): at 540 px the real set's closest near-miss scored higher (1.9-2.0)
+but 60 % + JPEG q60 copies of the generator's 1080-1170 px scenes rose to 1.37; at 720 px
+lossy same-size copies rose (WEBP up to 1.53). See docs/dedupe.md."""
+NATIVE_RATIO = 0.85
+"""...except that a smaller grayscale this close to COMPARE_WIDTH (481-564 px) is compared
+at its own width: Lanczos by a ratio near 1 blurs unevenly (half-size copies of 1080 px
+screenshots, 540 px: up to 1.27 at 480 px, up to 0.99 at their own width)."""
 RESIDUAL_BLOCKS = 3
 """A residual window is this many blocks on a side (_residuals)."""
 TONE_EPS = 1.0
@@ -66,7 +72,9 @@ EDGE_NOISE = 0.02
 """The noise model (verify_keys): a copy's window may leave unexplained a variance of
 NOISE_BASE + FLAT_NOISE_WEIGHT * (this pair's noise in flat windows) + EDGE_NOISE * (the
 window's own variance): re-encoding and resampling err most on strong edges, by a small
-fraction of their contrast (~14 % in RMS), and by this pair's grain elsewhere."""
+fraction of their contrast (~14 % in RMS), and by this pair's grain elsewhere. (1.5 times
+the grain was tried in round 4: real-set margin 1.51, but the shrunk near-misses' fell to
+1.42.)"""
 FLAT_VARIANCE = 25.0
 FLAT_PERCENTILE = 99.9
 """The pair's noise in flat windows: this percentile of the residual variance over
@@ -78,6 +86,16 @@ MIN_VERIFY_WIDTH = 240
 longer stands out from what shrinking does: such a copy is listed, never merged."""
 LOSSLESS_PEAK = 1.0
 """Two lossless images of the same size may differ by no more than rounding."""
+PALETTE_RECHECK = 6.0
+"""A pair with a reduced-colour (palette) side that the grayscale comparison refuses with a
+score up to this is checked again against a simulation of that palette (palette_verdict).
+Real 256-colour palette copies score up to 4.4 in grayscale at 540 px (4.8 at 480 px:
+colourful emoji, avatars, photos); a pair scoring more is refused without paying for the
+simulation (most changed glyphs in a palette copy score 4-8 in grayscale)."""
+PALETTE_SCORED = 1.0
+"""A palette pair that grayscale merges with a score above this is still simulated, for its
+score: real palette copies merged in grayscale at up to 1.28, 0.6-1.0 against the
+simulation (the margin is measured on merged copies' scores)."""
 COARSE_WIDTH = 120
 COARSE_REJECT = 40.0
 """At one sixth of the resolution a windowed difference above this (grey levels) means a
@@ -282,6 +300,10 @@ class Verdict:
     """The pair's grain: RMS residual (grey levels) of its flat windows (_flat_noise)."""
     similar: bool = True
     """False when the pictures differ at a glance (rejected at the coarse level)."""
+    pending: bool = False
+    """The grayscale verdict of a reduced-colour pair that still needs the palette check
+    (palette_verdict), made where the pictures themselves could not be decoded (a worker
+    process): never cached, never final (_Checker completes it)."""
 
 
 class Prepared:
@@ -300,9 +322,16 @@ class Prepared:
     """Arrays also kept in the type they are computed in (the last few used: both images of
     a pair and the pair's next partner), so a batch of pairs does not convert them again."""
 
-    def __init__(self, gray_of: Callable[[str], np.ndarray], *,
+    SOURCES_KEPT = 3
+    """Full-resolution pictures kept for palette checks (~7.5 MB each for 1080x2340)."""
+
+    def __init__(self, gray_of: Callable[[str], np.ndarray],
+                 source_of: Callable[[str], Image.Image] | None = None, *,
                  shared: SharedArrays | None = None):
         self.gray_of = gray_of
+        self.source_of = source_of
+        """key -> the upright RGB picture at full resolution (dedupe.rgb of the decoded
+        image), for palette checks only; None where the files cannot be read (workers)."""
         self.shared = shared
         """Where processes verifying the same images leave their prepared arrays for each
         other (evidence/verify_pool.py), so an image is prepared once, not once per process."""
@@ -311,18 +340,49 @@ class Prepared:
         self.hot = _Lru(None, self.HOT)
         self.made = 0
         """Arrays prepared (each a resize and blur of a grayscale), for tests and benchmarks."""
+        self.sources: OrderedDict[str, Image.Image] = OrderedDict()
+        self.lent: dict[str, np.ndarray] = {}
+
+    def source(self, key: str) -> Image.Image:
+        """The full-resolution RGB picture of key (source_of), the last few kept."""
+        assert self.source_of is not None
+        found = self.sources.get(key)
+        if found is None:
+            found = self.sources[key] = rgb(self.source_of(key))
+            if len(self.sources) > self.SOURCES_KEPT:
+                self.sources.popitem(last=False)
+        else:
+            self.sources.move_to_end(key)
+        return found
+
+    def gray(self, key: str) -> np.ndarray:
+        """The grayscale of key: gray_of's, or a simulation lent for one comparison."""
+        found = self.lent.get(key)
+        return self.gray_of(key) if found is None else found
+
+    def lend(self, key: str, gray: np.ndarray | None) -> None:
+        """Compare a grayscale made here (a palette simulation) under `key`, with the
+        prepared arrays of the other image shared; None takes it and its arrays back."""
+        if gray is not None:
+            self.lent[key] = gray
+            return
+        self.lent.pop(key, None)
+        for lru in (self.memo, self.sums, self.hot):
+            lru.drop(lambda memo_key: memo_key[0] == key)
 
     def shape(self, key: str) -> tuple[int, int]:
-        return self.gray_of(key).shape  # type: ignore[return-value]
+        return self.gray(key).shape  # type: ignore[return-value]
 
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
         def make() -> np.ndarray:
-            found = self.shared.get(key, size) if self.shared is not None else None
+            # a lent grayscale (a simulation) is never shared: its key names another picture
+            shared = self.shared if key not in self.lent else None
+            found = shared.get(key, size) if shared is not None else None
             if found is None:
                 self.made += 1
-                found = _compact(_prepare(self.gray_of(key), size))
-                if self.shared is not None:
-                    self.shared.put(key, size, found)
+                found = _compact(_prepare(self.gray(key), size))
+                if shared is not None:
+                    shared.put(key, size, found)
             return found
 
         return self.hot.get((key, size), lambda: _expand(self.memo.get((key, size), make),
@@ -442,7 +502,7 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
     (ha, wa), (hb, wb) = prepared.shape(a), prepared.shape(b)
     height, width = min(ha, hb), min(wa, wb)
     if width < 8 or height < 8:
-        same = (ha, wa) == (hb, wb) and np.array_equal(prepared.gray_of(a), prepared.gray_of(b))
+        same = (ha, wa) == (hb, wb) and np.array_equal(prepared.gray(a), prepared.gray(b))
         return Verdict(same, 0.0 if same else 255.0, 0.0)
     coarse_size = (COARSE_WIDTH, max(8, round(COARSE_WIDTH * height / width)))
     coarse = _windows(prepared, a, b, coarse_size).max()
@@ -463,7 +523,7 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
 def compare_size(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     """The comparison size (width, height) of two renditions."""
     width, height = min(a[0], b[0]), min(a[1], b[1])
-    if height >= width and width > COMPARE_WIDTH:
+    if height >= width and width > COMPARE_WIDTH and COMPARE_WIDTH / width < NATIVE_RATIO:
         return COMPARE_WIDTH, max(8, round(height * COMPARE_WIDTH / width))
     return width, height
 
@@ -570,8 +630,12 @@ def _window_means(values: np.ndarray, window: int) -> np.ndarray:
 def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.ndarray],
                     verdicts: VerdictStore | None = None,
                     progress: Callable[[str], None] | None = None,
-                    workers: int | None = None) -> DedupeResult:
-    """Group copies of the same evidence; gray_of(key) returns the normalised grayscale.
+                    workers: int | None = None,
+                    source_of: Callable[[str], Image.Image] | None = None) -> DedupeResult:
+    """Group copies of the same evidence; gray_of(key) returns the normalised grayscale,
+    source_of(key) (when given) the decoded, upright picture at full resolution, which
+    only pairs with a palette or other reduced-colour side need (palette_verdict; without
+    it such pairs get the grayscale verdict, which is not cached).
 
     verdicts, when given, remembers the verifier's decisions by content hash;
     progress, when given, hears how verification goes on long runs; workers: how many
@@ -586,7 +650,7 @@ def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.nd
     pairs = candidate_pairs([items[k].phash for k in keys],
                             [items[k].width / items[k].height for k in keys])
     checker = _Checker(keys, items, gray_of, verdicts,
-                       _Progress(progress, len(keys), len(pairs)))
+                       _Progress(progress, len(keys), len(pairs)), source_of)
     try:
         checker.start(pairs, workers)
         return _Grouping(keys, pairs, items, checker).run()
@@ -728,9 +792,131 @@ class _Progress:
 def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: ImageFacts
            ) -> Verdict:
     """The verifier's verdict on images a (the kept one) and b: the one call that both this
-    process and the worker processes (evidence/verify_pool.py) make."""
-    return verify_keys(prepared, a, b, lossless_same_size=_lossless_same_size(facts_a, facts_b),
-                       reduced_colour=reduced_colour(facts_a) or reduced_colour(facts_b))
+    process and the worker processes (evidence/verify_pool.py) make.
+
+    A pair with a reduced-colour side that the grayscale comparison refuses, but not by
+    much (score up to PALETTE_RECHECK), is checked again against a simulation of the
+    palette (palette_verdict). Where the pictures cannot be decoded (prepared.source_of is
+    None: a worker process) the grayscale verdict comes back `pending`, for the process
+    that can (_Checker) to finish."""
+    verdict = verify_keys(prepared, a, b,
+                          lossless_same_size=_lossless_same_size(facts_a, facts_b),
+                          reduced_colour=reduced_colour(facts_a) or reduced_colour(facts_b))
+    if not needs_palette_check(prepared, a, b, facts_a, facts_b, verdict):
+        return verdict
+    if prepared.source_of is None:
+        return replace(verdict, pending=True)
+    return palette_verdict(prepared, a, b, facts_a, facts_b, verdict)
+
+
+def needs_palette_check(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
+                        facts_b: ImageFacts, verdict: Verdict) -> bool:
+    """Whether the grayscale verdict on a pair is to be checked against a palette simulation:
+    a side is reduced-colour, the pair is similar, with a score above PALETTE_SCORED (a
+    merged palette copy close to the cap gets the simulation's score, which is its model's)
+    and no higher than PALETTE_RECHECK, and the comparison is wide enough for any pair to
+    merge."""
+    if not verdict.similar or not PALETTE_SCORED < verdict.score <= PALETTE_RECHECK:
+        return False
+    if not (reduced_colour(facts_a) or reduced_colour(facts_b)):
+        return False
+    (ha, wa), (hb, wb) = prepared.shape(a), prepared.shape(b)
+    return compare_size((wa, ha), (wb, hb))[0] >= MIN_VERIFY_WIDTH
+
+
+def palette_verdict(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
+                    facts_b: ImageFacts, grey: Verdict) -> Verdict:
+    """The verdict on a pair with a reduced-colour (palette) side, given its grayscale one.
+
+    A 256-colour palette maps each *colour* to its nearest entry, and two colours of the
+    same grey can move differently, so in windows with several colours (emoji, avatars,
+    photos) no tone line of the grayscale explains a palette copy. The copy carries its own
+    palette, though: every pixel of the other picture is mapped to the nearest of the
+    reduced side's colours (at full resolution, after shrinking it to the reduced side's
+    size if it is larger; simulate_palette), and the simulation's grayscale is verified
+    against the reduced side's (verify_keys, the same score and cap). A palette copy of
+    the same picture agrees with the simulation up to the quantiser's ties; a changed
+    glyph, tick or message is in one and not in the other. When both sides are reduced,
+    both directions are tried; the verdict is the lower-scoring of the grayscale verdict
+    and the simulations (a dithered copy, whose local means follow the original, is the
+    grayscale verdict's)."""
+    best = grey
+    sides = ((b, a, facts_b), (a, b, facts_a))
+    for copy, original, copy_facts in sides:
+        if not reduced_colour(copy_facts):
+            continue
+        for dither in (False, True):
+            simulation = simulate_palette(prepared.source(original), prepared.source(copy),
+                                          dither=dither)
+            if simulation is None:
+                break
+            key = "\0palette simulation"
+            prepared.lend(key, simulation)
+            try:
+                verdict = verify_keys(prepared, key, copy)
+            finally:
+                prepared.lend(key, None)
+            if verdict.score < best.score:
+                best = verdict
+            if best.same:
+                return best
+    return best
+
+
+def simulate_palette(original: Image.Image, copy: Image.Image, dither: bool = False
+                     ) -> np.ndarray | None:
+    """The normalised grayscale of `original` (RGB) with every pixel replaced by the nearest
+    (Euclidean in RGB) of the colours of `copy` (RGB, at most 256 colours): what saving
+    it with the copy's palette, without dithering, makes of it; with `dither`, what
+    Pillow's Floyd-Steinberg dithering to that palette makes of it. Made at the copy's
+    size when the original is larger (never enlarged). None if the copy has more colours."""
+    import numpy as np
+    from PIL import Image
+
+    colours = copy.getcolors(256)
+    if colours is None:
+        return None
+    palette = np.array(sorted(colour for _, colour in colours), dtype=np.uint8).reshape(-1, 3)
+    if original.size != copy.size and original.width > copy.width:
+        original = original.resize(copy.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if dither:
+        entries = Image.new("P", (1, 1))
+        entries.putpalette(palette.tobytes())
+        dithered = original.quantize(palette=entries, dither=Image.Dither.FLOYDSTEINBERG)
+        return normalised_gray(dithered.convert("L"))
+    tones = np.asarray(Image.fromarray(palette[None, :, :], "RGB").convert("L"))[0]
+    index = _nearest_colours(np.asarray(original), palette)
+    return normalised_gray(Image.fromarray(tones[index], "L"))
+
+
+def _nearest_colours(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """For an (h, w, 3) uint8 picture, the index of the nearest palette entry (exact;
+    ties broken the same way every time) of every pixel, as (h, w) uint8.
+
+    Each distinct colour is looked up once (a k-d tree over the palette): runs of equal
+    pixels along rows are taken once, the distinct colours found with a 2**24 table."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    height, width = pixels.shape[:2]
+    packed = pixels[..., 0].astype(np.uint32)
+    packed |= pixels[..., 1].astype(np.uint32) << 8
+    packed |= pixels[..., 2].astype(np.uint32) << 16
+    packed = packed.reshape(-1)
+    change = np.empty(packed.size, dtype=bool)
+    change[0] = True
+    np.not_equal(packed[1:], packed[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    values = packed[starts]
+    seen = np.zeros(1 << 24, dtype=bool)
+    seen[values] = True
+    distinct = np.flatnonzero(seen).astype(np.uint32)
+    points = np.stack([distinct & 255, (distinct >> 8) & 255, distinct >> 16], axis=1)
+    _, nearest = cKDTree(palette.astype(np.float64)).query(points.astype(np.float64))
+    table = np.zeros(1 << 24, dtype=np.uint8)
+    table[distinct] = nearest
+    runs = np.diff(np.append(starts, packed.size))
+    return np.repeat(table[values], runs).reshape(height, width)
 
 
 class _Checker:
@@ -740,10 +926,10 @@ class _Checker:
 
     def __init__(self, keys: list[str], items: dict[str, ImageFacts],
                  gray_of: Callable[[str], np.ndarray], verdicts: VerdictStore | None,
-                 progress: _Progress):
+                 progress: _Progress, source_of: Callable[[str], Image.Image] | None = None):
         self.keys, self.index = keys, {k: i for i, k in enumerate(keys)}
         self.items, self.gray_of, self.verdicts, self.progress = items, gray_of, verdicts, progress
-        self.prepared = Prepared(gray_of)
+        self.prepared = Prepared(gray_of, source_of)
         self.decided: dict[tuple[str, str], Verdict] = {}
         self.waiting: list[tuple[int, int]] = []
         """Heap of (later image, kept image) indexes still to verify: the earliest first,
@@ -831,6 +1017,13 @@ class _Checker:
         return batch
 
     def _have(self, a: str, b: str, verdict: Verdict, store: bool) -> None:
+        if verdict.pending:  # from a worker: the palette check needs the pictures
+            verdict = replace(verdict, pending=False)
+            if self.prepared.source_of is None:
+                store = False  # the grayscale verdict stands in; a run with pictures decides
+            else:
+                verdict = palette_verdict(self.prepared, a, b, self.items[a], self.items[b],
+                                          verdict)
         self.queued.discard((a, b))
         self.decided[a, b] = verdict
         self.progress.verified()

@@ -74,7 +74,7 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None,
         while True:
             try:
                 result = find_duplicates(images.facts, images.gray, verdicts=cache,
-                                         progress=progress)
+                                         progress=progress, source_of=images.source)
                 break
             except Unreadable as exc:  # its cached grayscale was lost and no longer decodes
                 problem[exc.key] = exc.reason

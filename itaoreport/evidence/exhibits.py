@@ -38,6 +38,7 @@ from itaoreport.evidence.renditions import Rendition
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import Image
 
     from itaoreport.evidence.derived import DerivedCache
     from itaoreport.evidence.ocr import OcrSpec, OcrText
@@ -245,7 +246,8 @@ def _gather_evidence(case: Case, cache: ImageCache, printer: PrintMaker | None,
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
     try:
-        result = find_duplicates(images.facts, images.gray, verdicts=cache, progress=say)
+        result = find_duplicates(images.facts, images.gray, verdicts=cache, progress=say,
+                                 source_of=images.source)
     except Unreadable as exc:
         return Evidence(infos, [], problems=[error(where[exc.key],
                                                    f"attachment {exc.key!r}: {exc.reason}")])
@@ -465,6 +467,19 @@ class ImageSet:
                     raise Unreadable(key, str(exc)) from None
             self._grays[sha] = gray
         return self._grays[sha]
+
+    def source(self, key: str) -> Image.Image:
+        """The decoded, upright picture of an image at full resolution, for the verifier's
+        palette check (only pairs with a reduced-colour side); Unreadable if it no longer
+        decodes to the bytes analysed."""
+        from itaoreport.evidence.images import open_image
+
+        try:
+            decoded = open_image(self._files[key][0], self.facts[key].sha256)
+        except ImageError as exc:
+            raise Unreadable(key, str(exc)) from None
+        self.cache.stats["decodes"] += 1
+        return decoded.image
 
     def add_renditions(self, exhibits: list[Exhibit], infos: dict[str, AttachmentInfo],
                        where: dict[str, Loc]) -> list[Problem]:
