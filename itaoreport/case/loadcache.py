@@ -41,7 +41,7 @@ from pathlib import Path
 from itaoreport.case.files import CASE_FILE, ENTRIES_DIR, entry_files
 from itaoreport.case.model import Case
 from itaoreport.case.safety import CaseFileError, RealPaths, is_inside, read_case_file
-from itaoreport.case.validate import LoadResult, _attachment_problem, load_case
+from itaoreport.case.validate import LoadResult, attachments_unchanged, load_case
 
 NAME = "case-v1.pickle"
 MAGIC = b"itaoreport case v1\n"
@@ -147,22 +147,7 @@ def _still_true(root: Path, kept: tuple) -> LoadResult | None:
         return None
     if _zone_rules(case.timezone) != zone_rules:
         return None
-    root_real = root.resolve()
-    real_paths = RealPaths()
-    seen: set[str] = set()
-    for entry in case.entries:
-        for att in entry.attachments:
-            if att.path in seen:
-                continue
-            seen.add(att.path)
-            if _attachment_problem(root, att.path, root_real, real_paths) is not None:
-                return None
-            try:
-                if os.stat(root / att.path).st_size != sizes.get(att.path):
-                    return None
-            except OSError:
-                return None
-    return result if seen == set(sizes) else None
+    return result if attachments_unchanged(root, sizes, root.resolve(), RealPaths()) else None
 
 
 @lru_cache(maxsize=8)

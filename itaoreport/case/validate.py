@@ -303,14 +303,8 @@ class _Reader:
                sizes: dict[str, int]) -> Entry | None:
         """An entry read before from the same bytes, if its attachments are still the same
         usable files (each checked again); a fresh copy, since builds change theirs."""
-        for path, size in sizes.items():
-            if _attachment_problem(self.root, path, self.root_real(), self.real_paths):
-                return None
-            try:
-                if os.stat(self.root / path).st_size != size:
-                    return None
-            except OSError:
-                return None
+        if not attachments_unchanged(self.root, sizes, self.root_real(), self.real_paths):
+            return None
         self.problems.extend(problems)
         self.attachment_bytes.update(sizes)
         return pickle.loads(pickled)
@@ -554,6 +548,21 @@ class _Reader:
         rel = PurePosixPath(raw).as_posix()  # exactly as written (#14): no strip, no `\` rewrite
         self.attachment_bytes[rel] = (self.root / rel).stat().st_size
         return rel
+
+
+def attachments_unchanged(root: Path, sizes: dict[str, int], root_real: Path | None = None,
+                          real_paths: RealPaths | None = None) -> bool:
+    """Every attachment path in `sizes` is still usable (as a load checks it) and of that size:
+    what reusing an entry or a whole case read earlier needs to be true."""
+    for path, size in sizes.items():
+        if _attachment_problem(root, path, root_real, real_paths) is not None:
+            return False
+        try:
+            if os.stat(os.path.join(root, path)).st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _attachment_problem(root: Path, raw: str, root_real: Path | None = None,
