@@ -276,3 +276,54 @@ def test_comparison_width_never_enlarges_phones_at_480_and_no_resampling_near_1(
     assert dedupe.compare_size((720, 1560), (600, 1300)) == (480, 1040)  # 0.8: far enough
     assert dedupe.compare_size((720, 1560), (405, 878)) == (405, 878)
     assert dedupe.compare_size((720, 405), (720, 405)) == (720, 405)  # landscape: up to 720
+
+
+def framed(im: Image.Image, scale: float = 0.6) -> Image.Image:
+    """An app-store picture: the screen shrunk onto a coloured card, so its text is small."""
+    card = Image.new("RGB", (im.width, im.height), (255, 193, 7))
+    inner = im.resize((round(im.width * scale), round(im.height * scale)),
+                      Image.Resampling.LANCZOS)
+    card.paste(inner, ((im.width - inner.width) // 2, (im.height - inner.height) // 2))
+    return card
+
+
+def test_comparison_width_is_chosen_from_the_text_size():
+    # ordinary text (a glyph >= TEXT_HEIGHT / COMPARE_WIDTH of the width) or none: 480 as before
+    ordinary = dedupe.TEXT_HEIGHT / dedupe.COMPARE_WIDTH
+    assert dedupe.compare_size((720, 1560), (720, 1560), ordinary * 1.2) == (480, 1040)
+    assert dedupe.compare_size((720, 1560), (720, 1560), None) == (480, 1040)
+    # smaller text: wider, up to FINE_WIDTH, never wider than the smaller rendition
+    assert dedupe.compare_size((720, 1560), (720, 1560), ordinary * 0.9) == (533, 1155)
+    assert dedupe.compare_size((720, 1560), (720, 1560), 0.005) == (dedupe.FINE_WIDTH, 1213)
+    assert dedupe.compare_size((720, 1560), (540, 1170), 0.005) == (540, 1170)
+    assert dedupe.compare_size((720, 1560), (405, 878), 0.005) == (405, 878)
+    assert dedupe.compare_size((720, 405), (720, 405), 0.005) == (720, 405)  # landscape
+    assert not dedupe.needs_text_height((720, 1560), (480, 1040))
+    assert dedupe.needs_text_height((720, 1560), (540, 1170))
+
+
+def test_text_height_tells_small_text_from_ordinary_text():
+    gray = lambda im: dedupe.normalised_gray(im.convert("L"))  # noqa: E731
+    ordinary = dedupe.text_height(gray(PHONE))
+    small = dedupe.text_height(gray(framed(PHONE)))
+    assert ordinary is not None and small is not None
+    assert ordinary >= dedupe.TEXT_HEIGHT / dedupe.COMPARE_WIDTH  # compared at 480 as before
+    assert small < 0.75 * ordinary and small < dedupe.TEXT_HEIGHT / dedupe.COMPARE_WIDTH
+    assert dedupe.text_height(gray(Image.new("RGB", (1080, 2340), "white"))) is None
+
+
+def test_small_text_pair_is_compared_wider_and_keeps_its_verdicts(monkeypatch):
+    # a framed screenshot (small text): its copy and its one-glyph change are compared wider
+    # than 480 px; the copy merges, the change stays apart
+    original = framed(PHONE)
+    glyph = framed(chat(changed(2, text="Tracking: LP004512345679CN"), width=1080, height=2340))
+    copy = original.resize((810, 1755), Image.Resampling.BICUBIC)
+    sizes = []
+    real_prepare = dedupe._prepare
+    monkeypatch.setattr(dedupe, "_prepare",
+                        lambda gray, size: sizes.append(size) or real_prepare(gray, size))
+    copy_verdict = verdict(original, encode(copy, "JPEG", quality=70))
+    near_verdict = verdict(original, encode(glyph, "JPEG", quality=90))
+    assert copy_verdict.same and not near_verdict.same
+    assert max(width for width, _ in sizes) == dedupe.FINE_WIDTH
+    assert near_verdict.score >= 1.5 * copy_verdict.score

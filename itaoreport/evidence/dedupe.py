@@ -8,7 +8,8 @@ Two stages:
    within CANDIDATE_DISTANCE bits and of the same aspect ratio become
    candidates. A hash match alone never merges anything.
 2. The verifier decides each candidate (verify_keys): both images are brought to a
-   common size (the smaller one's, at most RESAMPLE_RATIO of the larger one's),
+   common size (the smaller one's, at most 480 px wide for a phone screenshot, wider up to
+   560 px when the kept image's text is small: compare_size, text_height),
    lightly blurred, and in every glyph-sized window one is fitted to the other by a
    straight tone line. What the line leaves unexplained is judged against a noise model
    of what re-encoding does to *that* pair (its grain in flat windows, and a fraction of
@@ -50,18 +51,35 @@ BLUR_RADIUS = 0.8
 WINDOW_DIVISOR = 110
 """Window side = comparison width / this: ~7 px at 720 wide, the size of one small glyph."""
 COMPARE_WIDTH = 480
-"""A portrait (phone) screenshot is compared at most this wide, and never wider than the
-smaller of the two grayscales (never enlarged): a phone's smallest text (status bar,
-message times: ~2.4 % of the width) is still ~11 px tall here, while the noise that two
-resampling paths and JPEG leave at the finest scale is averaged away. Landscape pictures
-(desktop, tablet: smaller text relative to the width) are compared at up to NORM_WIDTH.
-Measured (#20, round 4): at 540 px the real set's closest near-miss scored higher (1.9-2.0)
-but 60 % + JPEG q60 copies of the generator's 1080-1170 px scenes rose to 1.37; at 720 px
-lossy same-size copies rose (WEBP up to 1.53). See docs/dedupe.md."""
+"""A portrait (phone) screenshot whose text is of ordinary size is compared at most this wide,
+and never wider than the smaller of the two grayscales (never enlarged): text of ordinary size
+(a glyph ~1.6 % of the width or more, TEXT_HEIGHT) is then still ~7.5 px tall, while the
+noise that two resampling paths and JPEG leave at the finest scale is averaged away.
+Landscape pictures (desktop, tablet: smaller text relative to the width) are compared at up to
+NORM_WIDTH. Measured (#20, round 4): at 540 px for every pair the real set's closest near-miss
+scored higher (1.9-2.0) but 60 % + JPEG q60 copies of the generator's 1080-1170 px scenes
+(large text) rose to 1.37; at 720 px lossy same-size copies rose (WEBP up to 1.53). See
+docs/dedupe.md."""
+TEXT_HEIGHT = 7.5
+"""Pixels a typical glyph of the kept image should have at the comparison size (text_height:
+the median height of glyph-like ink blobs). A screenshot with smaller text than ordinary (a
+phone screen framed in an app-store picture, a dense list) is compared wider than
+COMPARE_WIDTH, up to FINE_WIDTH, so that a changed glyph is still drawn with enough pixels.
+Measured (#20, round 5) on the 720 px grayscales: the generator's chat scenes 15.7-25 per
+mille of the width (so 480 px), the real set's screenshots 5.6-44 (most 8-14)."""
+FINE_WIDTH = 560
+"""The widest comparison chosen for small text (TEXT_HEIGHT). Measured (#20, round 5, real set,
+every pair with small text at that cap): 540 px margin 1.99 / 1.15 = 1.73, 560 px 2.08 / 1.17
+= 1.78, 600 px 2.08 / 1.29 = 1.61 (palette and 75 % + JPEG q70 copies rise), 720 px 1.36."""
 NATIVE_RATIO = 0.85
-"""...except that a smaller grayscale this close to COMPARE_WIDTH (481-564 px) is compared
-at its own width: Lanczos by a ratio near 1 blurs unevenly (half-size copies of 1080 px
-screenshots, 540 px: up to 1.27 at 480 px, up to 0.99 at their own width)."""
+"""...except that a smaller grayscale this close to the chosen width (481-564 px for 480 px)
+is compared at its own width: Lanczos by a ratio near 1 blurs unevenly (half-size copies of
+1080 px screenshots, 540 px: up to 1.27 at 480 px, up to 0.99 at their own width)."""
+TEXT_INK = 40
+"""text_height: a pixel is ink where it differs from the mean of its 9 x 9 neighbourhood by
+more than this many grey levels."""
+TEXT_MIN_BLOBS = 20
+"""text_height: fewer glyph-like blobs than this and the picture has no text to size by."""
 RESIDUAL_BLOCKS = 3
 """A residual window is this many blocks on a side (_residuals)."""
 TONE_EPS = 1.0
@@ -342,6 +360,8 @@ class Prepared:
         """Arrays prepared (each a resize and blur of a grayscale), for tests and benchmarks."""
         self.sources: OrderedDict[str, Image.Image] = OrderedDict()
         self.lent: dict[str, np.ndarray] = {}
+        self.texts: dict[str, float | None] = {}
+        """text_height by key (a float or None each: a few bytes per image)."""
 
     def source(self, key: str) -> Image.Image:
         """The full-resolution RGB picture of key (source_of), the last few kept."""
@@ -369,6 +389,14 @@ class Prepared:
         self.lent.pop(key, None)
         for lru in (self.memo, self.sums, self.hot):
             lru.drop(lambda memo_key: memo_key[0] == key)
+
+    def text(self, key: str) -> float | None:
+        """text_height of key's grayscale, made once per image (a lent one every time)."""
+        if key in self.lent:
+            return text_height(self.lent[key])
+        if key not in self.texts:
+            self.texts[key] = text_height(self.gray_of(key))
+        return self.texts[key]
 
     def shape(self, key: str) -> tuple[int, int]:
         return self.gray(key).shape  # type: ignore[return-value]
@@ -475,8 +503,9 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
                 reduced_colour: bool = False) -> Verdict:
     """Decide whether two normalised grayscale images show the same thing.
 
-    Both are brought to a common comparison size (compare_size: the smaller one's, at most
-    RESAMPLE_RATIO of the larger one's) and lightly blurred. In every glyph-sized window each image
+    Both are brought to a common comparison size (compare_size: the smaller one's, for a
+    portrait pair at most COMPARE_WIDTH wide, or up to FINE_WIDTH when the kept image `a` has
+    small text: text_height) and lightly blurred. In every glyph-sized window each image
     is fitted to the other by a straight tone line (b ~ gain * a + offset, least squares
     over the window); what the fit cannot explain is the window's residual (its variance,
     the larger of the two directions). Re-encoding, resizing and colour reduction change
@@ -508,7 +537,8 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
     coarse = _windows(prepared, a, b, coarse_size).max()
     if coarse > COARSE_REJECT:
         return Verdict(False, round(float(coarse), 2), 0.0, similar=False)
-    size = compare_size((wa, ha), (wb, hb))
+    text = prepared.text(a) if needs_text_height((wa, ha), (wb, hb)) else None
+    size = compare_size((wa, ha), (wb, hb), text)
     left, signal = _residuals(prepared, a, b, size)
     grain = _flat_noise(left, signal)
     allowance = NOISE_BASE + FLAT_NOISE_WEIGHT * grain + EDGE_NOISE * signal
@@ -520,12 +550,58 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
     return Verdict(same, round(score, 2), round(float(np.sqrt(grain)), 2))
 
 
-def compare_size(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    """The comparison size (width, height) of two renditions."""
+def compare_size(a: tuple[int, int], b: tuple[int, int],
+                 text: float | None = None) -> tuple[int, int]:
+    """The comparison size (width, height) of two renditions; `text`: the kept image's typical
+    glyph height as a fraction of its width (text_height), None for ordinary text.
+
+    A portrait pair is compared at the width where that glyph is TEXT_HEIGHT px tall, at least
+    COMPARE_WIDTH and at most FINE_WIDTH, and never wider than the smaller rendition; one
+    within NATIVE_RATIO of that width is compared at its own width. Landscape pairs at the
+    smaller one's width (at most NORM_WIDTH)."""
     width, height = min(a[0], b[0]), min(a[1], b[1])
-    if height >= width and width > COMPARE_WIDTH and COMPARE_WIDTH / width < NATIVE_RATIO:
-        return COMPARE_WIDTH, max(8, round(height * COMPARE_WIDTH / width))
+    if height < width:
+        return width, height
+    target = COMPARE_WIDTH
+    if text:
+        target = min(FINE_WIDTH, max(COMPARE_WIDTH, round(TEXT_HEIGHT / text)))
+    if width > target and target / width < NATIVE_RATIO:
+        return target, max(8, round(height * target / width))
     return width, height
+
+
+def needs_text_height(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether the text size can change compare_size for renditions of these sizes."""
+    width, height = min(a[0], b[0]), min(a[1], b[1])
+    return height >= width and width > COMPARE_WIDTH
+
+
+def text_height(gray: np.ndarray) -> float | None:
+    """The typical glyph height of a grayscale as a fraction of its width, or None when it
+    shows too little text to tell.
+
+    Ink is where a pixel differs from its 9 x 9 neighbourhood's mean by more than TEXT_INK
+    (dark text on light and light on dark alike); each connected blob of ink whose height is
+    at least 3 px and at most 6 % of the width, and whose width is at most 2.5 times its
+    height, is taken for a glyph (or part of one: a dot, an accent); the median of their
+    heights is the text's. Icons, photos and lines are fewer or fall outside those shapes."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+    from scipy import ndimage
+
+    width = gray.shape[1]
+    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)), dtype=np.int16)
+    ink = np.abs(gray.astype(np.int16) - mean) > TEXT_INK
+    labels, count = ndimage.label(ink)
+    if count < TEXT_MIN_BLOBS:
+        return None
+    boxes = np.array([(s[0].stop - s[0].start, s[1].stop - s[1].start)
+                      for s in ndimage.find_objects(labels)])
+    heights, widths = boxes[:, 0], boxes[:, 1]
+    glyphs = heights[(heights >= 3) & (heights <= 0.06 * width) & (widths <= 2.5 * heights)]
+    if glyphs.size < TEXT_MIN_BLOBS:
+        return None
+    return float(np.median(glyphs)) / width
 
 
 def _flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
