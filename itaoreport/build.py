@@ -40,7 +40,7 @@ from itaoreport.evidence.provenance import GitState, Provenance
 from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
-from itaoreport.gctune import fewer_collections
+from itaoreport.gctune import fewer_collections, no_young_collections
 from itaoreport.privacy import (
     apply_redact_text,
     check_case_texts,
@@ -142,7 +142,8 @@ def _build(case_dir: Path, options: BuildOptions) -> BuildResult:
     timings: dict[str, float] = {}
     say = options.progress or (lambda message: None)
     started = time.perf_counter()
-    analysed = analyse_case(case_dir, options, timings)
+    with no_young_collections():
+        analysed = analyse_case(case_dir, options, timings)
     say(f"{len(analysed.case.entries)} entries, {len(analysed.evidence.exhibits)} exhibits")
     out_dir = options.out or analysed.case.root / OUTPUT_DIR
     check_output_dir(analysed.case.root, out_dir,
@@ -457,23 +458,25 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper,
             "modified": document_dates(analysed.facts.as_of)[1].isoformat()}
-    quote_checks = {entry_id: check.to_json() for entry_id, check in analysed.quote_checks.items()}
-    figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
-                           cache_root_for(case.root))
-    context = build_context(case, analysed.facts, analysed.promises, evidence,
-                            analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
-                            approvals=analysed.approvals, marks=analysed.marks,
-                            figures=figures, quote_checks=quote_checks,
-                            deadlines=analysed.deadlines)
-    if "csv" in options.formats or "xlsx" in options.formats:
-        # log.csv and log.xlsx are data other tools read back: English words, ISO times.
-        english = data_translator(search_path, case.timezone)
-        rows = log_rows(case, evidence, analysed.promises, english)
-        if "csv" in options.formats:
-            files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(rows).encode("utf-8")
-        if "xlsx" in options.formats:
-            files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(rows, analysed.facts.as_of)
-    html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
+    with no_young_collections():  # views and HTML live until the build ends
+        quote_checks = {entry_id: check.to_json()
+                        for entry_id, check in analysed.quote_checks.items()}
+        figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
+                               cache_root_for(case.root))
+        context = build_context(case, analysed.facts, analysed.promises, evidence,
+                                analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
+                                approvals=analysed.approvals, marks=analysed.marks,
+                                figures=figures, quote_checks=quote_checks,
+                                deadlines=analysed.deadlines)
+        if "csv" in options.formats or "xlsx" in options.formats:
+            # log.csv and log.xlsx are data other tools read back: English words, ISO times.
+            english = data_translator(search_path, case.timezone)
+            rows = log_rows(case, evidence, analysed.promises, english)
+            if "csv" in options.formats:
+                files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(rows).encode("utf-8")
+            if "xlsx" in options.formats:
+                files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(rows, analysed.facts.as_of)
+        html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
     timings["html"] = time.perf_counter() - t
     assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)
               for x in evidence.exhibits if x.rendition}
