@@ -50,10 +50,8 @@ from itaoreport.privacy import (
 )
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, detail_assets, log_rows
-from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
 from itaoreport.render.fonts import check_glyphs, start_font_lookup
 from itaoreport.render.i18n import Translator, data_translator, load_translator
-from itaoreport.render.pdf import Assets, PdfAttachment
 from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from itaoreport.render.themes import (
     greyscale_css,
@@ -64,6 +62,10 @@ from itaoreport.render.themes import (
     user_template_cache,
 )
 from itaoreport.write import check_output_dir, clean_stale_temps, write_outputs
+
+if TYPE_CHECKING:  # the PDF's modules are imported where a PDF is made (~13 ms of start-up)
+    from itaoreport.render.fit import FitJob, FitResult, Layout
+    from itaoreport.render.pdf import Assets, PdfAttachment
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -191,8 +193,11 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
-               if "pdf" in options.formats else None)
+    printer = None
+    if "pdf" in options.formats:
+        from itaoreport.render.fit import PrintPrep
+
+        printer = PrintPrep(options.profile.grayscale, cache_root_for(case.root))
     ocr_wanted, ocr_notes = ocr_requests(case)
     scan, scan_notes = picture_scan_requests(case, ocr_wanted)  # the privacy check reads all
     derived = DerivedCache(options.image_cache.folder if options.image_cache is not None
@@ -486,7 +491,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         for name, (data, _media) in assets.items():
             files[name] = data
     if "pdf" in options.formats:
-        from itaoreport.render.fit import fit_pdf
+        from itaoreport.render.fit import fit_pdf, image_url
 
         say(f"rendering PDF ({options.profile.name}: {options.profile.describe()})")
         redacted = sorted(a.path for a in evidence.attachments.values() if a.redacted)
@@ -517,6 +522,9 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
 def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Assets,
             report_json: bytes, grayscale: bool) -> FitJob:
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
+    from itaoreport.render.fit import FitJob, PrintImage
+    from itaoreport.render.pdf import PdfAttachment
+
     case, evidence = analysed.case, analysed.evidence
     images = [PrintImage(x.label, x.path, (info.width, info.height),
                          redaction_key(info.sha256, x.redact), x.entries[0],
@@ -541,6 +549,8 @@ def _decode(path: Path, sha256: str, redact: tuple = ()) -> PILImage:
 
 
 def _original(root: Path, path: str, sha256: str) -> PdfAttachment:
+    from itaoreport.render.pdf import PdfAttachment
+
     data = (root / path).read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise BuildFailed(f"{path}: the file changed during the build; build again")
