@@ -81,6 +81,8 @@ class Translator:
         """Times of day by (skeleton, hour, minute, second)."""
         self._datetime_pattern: str | None = None
         self._numbers: dict[int, str] = {}
+        self._moments: dict[tuple, str] = {}
+        """moment() of moments with a time, by what its text depends on."""
         """number() of whole numbers: a long case counts the same few numbers often."""
 
     # -- words -----------------------------------------------------------------
@@ -163,12 +165,21 @@ class Translator:
         """
         if not moment.has_time:
             return self.date(moment.local.date())
+        # the same moment is shown two or three times (timeline, log, index): the text
+        # depends on the instant, the offset it was written with, and these two flags
+        key = (moment.instant, moment.local.utcoffset(), moment.explicit_offset, offset)
+        text = self._moments.get(key)
+        if text is not None:
+            return text
         local = moment.instant.astimezone(zone(self.timezone))
         text = self._date_time(local)
         if moment.explicit_offset and moment.local.utcoffset() != local.utcoffset():
             text += f" ({self._time(moment.local)} UTC{_offset(moment.local)})"
         elif (offset or _ambiguous(local)) and not self.iso_dates:
             text += f" (UTC{_offset(local)})"
+        if len(self._moments) > 50_000:
+            self._moments.clear()
+        self._moments[key] = text
         return text
 
     def utc_offset(self, moment: Moment) -> timedelta | None:
