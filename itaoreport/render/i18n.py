@@ -15,21 +15,24 @@ report's own words are translated.
 
 from __future__ import annotations
 
+import base64
 import gettext
+import hashlib
 import io
+import json
+import os
 import string
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import format_skeleton
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
@@ -37,7 +40,11 @@ from itaoreport.case.model import Moment
 from itaoreport.case.safety import is_inside
 from itaoreport.case.values import zone
 from itaoreport.errors import Loc, Problem, warning
+from itaoreport.evidence.cache import _write, read_cache_file
 from itaoreport.render.themes import ThemeError
+
+if TYPE_CHECKING:  # Babel's catalog modules are imported only to parse a .po file
+    from babel.messages.catalog import Catalog
 
 DEFAULT_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
@@ -75,6 +82,8 @@ class Translator:
         """Times of day by (skeleton, hour, minute, second)."""
         self._datetime_pattern: str | None = None
         self._numbers: dict[int, str] = {}
+        self._moments: dict[tuple, str] = {}
+        """moment() of moments with a time, by what its text depends on."""
         """number() of whole numbers: a long case counts the same few numbers often."""
 
     # -- words -----------------------------------------------------------------
@@ -157,12 +166,21 @@ class Translator:
         """
         if not moment.has_time:
             return self.date(moment.local.date())
+        # the same moment is shown two or three times (timeline, log, index): the text
+        # depends on the instant, the offset it was written with, and these two flags
+        key = (moment.instant, moment.local.utcoffset(), moment.explicit_offset, offset)
+        text = self._moments.get(key)
+        if text is not None:
+            return text
         local = moment.instant.astimezone(zone(self.timezone))
         text = self._date_time(local)
         if moment.explicit_offset and moment.local.utcoffset() != local.utcoffset():
             text += f" ({self._time(moment.local)} UTC{_offset(moment.local)})"
         elif (offset or _ambiguous(local)) and not self.iso_dates:
             text += f" (UTC{_offset(local)})"
+        if len(self._moments) > 50_000:
+            self._moments.clear()
+        self._moments[key] = text
         return text
 
     def utc_offset(self, moment: Moment) -> timedelta | None:
@@ -325,11 +343,32 @@ def read_catalog(path: Path, mtime_ns: int) -> Catalog:
 
     Raises ThemeError for a catalog that is too big or not a valid .po file.
     """
+    return _parse_catalog(path, _catalog_bytes(path))
+
+
+def _catalog_bytes(path: Path) -> bytes:
     if path.stat().st_size > MAX_CATALOG_BYTES:
         raise ThemeError(f"catalog {path} is over {MAX_CATALOG_BYTES:,} bytes")
+    with path.open("rb") as fh:
+        data = fh.read(MAX_CATALOG_BYTES + 1)
+    if len(data) > MAX_CATALOG_BYTES:
+        raise ThemeError(f"catalog {path} is over {MAX_CATALOG_BYTES:,} bytes")
+    return data
+
+
+def read_po(fileobj, **options) -> Catalog:  # noqa: ANN001 - a binary file
+    """Babel's .po parser, imported when a catalog is parsed (~10 ms of start-up that a warm
+    build, reading compiled catalogs, does without)."""
+    from babel.messages.pofile import read_po as parse
+
+    return parse(fileobj, **options)
+
+
+def _parse_catalog(path: Path, data: bytes) -> Catalog:
+    from babel.messages.pofile import PoFileError
+
     try:
-        with path.open("rb") as fh:
-            catalog = read_po(fh, abort_invalid=True)
+        catalog = read_po(io.BytesIO(data), abort_invalid=True)
     except (PoFileError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ThemeError(f"catalog {path} is not a valid .po file: {exc}") from None
     problem = plural_forms_problem(catalog.num_plurals, catalog.plural_expr)
@@ -389,15 +428,87 @@ def _header_line(path: Path) -> str:
     return ""
 
 
-def _catalog(path: Path) -> Catalog:
-    return read_catalog(path, path.stat().st_mtime_ns)
+@dataclass(frozen=True)
+class CompiledCatalog:
+    """What a translator needs of one .po file: its compiled .mo bytes, its message ids
+    (catalog_keys, without the plural ones) and its plural message ids (plural_keys)."""
+
+    mo: bytes
+    keys: tuple[str, ...]
+    plurals: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"mo": base64.b64encode(self.mo).decode("ascii"), "keys": list(self.keys),
+                "plurals": list(self.plurals)}
+
+    @classmethod
+    def from_json(cls, data: object) -> CompiledCatalog | None:
+        """None unless `data` has exactly the shape to_json gives."""
+        if not (isinstance(data, dict) and set(data) == {"mo", "keys", "plurals"}
+                and isinstance(data["mo"], str)
+                and all(isinstance(data[k], list) and all(isinstance(i, str) for i in data[k])
+                        for k in ("keys", "plurals"))):
+            return None
+        try:
+            mo = base64.b64decode(data["mo"], validate=True)
+        except ValueError:
+            return None
+        return cls(mo, tuple(data["keys"]), tuple(data["plurals"]))
 
 
-def _translations(catalog: Catalog) -> Translations:
+COMPILED_FORMAT = "1"
+"""Bumped when what CompiledCatalog holds, or how it is made, changes."""
+
+
+@lru_cache(maxsize=64)
+def compiled_catalog(path: Path, mtime_ns: int) -> CompiledCatalog:
+    """A catalog ready for a translator. Parsing a .po file with Babel takes ~20 ms (and
+    imports the email package), a noticeable part of a warm build; so the result is kept
+    in the user's own cache folder (outside every case, like compiled templates), named by
+    the SHA-256 of the .po file's bytes, Babel's version and COMPILED_FORMAT. Only a valid
+    catalog is kept; a kept file of the wrong shape is ignored and made again.
+
+    Raises ThemeError as read_catalog does."""
+    import babel
+
+    data = _catalog_bytes(path)
+    name = hashlib.sha256(f"{COMPILED_FORMAT} babel {babel.__version__}\0".encode()
+                          + data).hexdigest()
+    folder = _catalog_cache_folder()
+    kept = None if folder is None else os.path.join(folder, f"{name}.json")
+    if kept is not None:
+        try:
+            found = CompiledCatalog.from_json(json.loads(read_cache_file(kept)))
+        except (OSError, ValueError, RecursionError):
+            found = None
+        if found is not None:
+            return found
+    from babel.messages.mofile import write_mo
+
+    catalog = _parse_catalog(path, data)
     buf = io.BytesIO()
     write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(buf)
+    plurals = tuple(plural_keys(catalog))
+    compiled = CompiledCatalog(buf.getvalue(), tuple(
+        k for k in dict.fromkeys(catalog_keys(catalog)) if k not in plurals), plurals)
+    if kept is not None:
+        _write(kept, json.dumps(compiled.to_json(), ensure_ascii=False).encode("utf-8"))
+    return compiled
+
+
+def _catalog_cache_folder() -> str | None:
+    from itaoreport.usercache import user_cache_folder
+
+    folder = user_cache_folder()
+    return None if folder is None else str(folder / "catalogs")
+
+
+def _catalog(path: Path) -> CompiledCatalog:
+    return compiled_catalog(path, path.stat().st_mtime_ns)
+
+
+def _translations(catalog: CompiledCatalog) -> Translations:
+    return Translations(io.BytesIO(catalog.mo))
 
 
 def catalog_keys(catalog: Catalog) -> list[str]:
@@ -439,8 +550,8 @@ def build_translator(search_path: list[Path], catalog_language: str, tag: str,
     reference: gettext.NullTranslations | None = None
     for path in reversed(files):  # the last fallback first, then wrap the winners around it
         catalog = _catalog(path)
-        plurals.update(plural_keys(catalog))
-        keys.update(dict.fromkeys(k for k in catalog_keys(catalog) if k not in plurals))
+        plurals.update(catalog.plurals)
+        keys.update(dict.fromkeys(k for k in catalog.keys if k not in plurals))
         layer = _translations(catalog)
         layer.add_fallback(chain)
         chain = layer
