@@ -292,8 +292,9 @@ def test_comparison_width_is_chosen_from_the_text_size():
     ordinary = dedupe.TEXT_HEIGHT / dedupe.COMPARE_WIDTH
     assert dedupe.compare_size((720, 1560), (720, 1560), ordinary * 1.2) == (480, 1040)
     assert dedupe.compare_size((720, 1560), (720, 1560), None) == (480, 1040)
-    # smaller text: wider, up to FINE_WIDTH, never wider than the smaller rendition
-    assert dedupe.compare_size((720, 1560), (720, 1560), ordinary * 0.9) == (533, 1155)
+    # smaller text: FINE_WIDTH, never wider than the smaller rendition
+    assert dedupe.compare_size((720, 1560), (720, 1560), ordinary * 0.9) == (560, 1213)
+    assert dedupe.compare_size((720, 1560), (640, 1387), ordinary * 0.9) == (640, 1387)  # 0.875
     assert dedupe.compare_size((720, 1560), (720, 1560), 0.005) == (dedupe.FINE_WIDTH, 1213)
     assert dedupe.compare_size((720, 1560), (540, 1170), 0.005) == (540, 1170)
     assert dedupe.compare_size((720, 1560), (405, 878), 0.005) == (405, 878)

@@ -61,10 +61,10 @@ scored higher (1.9-2.0) but 60 % + JPEG q60 copies of the generator's 1080-1170 
 (large text) rose to 1.37; at 720 px lossy same-size copies rose (WEBP up to 1.53). See
 docs/dedupe.md."""
 TEXT_HEIGHT = 7.5
-"""Pixels a typical glyph of the kept image should have at the comparison size (text_height:
-the median height of glyph-like ink blobs). A screenshot with smaller text than ordinary (a
-phone screen framed in an app-store picture, a dense list) is compared wider than
-COMPARE_WIDTH, up to FINE_WIDTH, so that a changed glyph is still drawn with enough pixels.
+"""Pixels a typical glyph of the kept image (text_height: the median height of glyph-like ink
+blobs) should have at COMPARE_WIDTH. A screenshot with smaller text (a phone screen framed in
+an app-store picture, a dense list) is compared at FINE_WIDTH instead, so that a changed glyph
+is still drawn with enough pixels.
 Measured (#20, round 5) on the 720 px grayscales: the generator's chat scenes 15.7-25 per
 mille of the width (so 480 px), the real set's screenshots 5.6-44 (most 8-14)."""
 FINE_WIDTH = 560
@@ -557,16 +557,17 @@ def compare_size(a: tuple[int, int], b: tuple[int, int],
     """The comparison size (width, height) of two renditions; `text`: the kept image's typical
     glyph height as a fraction of its width (text_height), None for ordinary text.
 
-    A portrait pair is compared at the width where that glyph is TEXT_HEIGHT px tall, at least
-    COMPARE_WIDTH and at most FINE_WIDTH, and never wider than the smaller rendition; one
-    within NATIVE_RATIO of that width is compared at its own width. Landscape pairs at the
-    smaller one's width (at most NORM_WIDTH)."""
+    A portrait pair is compared at COMPARE_WIDTH, or at FINE_WIDTH when that glyph would be
+    less than TEXT_HEIGHT px tall at COMPARE_WIDTH, never wider than the smaller rendition;
+    one within NATIVE_RATIO of that width is compared at its own width. Landscape pairs at
+    the smaller one's width (at most NORM_WIDTH). Two widths, not a width for every text
+    size: a picture is then prepared (resized and blurred) at most twice, whatever the kept
+    images it is compared with (a width per text size made the real set's group stage cost
+    ~50 % more CPU)."""
     width, height = min(a[0], b[0]), min(a[1], b[1])
     if height < width:
         return width, height
-    target = COMPARE_WIDTH
-    if text:
-        target = min(FINE_WIDTH, max(COMPARE_WIDTH, round(TEXT_HEIGHT / text)))
+    target = FINE_WIDTH if text and text * COMPARE_WIDTH < TEXT_HEIGHT else COMPARE_WIDTH
     if width > target and target / width < NATIVE_RATIO:
         return target, max(8, round(height * target / width))
     return width, height
