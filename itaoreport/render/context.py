@@ -81,7 +81,7 @@ An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summa
 "deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
 "links": [{"href", "clickable"}], "shown": [shown exhibit], "pictures": [picture] (the
 pictures of the exhibits shown here first, in order), "has_wide": bool (one of them is
-wide)}; a shown exhibit is
+wide), "marks_before": [mark] (marks_before of this entry)}; a shown exhibit is
 {"label", "path", "path_html", "caption", "first_use", "copy_of", "picture": picture or
 None, "copies": [path], "copies_html": [path_html], "detail": detail or None}. A "path_html"
 is the path as Markup with <wbr> after each "/", "-" and "_", so a long path wraps at
@@ -581,6 +581,7 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
     deadline_of = {d["entry"]: d for d in deadline_list}
     for view in entries:
         view["deadline"] = deadline_of.get(view["id"])
+        view["marks_before"] = marks_before.get(view["id"], [])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     known = {x.label for x in evidence.exhibits}
     redacted = any(x.redact for x in evidence.exhibits)
