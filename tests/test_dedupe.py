@@ -328,3 +328,19 @@ def test_small_text_pair_is_compared_wider_and_keeps_its_verdicts(monkeypatch):
     assert copy_verdict.same and not near_verdict.same
     assert max(width for width, _ in sizes) == dedupe.FINE_WIDTH
     assert near_verdict.score >= 1.5 * copy_verdict.score
+
+
+def test_text_size_is_measured_once_per_image_and_a_simulation_has_its_originals(monkeypatch):
+    gray = dedupe.normalised_gray(framed(PHONE).convert("L"))
+    measured = []
+    real = dedupe.text_height
+    monkeypatch.setattr(dedupe, "text_height", lambda g: measured.append(g.shape) or real(g))
+    prepared = dedupe.Prepared({"original": gray}.__getitem__)
+    first = prepared.text("original")
+    assert prepared.text("original") == first and len(measured) == 1
+    prepared.lend("\0simulation", 255 - gray, like="original")  # a palette simulation of it
+    assert prepared.text("\0simulation") == first and len(measured) == 1
+    prepared.lend("\0simulation", None)
+    prepared.lend("\0simulation", gray)  # without `like`: measured itself, every time
+    prepared.text("\0simulation")
+    assert len(measured) == 2

@@ -65,12 +65,17 @@ TEXT_HEIGHT = 7.5
 blobs) should have at COMPARE_WIDTH. A screenshot with smaller text (a phone screen framed in
 an app-store picture, a dense list) is compared at FINE_WIDTH instead, so that a changed glyph
 is still drawn with enough pixels.
-Measured (#20, round 5) on the 720 px grayscales: the generator's chat scenes 15.7-25 per
-mille of the width (so 480 px), the real set's screenshots 5.6-44 (most 8-14)."""
+Measured (#20, round 5, 2026-12-02) on the 720 px grayscales: the generator's chat scenes
+1.57-2.5 % of the width (so 480 px, as before), the real set's screenshots 0.56-4.4 % (most
+0.8-1.4 %: 560 px). Real set at a8ff0a4 (`benchmarks/dedupe_realset.py score`): margin 1.41
+-> 2.08 / 1.17 = 1.78, 0 false merges, every copy kind 80/80; generator sets unchanged
+(1.60, 1.58). Cost: text_height ~17 ms per kept image (303 on the real set), and pairs at
+560 px have 1.36x the pixels: the real set's group stage +13 % CPU. docs/dedupe.md."""
 FINE_WIDTH = 560
-"""The widest comparison chosen for small text (TEXT_HEIGHT). Measured (#20, round 5, real set,
-every pair with small text at that cap): 540 px margin 1.99 / 1.15 = 1.73, 560 px 2.08 / 1.17
-= 1.78, 600 px 2.08 / 1.29 = 1.61 (palette and 75 % + JPEG q70 copies rise), 720 px 1.36."""
+"""The comparison width for small text (TEXT_HEIGHT). Measured (#20, round 5, real set, the
+small-text pairs at this width; labelled pairs' grayscale and palette verdicts): 540 px margin
+1.99 / 1.15 = 1.73, 560 px 2.08 / 1.17 = 1.78, 600 px 2.08 / 1.29 = 1.61 (a palette and the
+75 % + JPEG q70 copies rise), 720 px (round 4, every pair) 1.36."""
 NATIVE_RATIO = 0.85
 """...except that a smaller grayscale this close to the chosen width (481-564 px for 480 px)
 is compared at its own width: Lanczos by a ratio near 1 blurs unevenly (half-size copies of
@@ -362,6 +367,7 @@ class Prepared:
         """Arrays prepared (each a resize and blur of a grayscale), for tests and benchmarks."""
         self.sources: OrderedDict[str, Image.Image] = OrderedDict()
         self.lent: dict[str, np.ndarray] = {}
+        self.lent_like: dict[str, str] = {}
         self.texts: dict[str, float | None] = {}
         """text_height by key (a float or None each: a few bytes per image)."""
 
@@ -382,19 +388,26 @@ class Prepared:
         found = self.lent.get(key)
         return self.gray_of(key) if found is None else found
 
-    def lend(self, key: str, gray: np.ndarray | None) -> None:
+    def lend(self, key: str, gray: np.ndarray | None, like: str | None = None) -> None:
         """Compare a grayscale made here (a palette simulation) under `key`, with the
-        prepared arrays of the other image shared; None takes it and its arrays back."""
+        prepared arrays of the other image shared; None takes it and its arrays back.
+        `like`: the image it is a simulation of, whose text size it has (text)."""
         if gray is not None:
             self.lent[key] = gray
+            if like is not None:
+                self.lent_like[key] = like
             return
         self.lent.pop(key, None)
+        self.lent_like.pop(key, None)
         for lru in (self.memo, self.sums, self.hot):
             lru.drop(lambda memo_key: memo_key[0] == key)
 
     def text(self, key: str) -> float | None:
-        """text_height of key's grayscale, made once per image (a lent one every time)."""
-        if key in self.lent:
+        """text_height of key's grayscale, made once per image; a lent one has the text
+        size of the image it simulates (or its own, measured every time)."""
+        if key in self.lent_like:
+            key = self.lent_like[key]
+        elif key in self.lent:
             return text_height(self.lent[key])
         if key not in self.texts:
             self.texts[key] = text_height(self.gray_of(key))
@@ -585,9 +598,12 @@ def text_height(gray: np.ndarray) -> float | None:
 
     Ink is where a pixel differs from its 9 x 9 neighbourhood's mean by more than TEXT_INK
     (dark text on light and light on dark alike); each connected blob of ink whose height is
-    at least 3 px and at most 6 % of the width, and whose width is at most 2.5 times its
-    height, is taken for a glyph (or part of one: a dot, an accent); the median of their
-    heights is the text's. Icons, photos and lines are fewer or fall outside those shapes."""
+    at least 4 px and at most 6 % of the width, and whose width is at most 2.5 times its
+    height, is taken for a glyph (or a part of one); the median of their heights is the
+    text's. Icons, photos and lines are fewer or fall outside those shapes; dots, accents and
+    the specks of a photo's texture are shorter (with 3 px, a chat screenshot with a photo
+    and a dozen avatars measured 1.39 % instead of 1.81 %, and its JPEG q60 copy compared at
+    560 px scored 1.31: left apart)."""
     import numpy as np
     from PIL import Image, ImageFilter
     from scipy import ndimage
@@ -601,7 +617,7 @@ def text_height(gray: np.ndarray) -> float | None:
     boxes = np.array([(s[0].stop - s[0].start, s[1].stop - s[1].start)
                       for s in ndimage.find_objects(labels)])
     heights, widths = boxes[:, 0], boxes[:, 1]
-    glyphs = heights[(heights >= 3) & (heights <= 0.06 * width) & (widths <= 2.5 * heights)]
+    glyphs = heights[(heights >= 4) & (heights <= 0.06 * width) & (widths <= 2.5 * heights)]
     if glyphs.size < TEXT_MIN_BLOBS:
         return None
     return float(np.median(glyphs)) / width
@@ -930,7 +946,7 @@ def palette_verdict(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
             if simulation is None:
                 break
             key = "\0palette simulation"
-            prepared.lend(key, simulation)
+            prepared.lend(key, simulation, like=original)
             try:
                 verdict = verify_keys(prepared, key, copy)
             finally:
