@@ -65,12 +65,13 @@ TEXT_HEIGHT = 7.5
 blobs) should have at COMPARE_WIDTH. A screenshot with smaller text (a phone screen framed in
 an app-store picture, a dense list) is compared at FINE_WIDTH instead, so that a changed glyph
 is still drawn with enough pixels.
-Measured (#20, round 5, 2026-12-02) on the 720 px grayscales: the generator's chat scenes
-1.57-2.5 % of the width (so 480 px, as before), the real set's screenshots 0.56-4.4 % (most
-0.8-1.4 %: 560 px). Real set at a8ff0a4 (`benchmarks/dedupe_realset.py score`): margin 1.41
--> 2.08 / 1.17 = 1.78, 0 false merges, every copy kind 80/80; generator sets unchanged
-(1.60, 1.58). Cost: text_height ~17 ms per kept image (303 on the real set), and pairs at
-560 px have 1.36x the pixels: the real set's group stage +13 % CPU. docs/dedupe.md."""
+Measured (#20, round 5, 2026-12-02) on the 720 px grayscales: the generator's 91 chat scenes
+1.81-2.78 % of the width (so 480 px, as before), the real set's 80 originals 0.83-4.31 %
+(median 1.53 %; 48 of them at 560 px). Real set at e06137c (`benchmarks/dedupe_realset.py
+score`): margin 1.41 -> 2.08 / 1.16 = 1.79, 0 false merges, every copy kind 80/80; generator
+sets unchanged (1.60, 1.58). Cost: text_height ~17 ms per kept image (~300 on the real set),
+and pairs at 560 px have 1.36x the pixels: the real set's group stage +13 % CPU.
+docs/dedupe.md."""
 FINE_WIDTH = 560
 """The comparison width for small text (TEXT_HEIGHT). Measured (#20, round 5, real set, the
 small-text pairs at this width; labelled pairs' grayscale and palette verdicts): 540 px margin
