@@ -536,7 +536,10 @@ def _flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
     if flat.size < 100:
         return 0.0
     k = min(flat.size - 1, int(flat.size * FLAT_PERCENTILE / 100))
-    return float(np.partition(flat, k)[k])
+    # the k-th smallest, as np.partition(flat, k)[k] gives it; most flat windows of a pair
+    # leave exactly 0, and on so many equal values numpy's selection is ~15x slower than
+    # its sort (2.4 vs 0.15 ms for the 92,000 flat windows of a 480 px comparison)
+    return float(np.sort(flat)[k])
 
 
 def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,67 @@
+"""The duplicate detector's speed-ups change no result (#20): each cheaper way of computing
+something gives exactly what the plain way gives (the same bits), on pictures like the ones
+it meets. The plain ways are written out here as the reference."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from chatshots import CONVERSATION, chat
+from PIL import Image
+
+from itaoreport.evidence import dedupe
+
+
+def _reference_flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
+    flat = left[signal < dedupe.FLAT_VARIANCE]
+    if flat.size < 100:
+        return 0.0
+    k = min(flat.size - 1, int(flat.size * dedupe.FLAT_PERCENTILE / 100))
+    return float(np.partition(flat, k)[k])
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def grays() -> dict[str, np.ndarray]:
+    original = chat(CONVERSATION[:5], clock="14:32")
+    pictures = {
+        "orig": original,
+        "q60": _jpeg(original, 60),
+        "small": original.resize((405, 878), Image.Resampling.BICUBIC),
+        "minute": chat(CONVERSATION[:5], clock="14:37"),
+        "other": chat(CONVERSATION[1:6], clock="09:05"),
+    }
+    return {k: dedupe.analyse_decoded(v, k, 0, "PNG", True)[1] for k, v in pictures.items()}
+
+
+def test_flat_noise_is_the_percentile_numpy_selection_gives(grays):
+    """_flat_noise sorts instead of selecting (most flat windows leave exactly 0, where
+    selection is slow): the same value on real pairs' residuals and on arrays of ties."""
+    prepared = dedupe.Prepared(grays.__getitem__)
+    keys = sorted(grays)
+    checked = 0
+    for a in keys:
+        for b in keys:
+            if a >= b:
+                continue
+            (ha, wa), (hb, wb) = grays[a].shape, grays[b].shape
+            left, signal = dedupe._residuals(prepared, a, b, dedupe.compare_size((wa, ha),
+                                                                                (wb, hb)))
+            assert dedupe._flat_noise(left, signal) == _reference_flat_noise(left, signal)
+            checked += 1
+    assert checked == 10
+    rng = np.random.default_rng(20)
+    for zeros in (0.0, 0.5, 0.95, 0.999, 1.0):
+        left = rng.gamma(0.5, 3.0, 5000)
+        left[rng.random(5000) < zeros] = 0.0
+        left[:50] = 7.25  # ties away from 0 as well
+        signal = rng.uniform(0, 40, 5000)
+        assert dedupe._flat_noise(left, signal) == _reference_flat_noise(left, signal)
+    assert dedupe._flat_noise(np.ones(50), np.zeros(50)) == 0.0
