@@ -51,7 +51,7 @@ from itaoreport.privacy import (
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, detail_assets, log_rows
 from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
-from itaoreport.render.fonts import check_glyphs
+from itaoreport.render.fonts import check_glyphs, start_font_lookup
 from itaoreport.render.i18n import Translator, data_translator, load_translator
 from itaoreport.render.pdf import Assets, PdfAttachment
 from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
@@ -182,6 +182,11 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     if private is None:
         private = check_case_texts(case)
     private = list(private)
+    search_path = theme_search_path(case.root, case.theme)
+    style_css = None
+    if "html" in options.formats or "pdf" in options.formats:
+        style_css = read_theme_file(search_path, "style.css")
+        start_font_lookup(style_css)  # fc-match answers while the evidence is gathered
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -210,12 +215,11 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["quotes"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    search_path = theme_search_path(case.root, case.theme)
     tr, warnings = load_translator(search_path, case.language, case.timezone,
                                    case.locs.get("language"))
     warnings = evidence.warnings + warnings + quote_warnings
-    if "html" in options.formats or "pdf" in options.formats:
-        warnings += check_glyphs(case, read_theme_file(search_path, "style.css"))
+    if style_css is not None:
+        warnings += check_glyphs(case, style_css)
     warnings += private
     if options.strict and warnings:
         raise CaseInvalid(loaded.problems + warnings)

@@ -42,3 +42,33 @@ def _without_ocr(text: str) -> dict:
     for exhibit in report["exhibits"]:
         exhibit.pop("ocr_text", None)
     return report
+
+
+def test_report_json_layout_is_one_member_per_line_down_to_one_entry_per_line():
+    """report_json_text: the same JSON value as the report, the top level and the objects
+    and lists in it one member per line, each entry (anything deeper) on one line."""
+    from itaoreport.render.exports import report_json_text
+
+    report = {"format": 1, "case": {"title": "Ein „Titel“\nzwei Zeilen", "parties": []},
+              "entries": [{"id": "a", "quote": "“5 天”", "tags": ["x", "y"]},
+                          {"id": "b", "attachments": [{"path": "s/a.png"}]}],
+              "summary": "", "kept_separate": [], "facts": {}}
+    text = report_json_text(report)
+    assert json.loads(text) == report
+    assert text.splitlines() == [
+        "{",
+        '  "format": 1,',
+        '  "case": {',
+        '    "title": "Ein „Titel“\\nzwei Zeilen",',
+        '    "parties": []',
+        "  },",
+        '  "entries": [',
+        '    {"id": "a", "quote": "“5 天”", "tags": ["x", "y"]},',
+        '    {"id": "b", "attachments": [{"path": "s/a.png"}]}',
+        "  ],",
+        '  "summary": "",',
+        '  "kept_separate": [],',
+        '  "facts": {}',
+        "}",
+    ]
+    assert text.endswith("}\n")

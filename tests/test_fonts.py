@@ -63,12 +63,12 @@ def test_every_script_of_the_multilingual_case_has_a_font(tmp_path: Path):
 def test_without_fontconfig_the_check_is_skipped_with_a_warning(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(fonts, "FC_MATCH", "fc-match-that-is-not-installed")
-    fonts.font_coverage.cache_clear()
+    fonts._coverage.cache_clear()
     try:
         write_case(tmp_path, entries={"a.yaml": PRIVATE_USE}, files={"s/a.png": png_bytes()})
         result = build(tmp_path, BuildOptions(formats=("html",)))
     finally:
-        fonts.font_coverage.cache_clear()
+        fonts._coverage.cache_clear()
     [problem] = [p for p in result.warnings if "glyph" in p.message]
     assert problem.format() == (
         "case.yaml: warning: the missing-glyph check was skipped: fc-match-that-is-not-installed "
@@ -103,3 +103,27 @@ def test_each_field_names_its_own_uncovered_characters_once_in_order():
     assert [(str(p.loc), p.message.split(";")[0]) for p in problems] == [
         ("a.yaml:4:1", "summary: no installed font has a glyph for U+E001, U+E000"),
         ("b.yaml:4:1", "summary: no installed font has a glyph for U+E000")]
+
+
+@needs_fontconfig
+def test_a_font_lookup_started_in_the_background_is_not_run_twice(monkeypatch: pytest.MonkeyPatch):
+    """start_font_lookup (build: while the evidence is gathered) and check_glyphs share one
+    fc-match run."""
+    runs = []
+    real_run = fonts.subprocess.run
+
+    def counted(*args, **kwargs):
+        runs.append(args[0])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(fonts.subprocess, "run", counted)
+    fonts._coverage.cache_clear()
+    try:
+        css = "body { font-family: 'Some Family Nobody Has', sans-serif; }"
+        fonts.start_font_lookup(css)
+        coverage = fonts.font_coverage(fonts.font_families(css))
+        assert fonts.font_coverage(fonts.font_families(css)) is coverage
+    finally:
+        fonts._coverage.cache_clear()
+    assert len(runs) == 1
+    assert ord("a") in coverage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import html
 import io
 import string
@@ -209,3 +210,57 @@ def test_a_broken_or_escaping_case_catalog_is_a_clear_error(tmp_path: Path):
     (tmp_path / "theme" / "i18n" / "zh-Hans.po").symlink_to(outside)
     with pytest.raises(ThemeError, match="link that points outside"):
         build(tmp_path, BuildOptions(formats=("json",)))
+
+
+# -- compiled catalogs kept in the user's cache (#18) ---------------------------------------------
+
+def _fresh_catalog_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    i18n.compiled_catalog.cache_clear()
+    return tmp_path / "user-cache" / "itaoreport" / "catalogs"
+
+
+def _translated(search_path: list[Path]) -> list[str]:
+    tr = i18n.build_translator(search_path, "zh-Hans", "zh-Hans")
+    return [tr._messages.gettext(key) for key in tr._keys] + [
+        tr._messages.ngettext(key, key, n) for key in ("summary.days", "summary.contact") for n in (1, 2)]
+
+
+def test_a_compiled_catalog_is_kept_and_gives_the_same_translations(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    search_path = [builtin_themes_dir() / "default"]
+    folder = _fresh_catalog_cache(tmp_path, monkeypatch)
+    first = _translated(search_path)
+    kept = sorted(folder.glob("*.json"))
+    assert len(kept) == 2  # zh-Hans and the English fallback
+    i18n.compiled_catalog.cache_clear()
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("a kept catalog was parsed again")
+
+    monkeypatch.setattr(i18n, "read_po", no_parsing)
+    assert _translated(search_path) == first
+    assert any("报告" in text or "证据" in text for text in first)  # really the Chinese one
+
+
+def test_a_kept_catalog_of_the_wrong_shape_is_made_again(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    search_path = [builtin_themes_dir() / "default"]
+    folder = _fresh_catalog_cache(tmp_path, monkeypatch)
+    first = _translated(search_path)
+    for kept in folder.glob("*.json"):
+        kept.write_text('{"mo": "not base64!", "keys": [], "plurals": []}', encoding="utf-8")
+    i18n.compiled_catalog.cache_clear()
+    assert _translated(search_path) == first
+    assert all(i18n.CompiledCatalog.from_json(json.loads(p.read_text(encoding="utf-8")))
+               for p in folder.glob("*.json"))
+
+
+def test_an_invalid_catalog_is_never_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    folder = _fresh_catalog_cache(tmp_path, monkeypatch)
+    bad = tmp_path / "theme" / "i18n" / "en.po"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b'msgid "log"\nmsgstr "x\nmsgid')
+    with pytest.raises(ThemeError, match="not a valid .po file"):
+        i18n.compiled_catalog(bad, bad.stat().st_mtime_ns)
+    assert not list(folder.glob("*.json"))

@@ -15,6 +15,7 @@ import bisect
 import re
 import shutil
 import subprocess
+import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,12 +89,33 @@ def parse_charsets(text: str) -> Coverage:
     return Coverage.from_ranges(ranges)
 
 
-@lru_cache(maxsize=8)
+_LOOKUP_LOCK = threading.Lock()
+
+
 def font_coverage(families: tuple[str, ...]) -> Coverage:
     """Every code point some font in fontconfig's fallback list for `families` has a glyph for.
 
-    Raises FontconfigMissing when fc-match is absent or fails. Cached per process.
+    Raises FontconfigMissing when fc-match is absent or fails. Cached per process; a lookup
+    under way in the background (start_font_lookup) is waited for, not run twice.
     """
+    with _LOOKUP_LOCK:
+        return _coverage(families)
+
+
+def start_font_lookup(css: str) -> None:
+    """Ask fontconfig in a background thread, so that its fc-match run (~30 ms) overlaps
+    with the build's other work and check_glyphs finds the answer ready."""
+    def lookup() -> None:
+        try:
+            font_coverage(font_families(css))
+        except FontconfigMissing:  # check_glyphs asks again and says so
+            pass
+
+    threading.Thread(target=lookup, name="itaoreport-fonts", daemon=True).start()
+
+
+@lru_cache(maxsize=8)
+def _coverage(families: tuple[str, ...]) -> Coverage:
     executable = shutil.which(FC_MATCH)
     if executable is None:
         raise FontconfigMissing(f"{FC_MATCH} was not found")

@@ -15,10 +15,15 @@ report's own words are translated.
 
 from __future__ import annotations
 
+import base64
 import gettext
+import hashlib
 import io
+import json
+import os
 import string
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -37,6 +42,7 @@ from itaoreport.case.model import Moment
 from itaoreport.case.safety import is_inside
 from itaoreport.case.values import zone
 from itaoreport.errors import Loc, Problem, warning
+from itaoreport.evidence.cache import _write, read_cache_file
 from itaoreport.render.themes import ThemeError
 
 DEFAULT_LANGUAGE = "en"
@@ -325,11 +331,22 @@ def read_catalog(path: Path, mtime_ns: int) -> Catalog:
 
     Raises ThemeError for a catalog that is too big or not a valid .po file.
     """
+    return _parse_catalog(path, _catalog_bytes(path))
+
+
+def _catalog_bytes(path: Path) -> bytes:
     if path.stat().st_size > MAX_CATALOG_BYTES:
         raise ThemeError(f"catalog {path} is over {MAX_CATALOG_BYTES:,} bytes")
+    with path.open("rb") as fh:
+        data = fh.read(MAX_CATALOG_BYTES + 1)
+    if len(data) > MAX_CATALOG_BYTES:
+        raise ThemeError(f"catalog {path} is over {MAX_CATALOG_BYTES:,} bytes")
+    return data
+
+
+def _parse_catalog(path: Path, data: bytes) -> Catalog:
     try:
-        with path.open("rb") as fh:
-            catalog = read_po(fh, abort_invalid=True)
+        catalog = read_po(io.BytesIO(data), abort_invalid=True)
     except (PoFileError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ThemeError(f"catalog {path} is not a valid .po file: {exc}") from None
     problem = plural_forms_problem(catalog.num_plurals, catalog.plural_expr)
@@ -389,15 +406,85 @@ def _header_line(path: Path) -> str:
     return ""
 
 
-def _catalog(path: Path) -> Catalog:
-    return read_catalog(path, path.stat().st_mtime_ns)
+@dataclass(frozen=True)
+class CompiledCatalog:
+    """What a translator needs of one .po file: its compiled .mo bytes, its message ids
+    (catalog_keys, without the plural ones) and its plural message ids (plural_keys)."""
+
+    mo: bytes
+    keys: tuple[str, ...]
+    plurals: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"mo": base64.b64encode(self.mo).decode("ascii"), "keys": list(self.keys),
+                "plurals": list(self.plurals)}
+
+    @classmethod
+    def from_json(cls, data: object) -> CompiledCatalog | None:
+        """None unless `data` has exactly the shape to_json gives."""
+        if not (isinstance(data, dict) and set(data) == {"mo", "keys", "plurals"}
+                and isinstance(data["mo"], str)
+                and all(isinstance(data[k], list) and all(isinstance(i, str) for i in data[k])
+                        for k in ("keys", "plurals"))):
+            return None
+        try:
+            mo = base64.b64decode(data["mo"], validate=True)
+        except ValueError:
+            return None
+        return cls(mo, tuple(data["keys"]), tuple(data["plurals"]))
 
 
-def _translations(catalog: Catalog) -> Translations:
+COMPILED_FORMAT = "1"
+"""Bumped when what CompiledCatalog holds, or how it is made, changes."""
+
+
+@lru_cache(maxsize=64)
+def compiled_catalog(path: Path, mtime_ns: int) -> CompiledCatalog:
+    """A catalog ready for a translator. Parsing a .po file with Babel takes ~20 ms (and
+    imports the email package), a noticeable part of a warm build; so the result is kept
+    in the user's own cache folder (outside every case, like compiled templates), named by
+    the SHA-256 of the .po file's bytes, Babel's version and COMPILED_FORMAT. Only a valid
+    catalog is kept; a kept file of the wrong shape is ignored and made again.
+
+    Raises ThemeError as read_catalog does."""
+    import babel
+
+    data = _catalog_bytes(path)
+    name = hashlib.sha256(f"{COMPILED_FORMAT} babel {babel.__version__}\0".encode()
+                          + data).hexdigest()
+    folder = _catalog_cache_folder()
+    kept = None if folder is None else os.path.join(folder, f"{name}.json")
+    if kept is not None:
+        try:
+            found = CompiledCatalog.from_json(json.loads(read_cache_file(kept)))
+        except (OSError, ValueError, RecursionError):
+            found = None
+        if found is not None:
+            return found
+    catalog = _parse_catalog(path, data)
     buf = io.BytesIO()
     write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(buf)
+    plurals = tuple(plural_keys(catalog))
+    compiled = CompiledCatalog(buf.getvalue(), tuple(
+        k for k in dict.fromkeys(catalog_keys(catalog)) if k not in plurals), plurals)
+    if kept is not None:
+        _write(kept, json.dumps(compiled.to_json(), ensure_ascii=False).encode("utf-8"))
+    return compiled
+
+
+def _catalog_cache_folder() -> str | None:
+    from itaoreport.usercache import user_cache_folder
+
+    folder = user_cache_folder()
+    return None if folder is None else str(folder / "catalogs")
+
+
+def _catalog(path: Path) -> CompiledCatalog:
+    return compiled_catalog(path, path.stat().st_mtime_ns)
+
+
+def _translations(catalog: CompiledCatalog) -> Translations:
+    return Translations(io.BytesIO(catalog.mo))
 
 
 def catalog_keys(catalog: Catalog) -> list[str]:
@@ -439,8 +526,8 @@ def build_translator(search_path: list[Path], catalog_language: str, tag: str,
     reference: gettext.NullTranslations | None = None
     for path in reversed(files):  # the last fallback first, then wrap the winners around it
         catalog = _catalog(path)
-        plurals.update(plural_keys(catalog))
-        keys.update(dict.fromkeys(k for k in catalog_keys(catalog) if k not in plurals))
+        plurals.update(catalog.plurals)
+        keys.update(dict.fromkeys(k for k in catalog.keys if k not in plurals))
         layer = _translations(catalog)
         layer.add_fallback(chain)
         chain = layer
