@@ -65,3 +65,23 @@ def test_flat_noise_is_the_percentile_numpy_selection_gives(grays):
         signal = rng.uniform(0, 40, 5000)
         assert dedupe._flat_noise(left, signal) == _reference_flat_noise(left, signal)
     assert dedupe._flat_noise(np.ones(50), np.zeros(50)) == 0.0
+
+
+def test_a_grayscale_stored_with_or_without_isal_reads_back_the_same(grays, monkeypatch):
+    """Cached grayscales are deflated by ISA-L where it is installed, by zlib where not: the
+    same format (zlib reads both back), the same samples."""
+    import sys
+    import zlib
+
+    from itaoreport.evidence import cache
+
+    stored = {k: cache.encode_gray(v) for k, v in grays.items()}
+    monkeypatch.setitem(sys.modules, "isal", None)  # as if it were not installed
+    plain = {k: cache.encode_gray(v) for k, v in grays.items()}
+    head = len(cache.GRAY_MAGIC) + 8
+    for key, gray in grays.items():
+        for data in (stored[key], plain[key]):
+            assert data[:head] == plain[key][:head]
+            back = cache.decode_gray(data)
+            assert back.dtype == np.uint8 and np.array_equal(back, gray)
+            assert zlib.decompress(data[head:]) == gray.tobytes()
