@@ -85,3 +85,48 @@ def test_a_grayscale_stored_with_or_without_isal_reads_back_the_same(grays, monk
             back = cache.decode_gray(data)
             assert back.dtype == np.uint8 and np.array_equal(back, gray)
             assert zlib.decompress(data[head:]) == gray.tobytes()
+
+
+def _reference_digest(im: Image.Image) -> str:
+    """images._digest_pixels as it was written with tobytes (8-bit modes)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{im.width}x{im.height}:".encode())
+    if im.mode in ("RGB", "L") and "transparency" not in im.info:
+        digest.update(b"RGB:" + (im if im.mode == "RGB" else im.convert("RGB")).tobytes())
+    elif im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] == 255:
+        digest.update(b"RGB:" + im.convert("RGB").tobytes())
+    elif im.mode in ("P", "PA", "1", "RGBA", "LA"):
+        rgba = im.convert("RGBA")
+        if rgba.getchannel("A").getextrema()[0] == 255:
+            digest.update(b"RGB:" + rgba.convert("RGB").tobytes())
+        else:
+            digest.update(b"RGBA:" + rgba.tobytes())
+    else:
+        digest.update(f"{im.mode}:".encode() + im.tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("chunk", [1, 1 << 20])
+def test_pixel_digests_hashed_chunk_by_chunk_are_the_ones_of_the_whole_samples(
+        monkeypatch, chunk):
+    """The pixel digest hashes the packed samples as Pillow's raw encoder makes them, a chunk
+    at a time (one line at a time with chunk=1): the digest of tobytes(), in every mode."""
+    import hashlib
+
+    from itaoreport.evidence import images
+
+    monkeypatch.setattr(images, "SAMPLES_CHUNK", chunk)
+    base = chat(CONVERSATION[:3]).resize((137, 301))
+    transparent = base.convert("RGBA")
+    transparent.putpixel((3, 4), (10, 20, 30, 0))
+    palette = base.quantize(64)
+    palette_alpha = palette.copy()
+    palette_alpha.info["transparency"] = 5
+    pictures = [base, base.convert("L"), base.convert("RGBA"), transparent, palette,
+                palette_alpha, base.convert("1"), base.convert("LA"), base.convert("CMYK"),
+                base.convert("YCbCr"), Image.new("RGB", (0, 0))]
+    for im in pictures:
+        digest = hashlib.sha256()
+        images._digest_pixels(im, digest)
+        assert digest.hexdigest() == _reference_digest(im), im.mode

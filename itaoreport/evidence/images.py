@@ -226,17 +226,52 @@ def _digest_pixels(im: Image.Image, digest: hashlib._Hash) -> None:
         digest.update(f"{kind}{bits}:".encode())
         digest.update(np.ascontiguousarray(values, dtype=f"<{kind}").tobytes())
     elif im.mode in ("RGB", "L") and "transparency" not in im.info:
-        digest.update(b"RGB:" + (im if im.mode == "RGB" else im.convert("RGB")).tobytes())
+        digest.update(b"RGB:")
+        _update_with_samples(digest, im if im.mode == "RGB" else im.convert("RGB"))
     elif im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] == 255:  # opaque
-        digest.update(b"RGB:" + im.convert("RGB").tobytes())
+        digest.update(b"RGB:")
+        _update_with_samples(digest, im.convert("RGB"))
     elif im.mode in EIGHT_BIT_MODES:
         rgba = im.convert("RGBA")
         if rgba.getchannel("A").getextrema()[0] == 255:
-            digest.update(b"RGB:" + rgba.convert("RGB").tobytes())
+            digest.update(b"RGB:")
+            _update_with_samples(digest, rgba.convert("RGB"))
         else:
-            digest.update(b"RGBA:" + rgba.tobytes())
+            digest.update(b"RGBA:")
+            _update_with_samples(digest, rgba)
     else:  # CMYK, YCbCr, LAB, HSV: their own samples
-        digest.update(f"{im.mode}:".encode() + im.tobytes())
+        digest.update(f"{im.mode}:".encode())
+        _update_with_samples(digest, im)
+
+
+SAMPLES_CHUNK = 1 << 20
+"""Bytes of packed samples hashed at a time (_update_with_samples)."""
+
+
+def _update_with_samples(digest: hashlib._Hash, im: Image.Image) -> None:
+    """digest.update(im.tobytes()), without the copy: the samples are packed a chunk at a
+    time by Pillow's raw encoder (what tobytes does) and hashed as they come, so no
+    picture-sized bytes are joined, nor copied again behind a prefix (~5 ms less for a
+    1080x1920 screenshot, #20). Where that encoder is not there, tobytes."""
+    from PIL import Image
+
+    getencoder = getattr(Image, "_getencoder", None)
+    im.load()
+    if getencoder is None or im.width == 0 or im.height == 0:
+        digest.update(im.tobytes())
+        return
+    encoder = getencoder(im.mode, "raw", im.mode)
+    try:
+        encoder.setimage(im.im, (0, 0, *im.size))
+        while True:
+            _, status, data = encoder.encode(max(SAMPLES_CHUNK, im.width * 4))
+            digest.update(data)
+            if status:
+                break
+        if status < 0:
+            raise ImageError(f"the picture's samples could not be read (raw encoder {status})")
+    finally:
+        encoder.cleanup()
 
 
 def shown_image(im: Image.Image) -> tuple[Image.Image, str]:
