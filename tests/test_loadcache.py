@@ -177,3 +177,20 @@ def test_the_privacy_warnings_of_the_texts_are_kept_with_the_case(case: Path, lo
                        if "anyone who gets the report" in w.message]
     entry = next(e for e in again.report["entries"] if e["file"] == PROMISE)
     assert "GadgetWorld" not in str(entry) and first.report == again.report
+
+
+def test_a_warm_build_does_not_even_import_the_yaml_parser(case: Path):
+    """A reused case needs no parsing: PyYAML (~20 ms of start-up) stays unimported, while
+    a change to the PyYAML in use would still be a fresh read (_pyyaml_identity)."""
+    import subprocess
+    import sys
+
+    build(case, BuildOptions(formats=("json",)))
+    script = ("import sys; from itaoreport.build import BuildOptions, build; "
+              f"build({str(case)!r}, BuildOptions(formats=('json',))); "
+              "print(sorted(m for m in sys.modules if m == 'yaml' or m.startswith('yaml.')))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+    assert loadcache._pyyaml_identity().startswith(b"PyYAML ")
+    assert loadcache._pyyaml_identity() != b"PyYAML ?"

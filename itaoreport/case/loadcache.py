@@ -29,6 +29,7 @@ is ignored, never run. The unpickler accepts only the classes a case is made of.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import hmac
 import io
 import os
@@ -164,13 +165,10 @@ def _module_version(module: str) -> str:
 @lru_cache(maxsize=1)
 def _code_version() -> str:
     """A hash of the code that reads cases: any change to it is a miss."""
-    import yaml
-
     from itaoreport import __version__
 
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(f"{__version__} {sys.version} PyYAML {yaml.__version__} "
-                            f"libyaml {getattr(yaml, '__with_libyaml__', False)}".encode())
+    digest = hashlib.sha256(f"{__version__} {sys.version} ".encode() + _pyyaml_identity())
     names = sorted(p.relative_to(package).as_posix() for p in (package / "case").rglob("*")
                    if p.is_file() and p.suffix in (".py", ".txt"))
     for name in [*names, "errors.py", "privacy.py"]:
@@ -179,6 +177,26 @@ def _code_version() -> str:
         except OSError:
             digest.update(b"?" + name.encode())
     return digest.hexdigest()
+
+
+def _pyyaml_identity() -> bytes:
+    """Which PyYAML parses cases, without importing it (a warm build never does): its
+    __init__.py (which states its version) and the names and sizes of its files (whether
+    the libyaml-based C parser is there, and which build of it)."""
+    spec = importlib.util.find_spec("yaml")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    if spec is None or spec.origin is None or not folders:
+        return b"PyYAML ?"
+    digest = hashlib.sha256()
+    try:
+        digest.update(Path(spec.origin).read_bytes())
+        with os.scandir(folders[0]) as found:
+            for entry in sorted(found, key=lambda e: e.name):
+                if entry.is_file():
+                    digest.update(f"\0{entry.name} {entry.stat().st_size}".encode())
+    except OSError:
+        return b"PyYAML ?"
+    return b"PyYAML " + digest.hexdigest().encode()
 
 
 def _signing_key() -> bytes | None:

@@ -17,17 +17,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
-
-import yaml
-import yaml.reader
+from functools import lru_cache
+from typing import TYPE_CHECKING, Union
 
 from itaoreport.errors import Loc, Problem, error
 
-try:  # the C parser is several times faster; fall back to pure Python where absent
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import yaml
+
+
+@lru_cache(maxsize=1)
+def _loader_class() -> type:
+    """PyYAML's C parser, several times faster, else its pure-Python one. PyYAML is imported
+    here, on the first file parsed: a warm build that reuses the parsed case
+    (case/loadcache.py) never needs it (~20 ms of start-up)."""
+    try:
+        from yaml import CSafeLoader as loader
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        from yaml import SafeLoader as loader  # type: ignore[assignment]
+    return loader
 
 MAX_YAML_BYTES = 1_000_000
 MAX_DEPTH = 32
@@ -124,8 +132,11 @@ def load_yaml_bytes(data: bytes, path: str) -> YNode | None:
     if "\x00" in text:
         raise YamlProblem(error(_offset_loc(path, data, data.index(b"\x00")),
                                 "file contains NUL bytes; is it really YAML?"))
+    import yaml
+    import yaml.reader
+
     try:
-        loader = _Loader(text)
+        loader = _loader_class()(text)
         try:
             return _Builder(path).build(loader)
         finally:
@@ -200,10 +211,14 @@ class _Builder:
     """Turns parser events into located values, checking every limit as events arrive."""
 
     def __init__(self, path: str):
+        import yaml
+
         self.path = path
         self.count = 0
+        self.events = yaml  # its event classes (PyYAML is imported only when a file is parsed)
 
-    def build(self, loader: _Loader) -> YNode | None:
+    def build(self, loader: yaml.SafeLoader) -> YNode | None:
+        yaml = self.events
         loader.get_event()  # StreamStart
         if loader.check_event(yaml.StreamEndEvent):
             return None
@@ -219,7 +234,8 @@ class _Builder:
             )
         return root
 
-    def _document(self, loader: _Loader) -> YNode:
+    def _document(self, loader: yaml.SafeLoader) -> YNode:
+        yaml = self.events
         stack: list[_Open] = []
         while True:
             event = loader.get_event()
@@ -242,6 +258,7 @@ class _Builder:
             self._add(stack[-1], node)
 
     def _check(self, event: yaml.Event, loc: Loc, stack: list[_Open]) -> None:
+        yaml = self.events
         if isinstance(event, yaml.AliasEvent):
             raise YamlProblem(
                 error(loc, "YAML anchors and aliases (&name / *name) are not allowed",
