@@ -22,6 +22,25 @@ def _reference_flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
     return float(np.partition(flat, k)[k])
 
 
+def _reference_residuals(prepared: dedupe.Prepared, a: str, b: str, size: tuple[int, int]
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """dedupe._residuals as it was written, one new array per operation."""
+    block = dedupe._block_size(size[0])
+    sum_a, sq_a = prepared.moments(a, size, block)
+    sum_b, sq_b = prepared.moments(b, size, block)
+    xa, xb = prepared.at(a, size), prepared.at(b, size)
+    n = float((dedupe.RESIDUAL_BLOCKS * block) ** 2)
+    cross = dedupe._window_sums(dedupe._block_sums(xa * xb, block))
+    mean_a, mean_b = sum_a / n, sum_b / n
+    var_a = np.maximum(sq_a / n - mean_a * mean_a, 0.0)
+    var_b = np.maximum(sq_b / n - mean_b * mean_b, 0.0)
+    cov = cross / n - mean_a * mean_b
+    cov2 = cov * cov
+    left_b = var_b - cov2 / (var_a + dedupe.TONE_EPS)
+    left_a = var_a - cov2 / (var_b + dedupe.TONE_EPS)
+    return np.maximum(np.maximum(left_a, left_b), 0.0), np.maximum(var_a, var_b)
+
+
 def _jpeg(image: Image.Image, quality: int) -> Image.Image:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
@@ -41,9 +60,10 @@ def grays() -> dict[str, np.ndarray]:
     return {k: dedupe.analyse_decoded(v, k, 0, "PNG", True)[1] for k, v in pictures.items()}
 
 
-def test_flat_noise_is_the_percentile_numpy_selection_gives(grays):
-    """_flat_noise sorts instead of selecting (most flat windows leave exactly 0, where
-    selection is slow): the same value on real pairs' residuals and on arrays of ties."""
+def test_residuals_and_flat_noise_are_the_plain_arithmetic_to_the_bit(grays):
+    """_residuals writes its arithmetic into a few arrays, _flat_noise sorts instead of
+    selecting (most flat windows leave exactly 0, where selection is slow): the same bits as
+    the plain way on real pairs, and the same percentile on arrays of ties."""
     prepared = dedupe.Prepared(grays.__getitem__)
     keys = sorted(grays)
     checked = 0
@@ -52,8 +72,13 @@ def test_flat_noise_is_the_percentile_numpy_selection_gives(grays):
             if a >= b:
                 continue
             (ha, wa), (hb, wb) = grays[a].shape, grays[b].shape
-            left, signal = dedupe._residuals(prepared, a, b, dedupe.compare_size((wa, ha),
-                                                                                (wb, hb)))
+            size = dedupe.compare_size((wa, ha), (wb, hb))
+            left, signal = dedupe._residuals(prepared, a, b, size)
+            ref_left, ref_signal = _reference_residuals(prepared, a, b, size)
+            assert left.dtype == ref_left.dtype and left.tobytes() == ref_left.tobytes()
+            assert signal.dtype == ref_signal.dtype and signal.tobytes() == ref_signal.tobytes()
+            # the memo's arrays are read, never written
+            assert dedupe._residuals(prepared, a, b, size)[0].tobytes() == left.tobytes()
             assert dedupe._flat_noise(left, signal) == _reference_flat_noise(left, signal)
             checked += 1
     assert checked == 10
