@@ -356,3 +356,26 @@ def test_new_and_import_do_not_block_on_a_named_pipe(tmp_path: Path):
         proc = run_subprocess(*args)  # a blocking read would end in the hang guard's timeout
         assert proc.returncode == 0, proc.stderr
     assert len(list((case / "entries").glob("2023-*.yaml"))) == 2
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 70_000, 100_000, 100_001, 250_000])
+@pytest.mark.parametrize("hint", ["exact", "smaller", "larger"])
+def test_reading_an_open_file_gives_its_bytes_up_to_one_past_the_limit(tmp_path: Path, size: int,
+                                                                        hint: str):
+    """read_open_file (case files, cache files): the file's bytes when it is within the limit,
+    limit + 1 bytes when it is over, whatever size fstat gave (a file may grow meanwhile)."""
+    import os
+
+    from itaoreport.case.safety import read_open_file
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    limit = 100_000
+    size_hint = {"exact": size, "smaller": size // 3, "larger": size * 2 + 10}[hint]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = read_open_file(fd, limit, size_hint)
+    finally:
+        os.close(fd)
+    assert got == data[:limit + 1]

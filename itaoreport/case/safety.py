@@ -87,6 +87,24 @@ def is_inside(root: Path, path: Path, root_real: Path | None = None,
     return real == root_real or real.is_relative_to(root_real)
 
 
+def read_open_file(fd: int, limit: int, size_hint: int) -> bytes:
+    """At most limit + 1 bytes from open file `fd` (so a caller can tell a file over `limit`),
+    read to its end. `size_hint` is its size as fstat gave it: the first read asks for just
+    that much. (A buffered `read(limit + 1)` allocates limit + 1 bytes up front: for a 1 MB
+    limit a fresh memory mapping per file, ~25 us each, a noticeable part of a warm build
+    that reads ~2,000 small files.)"""
+    chunks = []
+    total = 0
+    want = min(max(size_hint, 0), limit) + 1
+    while total <= limit:
+        data = os.read(fd, min(max(want - total, 1 << 16), limit + 1 - total))
+        if not data:
+            break
+        chunks.append(data)
+        total += len(data)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def read_head(path: str | os.PathLike, limit: int) -> bytes:
     """At most `limit` bytes of a file given on the command line, opened without waiting on a
     named pipe (O_NONBLOCK); OSError as raised. Callers check the file's type first."""
@@ -107,14 +125,19 @@ def read_case_file(root: Path, rel: str, limit: int = MAX_YAML_BYTES, *,
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except (OSError, RuntimeError, ValueError) as exc:
         raise CaseFileError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise CaseFileError("not a regular file (a device, pipe or socket)")
         if st.st_size > limit:
             raise CaseFileError(f"file is {st.st_size:,} bytes; the limit is {limit:,}",
                                 "an entry is a few lines; is this really a case file?")
-        return fh.read(limit + 1)
+        try:
+            return read_open_file(fd, limit, st.st_size)
+        except OSError as exc:
+            raise CaseFileError(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
 
 
 # -- writing inside a case ------------------------------------------------------------------------

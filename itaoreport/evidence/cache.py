@@ -304,16 +304,20 @@ MAX_ENTRY_BYTES = 64 * 1024 * 1024
 def read_cache_file(path: str) -> bytes:
     """A cache file's bytes; OSError unless it is a regular file (no link, pipe or device)
     of at most MAX_ENTRY_BYTES, so a planted entry can neither hang nor flood a build."""
+    from itaoreport.case.safety import read_open_file
+
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
             raise OSError(f"{path} is not a cache file")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_ENTRY_BYTES)
+        data = read_open_file(fd, MAX_ENTRY_BYTES, info.st_size)
     finally:
         os.close(fd)
+    if len(data) > MAX_ENTRY_BYTES:  # grew while it was read
+        raise OSError(f"{path} is not a cache file")
+    return data
 
 
 def no_links_below(root: str, path: str) -> bool:
