@@ -155,3 +155,48 @@ def test_pixel_digests_hashed_chunk_by_chunk_are_the_ones_of_the_whole_samples(
         digest = hashlib.sha256()
         images._digest_pixels(im, digest)
         assert digest.hexdigest() == _reference_digest(im), im.mode
+
+
+def _saved(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def test_a_picture_decoded_without_its_digest_is_the_same_picture(tmp_path):
+    """The palette check decodes pictures again without the pixel digest (open_image(...,
+    digest=False)): the same picture, mode and facts, only no digest."""
+    import hashlib
+
+    from itaoreport.evidence.images import open_image
+
+    base = chat(CONVERSATION[:4]).resize((180, 390))
+    rotated = Image.new("RGB", (390, 180))
+    rotated.paste(base.rotate(90, expand=True))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter
+    light = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    light.paste(base.convert("L").point(lambda v: 255 - v).convert("RGBA"),
+                mask=base.convert("L").point(lambda v: 255 - v))
+    frames = [base.quantize(32), base.rotate(2).quantize(32)]
+    files = {
+        "plain.png": _saved(base, "PNG"),
+        "palette.png": _saved(base.quantize(200), "PNG"),
+        "opaque-rgba.png": _saved(base.convert("RGBA"), "PNG"),
+        "light-on-clear.png": _saved(light, "PNG"),
+        "turned.jpg": _saved(rotated, "JPEG", quality=80, exif=exif),
+        "deep.png": _saved(Image.fromarray((np.asarray(base.convert("L")).astype(np.uint16)
+                                            * 257)), "PNG"),
+        "animated.gif": _saved(frames[0], "GIF", save_all=True, append_images=frames[1:]),
+        "lossy.webp": _saved(base, "WEBP", quality=70),
+    }
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        full, looked_at = open_image(path, sha), open_image(path, sha, digest=False)
+        assert full.pixel_digest and looked_at.pixel_digest == "", name
+        assert (looked_at.image.mode, looked_at.image.size) == (full.image.mode, full.image.size)
+        assert looked_at.image.tobytes() == full.image.tobytes(), name
+        assert (looked_at.format, looked_at.lossless, looked_at.frames, looked_at.background) \
+            == (full.format, full.lossless, full.frames, full.background), name
