@@ -134,3 +134,25 @@ def test_late_fulfilment_on_the_as_of_day_is_still_broken(tmp_path: Path):
     # The deadline has not passed as of the start of the as-of day, but it was met late.
     p = promise_case(tmp_path, "2023-11-05 09:00", "2023-11-05 10:00")
     assert (p["status"], p["kept_late"]) == ("broken", True)
+
+
+def test_the_first_entry_after_a_deadline_is_found_as_a_scan_would_find_it():
+    """_place bisects the entries' instants: for deadlines exactly at an entry, between
+    entries, before the first and after the last, due times (an entry exactly at the time
+    is on time) and due days alike, it names the entry a scan in time order names."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from itaoreport.analysis.promises import Deadline, DeadlineMark, _place
+
+    start = datetime(2023, 10, 1, tzinfo=timezone.utc)
+    offsets = [0, 5, 5, 5, 9, 30, 31, 31, 60]
+    entries = [SimpleNamespace(id=f"e{n}", timestamp=SimpleNamespace(
+        instant=start + timedelta(minutes=m))) for n, m in enumerate(offsets)]
+    instants = [e.timestamp.instant for e in entries]
+    for minute in range(-2, 63):
+        for inclusive in (True, False):
+            deadline = Deadline(start + timedelta(minutes=minute), inclusive)
+            scan = next((e.id for e in entries if deadline.missed_by(e.timestamp.instant)), None)
+            placed = _place(DeadlineMark(deadline, None), entries, instants)
+            assert placed.before == scan, (minute, inclusive)

@@ -11,6 +11,8 @@ placed where they really happened.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -150,11 +152,15 @@ def deadline_marks(case: Case, promises: list[PromiseStatus], as_of: date) -> li
         if delivery.missed_by(as_of_start):
             marks.append(DeadlineMark(delivery, None, expected))
     marks.sort(key=lambda m: m.deadline.at)
-    return [_place(m, case.entries) for m in marks]
+    instants = [e.timestamp.instant for e in case.entries]  # in order (validate sorts them)
+    return [_place(m, case.entries, instants) for m in marks]
 
 
-def _place(mark: DeadlineMark, entries: list[Entry]) -> DeadlineMark:
-    after = next((e for e in entries if mark.deadline.missed_by(e.timestamp.instant)), None)
+def _place(mark: DeadlineMark, entries: list[Entry], instants: list[datetime]) -> DeadlineMark:
+    """The mark with the first entry after its deadline (bisected: entries are in time order)."""
+    at = mark.deadline.at
+    first = bisect_right(instants, at) if mark.deadline.inclusive else bisect_left(instants, at)
+    after = entries[first] if first < len(entries) else None
     return DeadlineMark(mark.deadline, mark.promise, mark.day, after.id if after else None)
 
 

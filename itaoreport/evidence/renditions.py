@@ -15,6 +15,7 @@ cache is only a speed-up: an unwritable case folder just means no cache.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,18 +229,19 @@ def cached(cache_root: Path | None, key: str, make: Callable[[], bytes] | None) 
     """
     if cache_root is None:
         return make() if make else None
-    path = cache_root / f"pillow-{PILLOW_VERSION}" / key[:2] / key
-    if not no_links_below(str(cache_root), str(path)):  # never read or write through a link
+    root = os.fspath(cache_root)
+    path = f"{root}{os.sep}pillow-{PILLOW_VERSION}{os.sep}{key[:2]}{os.sep}{key}"
+    if not no_links_below(root, path):  # never read or write through a link
         return make() if make else None
     try:
-        return read_cache_file(str(path))
+        return read_cache_file(path)
     except OSError:
         pass
     if make is None:
         return None
     data = make()
     try:
-        write_atomic(path, data)
+        write_atomic(Path(path), data)
     except OSError:
         pass  # a read-only case folder only costs speed
     return data
