@@ -329,8 +329,13 @@ class Prepared:
 
     def __init__(self, gray_of: Callable[[str], np.ndarray],
                  source_of: Callable[[str], Image.Image] | None = None, *,
-                 shared: SharedArrays | None = None):
+                 shared: SharedArrays | None = None,
+                 shape_of: Callable[[str], tuple[int, int]] | None = None):
         self.gray_of = gray_of
+        self.shape_of = shape_of
+        """key -> (height, width) of its grayscale without reading it, where gray_of reads
+        it from somewhere (a worker's arena): every verdict asks for both shapes, while the
+        arrays it compares are mostly prepared already."""
         self.source_of = source_of
         """key -> the upright RGB picture at full resolution (dedupe.rgb of the decoded
         image), for palette checks only; None where the files cannot be read (workers)."""
@@ -373,6 +378,8 @@ class Prepared:
             lru.drop(lambda memo_key: memo_key[0] == key)
 
     def shape(self, key: str) -> tuple[int, int]:
+        if self.shape_of is not None and key not in self.lent:
+            return self.shape_of(key)
         return self.gray(key).shape  # type: ignore[return-value]
 
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
