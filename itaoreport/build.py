@@ -40,7 +40,7 @@ from itaoreport.evidence.provenance import GitState, Provenance
 from itaoreport.evidence.redact import apply_redaction, redaction_key
 from itaoreport.evidence.regions import highlight_problems, plan_figures
 from itaoreport.evidence.renditions import cache_root_for
-from itaoreport.gctune import fewer_collections
+from itaoreport.gctune import fewer_collections, no_young_collections
 from itaoreport.privacy import (
     apply_redact_text,
     check_case_texts,
@@ -50,10 +50,8 @@ from itaoreport.privacy import (
 )
 from itaoreport.render import exports
 from itaoreport.render.context import build_context, detail_assets, log_rows
-from itaoreport.render.fit import FitJob, FitResult, Layout, PrintImage, PrintPrep, image_url
 from itaoreport.render.fonts import check_glyphs, start_font_lookup
 from itaoreport.render.i18n import Translator, data_translator, load_translator
-from itaoreport.render.pdf import Assets, PdfAttachment
 from itaoreport.render.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from itaoreport.render.themes import (
     greyscale_css,
@@ -64,6 +62,10 @@ from itaoreport.render.themes import (
     user_template_cache,
 )
 from itaoreport.write import check_output_dir, clean_stale_temps, write_outputs
+
+if TYPE_CHECKING:  # the PDF's modules are imported where a PDF is made (~13 ms of start-up)
+    from itaoreport.render.fit import FitJob, FitResult, Layout
+    from itaoreport.render.pdf import Assets, PdfAttachment
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -142,7 +144,8 @@ def _build(case_dir: Path, options: BuildOptions) -> BuildResult:
     timings: dict[str, float] = {}
     say = options.progress or (lambda message: None)
     started = time.perf_counter()
-    analysed = analyse_case(case_dir, options, timings)
+    with no_young_collections():
+        analysed = analyse_case(case_dir, options, timings)
     say(f"{len(analysed.case.entries)} entries, {len(analysed.evidence.exhibits)} exhibits")
     out_dir = options.out or analysed.case.root / OUTPUT_DIR
     check_output_dir(analysed.case.root, out_dir,
@@ -190,8 +193,11 @@ def analyse_case(case_dir: Path, options: BuildOptions, timings: dict[str, float
     timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    printer = (PrintPrep(options.profile.grayscale, cache_root_for(case.root))
-               if "pdf" in options.formats else None)
+    printer = None
+    if "pdf" in options.formats:
+        from itaoreport.render.fit import PrintPrep
+
+        printer = PrintPrep(options.profile.grayscale, cache_root_for(case.root))
     ocr_wanted, ocr_notes = ocr_requests(case)
     scan, scan_notes = picture_scan_requests(case, ocr_wanted)  # the privacy check reads all
     derived = DerivedCache(options.image_cache.folder if options.image_cache is not None
@@ -457,23 +463,25 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
     meta = {"generator": f"itaoreport {__version__}", "fingerprint": fingerprint,
             "as_of": analysed.facts.as_of.isoformat(), "paper": case.paper,
             "modified": document_dates(analysed.facts.as_of)[1].isoformat()}
-    quote_checks = {entry_id: check.to_json() for entry_id, check in analysed.quote_checks.items()}
-    figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
-                           cache_root_for(case.root))
-    context = build_context(case, analysed.facts, analysed.promises, evidence,
-                            analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
-                            approvals=analysed.approvals, marks=analysed.marks,
-                            figures=figures, quote_checks=quote_checks,
-                            deadlines=analysed.deadlines)
-    if "csv" in options.formats or "xlsx" in options.formats:
-        # log.csv and log.xlsx are data other tools read back: English words, ISO times.
-        english = data_translator(search_path, case.timezone)
-        rows = log_rows(case, evidence, analysed.promises, english)
-        if "csv" in options.formats:
-            files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(rows).encode("utf-8")
-        if "xlsx" in options.formats:
-            files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(rows, analysed.facts.as_of)
-    html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
+    with no_young_collections():  # views and HTML live until the build ends
+        quote_checks = {entry_id: check.to_json()
+                        for entry_id, check in analysed.quote_checks.items()}
+        figures = plan_figures(case, evidence, quote_checks, options.profile.grayscale,
+                               cache_root_for(case.root))
+        context = build_context(case, analysed.facts, analysed.promises, evidence,
+                                analysed.summary, css_screen, meta, analysed.tr, analysed.provenance,
+                                approvals=analysed.approvals, marks=analysed.marks,
+                                figures=figures, quote_checks=quote_checks,
+                                deadlines=analysed.deadlines)
+        if "csv" in options.formats or "xlsx" in options.formats:
+            # log.csv and log.xlsx are data other tools read back: English words, ISO times.
+            english = data_translator(search_path, case.timezone)
+            rows = log_rows(case, evidence, analysed.promises, english)
+            if "csv" in options.formats:
+                files[OUTPUT_NAMES["csv"]] = exports.log_csv_text(rows).encode("utf-8")
+            if "xlsx" in options.formats:
+                files[OUTPUT_NAMES["xlsx"]] = exports.log_xlsx_bytes(rows, analysed.facts.as_of)
+        html = render_template(env, "report.html.j2", {**context, "medium": "screen"})
     timings["html"] = time.perf_counter() - t
     assets = {x.rendition.name: (x.rendition.data, x.rendition.media_type)
               for x in evidence.exhibits if x.rendition}
@@ -483,7 +491,7 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
         for name, (data, _media) in assets.items():
             files[name] = data
     if "pdf" in options.formats:
-        from itaoreport.render.fit import fit_pdf
+        from itaoreport.render.fit import fit_pdf, image_url
 
         say(f"rendering PDF ({options.profile.name}: {options.profile.describe()})")
         redacted = sorted(a.path for a in evidence.attachments.values() if a.redacted)
@@ -514,6 +522,9 @@ def render_files(analysed: Analysed, options: BuildOptions, timings: dict[str, f
 def pdf_job(analysed: Analysed, html_for: Callable[[Layout], str], assets: Assets,
             report_json: bytes, grayscale: bool) -> FitJob:
     """What fitting needs: the pictures to prepare, the files to embed, the dates."""
+    from itaoreport.render.fit import FitJob, PrintImage
+    from itaoreport.render.pdf import PdfAttachment
+
     case, evidence = analysed.case, analysed.evidence
     images = [PrintImage(x.label, x.path, (info.width, info.height),
                          redaction_key(info.sha256, x.redact), x.entries[0],
@@ -538,6 +549,8 @@ def _decode(path: Path, sha256: str, redact: tuple = ()) -> PILImage:
 
 
 def _original(root: Path, path: str, sha256: str) -> PdfAttachment:
+    from itaoreport.render.pdf import PdfAttachment
+
     data = (root / path).read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise BuildFailed(f"{path}: the file changed during the build; build again")

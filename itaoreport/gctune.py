@@ -48,6 +48,36 @@ def fewer_collections() -> Iterator[None]:
                 gc.unfreeze()
 
 
+QUIET_YOUNGEST = 1_000_000
+"""The youngest generation's threshold inside no_young_collections."""
+
+
+@contextmanager
+def no_young_collections() -> Iterator[None]:
+    """For reading a case and making its HTML: almost everything allocated there lives until
+    the build ends (the case, the evidence, the views), so each collection of the youngest
+    generation only walks live objects. A warm 1,000-entry build made ~120,000 such objects:
+    at fewer_collections' 50,000, two collections of 8-24 ms each, ~30 ms in all (#18);
+    with this threshold none, while a case ten times larger still gets collected.
+
+    Only inside fewer_collections (elsewhere it changes nothing). At its end what the block
+    made is set aside as fewer_collections sets aside what existed before it (gc.freeze:
+    given back when the build ends), else the next allocation would walk it all at once;
+    and the threshold it found comes back."""
+    with _lock:
+        active = _depth > 0
+        saved = gc.get_threshold()
+        if active:
+            gc.set_threshold(max(saved[0], QUIET_YOUNGEST), *saved[1:])
+    try:
+        yield
+    finally:
+        if active:
+            with _lock:
+                gc.freeze()
+                gc.set_threshold(*saved)
+
+
 DEFAULT_THRESHOLDS = (700, 10, 10)
 
 

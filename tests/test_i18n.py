@@ -264,3 +264,22 @@ def test_an_invalid_catalog_is_never_kept(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(ThemeError, match="not a valid .po file"):
         i18n.compiled_catalog(bad, bad.stat().st_mtime_ns)
     assert not list(folder.glob("*.json"))
+
+
+def test_a_moment_shown_again_is_the_same_text_and_its_written_offset_still_counts():
+    """moment() keeps its texts per translator: the same instant written with another offset
+    (or asked with `offset`) is another text, never the one kept for the first."""
+    from itaoreport.case.values import parse_moment, zone
+
+    tr = i18n.load_translator([builtin_themes_dir() / "default"], "en", "Europe/Berlin")[0]
+    berlin = zone("Europe/Berlin")
+    as_berlin = parse_moment("2023-10-27 09:15", berlin)
+    as_shanghai = parse_moment("2023-10-27T15:15:00+08:00", berlin)
+    assert as_berlin.instant == as_shanghai.instant
+    first = [tr.moment(as_berlin), tr.moment(as_shanghai), tr.moment(as_berlin, offset=True)]
+    again = [tr.moment(as_berlin), tr.moment(as_shanghai), tr.moment(as_berlin, offset=True)]
+    assert first == again
+    assert first[0] == "Oct 27, 2023, 09:15"
+    assert first[1] == "Oct 27, 2023, 09:15 (15:15 UTC+08:00)"
+    assert first[2] == first[0] + " (UTC+02:00)"
+    assert len(set(first)) == 3

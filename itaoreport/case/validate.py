@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import pickle
 import re
@@ -74,6 +73,13 @@ _NAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?!\d)")
 PLACEHOLDER = "FILL IN"
 """A text value starting with this is a placeholder (`itaoreport add` drafts): a warning, so
 `validate --strict` and `build --strict` refuse it; a `sender` placeholder reads as `other`."""
+
+
+def _close_matches(word: str, choices, n: int, cutoff: float) -> list[str]:  # noqa: ANN001
+    """difflib.get_close_matches, imported only when a message suggests a spelling."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
 
 
 def is_placeholder(text: str) -> bool:
@@ -435,7 +441,7 @@ class _Reader:
         return values if ok else None
 
     def _unknown_key(self, key: str, loc: Loc, by_name: dict, prefix: str) -> None:
-        close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
+        close = _close_matches(key, list(by_name), n=1, cutoff=0.6)
         hint = f"did you mean `{prefix}{close[0]}`?" if close else (
             "known fields: " + ", ".join(by_name))
         self.problems.append(warning(loc, f"unknown field `{prefix}{key}`", hint))
@@ -622,7 +628,7 @@ def _convert_scalar(text: str, spec: Field, tz: ZoneInfo):  # noqa: ANN202
             canonical = {c.casefold(): c for c in spec.choices}.get(value.casefold())
             if canonical is not None:  # any capitalisation: `Email`, `DAMAGED`, `a4`
                 return canonical
-            close = difflib.get_close_matches(value.lower(), spec.choices, n=1, cutoff=0.5)
+            close = _close_matches(value.lower(), spec.choices, n=1, cutoff=0.5)
             hint = f"did you mean `{close[0]}`?" if close else ""
             raise BadValue(f"{value!r} is not one of {', '.join(spec.choices)}", hint)
         return value
@@ -653,7 +659,7 @@ def _check_references(entries: list[Entry], problems: list[Problem]) -> None:
             if target is None:
                 continue
             if target not in by_id:
-                close = difflib.get_close_matches(target, list(by_id), n=1, cutoff=0.6)
+                close = _close_matches(target, list(by_id), n=1, cutoff=0.6)
                 hint = f"did you mean `{close[0]}`?" if close else "use an entry's file name without .yaml"
                 problems.append(error(entry.loc(name), f"{name}: no entry with id {target!r}", hint))
             elif target == entry.id:
@@ -861,5 +867,5 @@ def _similar_file(root: Path, pure: PurePosixPath, raw: str = "") -> str:
         names = [p.name for p in folder.iterdir() if p.is_file()]
     except OSError:
         return ""
-    close = difflib.get_close_matches(pure.name, names, n=1, cutoff=0.6)
+    close = _close_matches(pure.name, names, n=1, cutoff=0.6)
     return f"did you mean {(pure.parent / close[0]).as_posix()!r}?" if close else ""

@@ -21,6 +21,7 @@ from itaoreport.case.files import CACHE_DIR
 from itaoreport.case.model import Case
 from itaoreport.errors import Loc, Problem, error, sort_problems, warning
 from itaoreport.evidence.cache import ImageCache
+from itaoreport.evidence import dedupe_memo
 from itaoreport.evidence.dedupe import DedupeResult, ImageFacts, find_duplicates
 from itaoreport.evidence.digests import signature
 from itaoreport.evidence.images import ImageError
@@ -245,12 +246,15 @@ def _gather_evidence(case: Case, cache: ImageCache, printer: PrintMaker | None,
     problems += check_boxes(case, infos)
     if problems:
         return Evidence(infos, [], problems=sort_problems(problems))
-    try:
-        result = find_duplicates(images.facts, images.gray, verdicts=cache, progress=say,
-                                 source_of=images.source)
-    except Unreadable as exc:
-        return Evidence(infos, [], problems=[error(where[exc.key],
-                                                   f"attachment {exc.key!r}: {exc.reason}")])
+    result = dedupe_memo.get(cache.folder, images.facts)  # the same pictures as last time
+    if result is None:
+        try:
+            result = find_duplicates(images.facts, images.gray, verdicts=cache, progress=say,
+                                     source_of=images.source)
+        except Unreadable as exc:
+            return Evidence(infos, [], problems=[error(where[exc.key],
+                                                       f"attachment {exc.key!r}: {exc.reason}")])
+        dedupe_memo.put(cache.folder, images.facts, result)
     exhibits = _number_exhibits(case, infos, result)
     _redact_exhibits(exhibits, infos, boxes)
     kept = {x.label: x.path for x in exhibits}

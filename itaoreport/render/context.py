@@ -79,7 +79,9 @@ A promise view: {"entry", "text", "dir", "made", "due", "status", "status_label"
 An entry view: {"id", "time", "channel", "sender", "sender_code", "kind", "summary",
 "summary_dir", "quote", "quote_dir", "action", "promise": promise view or None,
 "deadline": the entry's `deadlines` item (a deadline set for the claimant) or None,
-"links": [{"href", "clickable"}], "shown": [shown exhibit]}; a shown exhibit is
+"links": [{"href", "clickable"}], "shown": [shown exhibit], "pictures": [picture] (the
+pictures of the exhibits shown here first, in order), "has_wide": bool (one of them is
+wide), "marks_before": [mark] (marks_before of this entry)}; a shown exhibit is
 {"label", "path", "path_html", "caption", "first_use", "copy_of", "picture": picture or
 None, "copies": [path], "copies_html": [path_html], "detail": detail or None}. A "path_html"
 is the path as Markup with <wbr> after each "/", "-" and "_", so a long path wraps at
@@ -418,6 +420,7 @@ class _Views:
                               "picture": self.picture(x, figure), "copies": list(x.copies),
                               "detail": _detail_view(figure, tr.text("detail_of",
                                                                       label=label))})
+            pictures = [s["picture"] for s in shown if s["first_use"] and s["picture"]]
             views.append({
                 "id": e.id, "time": tr.moment(e.timestamp), "channel": e.channel,
                 "sender": sender_label(e, tr), "sender_code": e.sender, "kind": e.kind,
@@ -426,6 +429,8 @@ class _Views:
                 "action": e.action, "promise": promise_views.get(e.id),
                 "links": [{"href": link, "clickable": is_clickable(link)} for link in e.links],
                 "shown": shown,
+                "pictures": pictures,
+                "has_wide": any(p["shape"] == "wide" for p in pictures),
             })
         return views
 
@@ -576,6 +581,7 @@ def build_context(case: Case, facts: Facts, promises: list[PromiseStatus], evide
     deadline_of = {d["entry"]: d for d in deadline_list}
     for view in entries:
         view["deadline"] = deadline_of.get(view["id"])
+        view["marks_before"] = marks_before.get(view["id"], [])
     sentences = [tr.text("summary.sentence", sentence=s) for s in summary]
     known = {x.label for x in evidence.exhibits}
     redacted = any(x.redact for x in evidence.exhibits)

@@ -28,13 +28,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import format_skeleton
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
@@ -44,6 +42,9 @@ from itaoreport.case.values import zone
 from itaoreport.errors import Loc, Problem, warning
 from itaoreport.evidence.cache import _write, read_cache_file
 from itaoreport.render.themes import ThemeError
+
+if TYPE_CHECKING:  # Babel's catalog modules are imported only to parse a .po file
+    from babel.messages.catalog import Catalog
 
 DEFAULT_LANGUAGE = "en"
 CATALOG_DIR = "i18n"
@@ -81,6 +82,8 @@ class Translator:
         """Times of day by (skeleton, hour, minute, second)."""
         self._datetime_pattern: str | None = None
         self._numbers: dict[int, str] = {}
+        self._moments: dict[tuple, str] = {}
+        """moment() of moments with a time, by what its text depends on."""
         """number() of whole numbers: a long case counts the same few numbers often."""
 
     # -- words -----------------------------------------------------------------
@@ -163,12 +166,21 @@ class Translator:
         """
         if not moment.has_time:
             return self.date(moment.local.date())
+        # the same moment is shown two or three times (timeline, log, index): the text
+        # depends on the instant, the offset it was written with, and these two flags
+        key = (moment.instant, moment.local.utcoffset(), moment.explicit_offset, offset)
+        text = self._moments.get(key)
+        if text is not None:
+            return text
         local = moment.instant.astimezone(zone(self.timezone))
         text = self._date_time(local)
         if moment.explicit_offset and moment.local.utcoffset() != local.utcoffset():
             text += f" ({self._time(moment.local)} UTC{_offset(moment.local)})"
         elif (offset or _ambiguous(local)) and not self.iso_dates:
             text += f" (UTC{_offset(local)})"
+        if len(self._moments) > 50_000:
+            self._moments.clear()
+        self._moments[key] = text
         return text
 
     def utc_offset(self, moment: Moment) -> timedelta | None:
@@ -344,7 +356,17 @@ def _catalog_bytes(path: Path) -> bytes:
     return data
 
 
+def read_po(fileobj, **options) -> Catalog:  # noqa: ANN001 - a binary file
+    """Babel's .po parser, imported when a catalog is parsed (~10 ms of start-up that a warm
+    build, reading compiled catalogs, does without)."""
+    from babel.messages.pofile import read_po as parse
+
+    return parse(fileobj, **options)
+
+
 def _parse_catalog(path: Path, data: bytes) -> Catalog:
+    from babel.messages.pofile import PoFileError
+
     try:
         catalog = read_po(io.BytesIO(data), abort_invalid=True)
     except (PoFileError, UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -461,6 +483,8 @@ def compiled_catalog(path: Path, mtime_ns: int) -> CompiledCatalog:
             found = None
         if found is not None:
             return found
+    from babel.messages.mofile import write_mo
+
     catalog = _parse_catalog(path, data)
     buf = io.BytesIO()
     write_mo(buf, catalog)
