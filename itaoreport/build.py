@@ -64,11 +64,10 @@ from itaoreport.render.themes import (
 from itaoreport.write import check_output_dir, clean_stale_temps, write_outputs
 
 if TYPE_CHECKING:  # the PDF's modules are imported where a PDF is made (~13 ms of start-up)
+    from PIL.Image import Image as PILImage
+
     from itaoreport.render.fit import FitJob, FitResult, Layout
     from itaoreport.render.pdf import Assets, PdfAttachment
-
-if TYPE_CHECKING:
-    from PIL.Image import Image as PILImage
 
 FORMATS = ("html", "pdf", "json", "txt", "csv", "xlsx")
 OUTPUT_NAMES = {"html": "report.html", "pdf": "report.pdf", "json": "report.json",

@@ -4,25 +4,16 @@ only that: other pictures, other paths or a kept file of the wrong shape group a
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_CASE
 from itaoreport.build import BuildOptions, build
 from itaoreport.evidence import dedupe_memo, exhibits
 from itaoreport.evidence.exhibits import cache_folder
 
 COPY = "screenshots/emailed/IMG_2023-10-27_seller.jpg"
 KEPT = "screenshots/2023-10-27-0915-seller-promise.png"
-
-
-@pytest.fixture
-def case(tmp_path: Path) -> Path:
-    target = tmp_path / "case"
-    shutil.copytree(SAMPLE_CASE, target, ignore=shutil.ignore_patterns("build", ".itaoreport"))
-    return target
 
 
 @pytest.fixture
@@ -44,7 +35,9 @@ def _attachments(case: Path) -> dict[str, dict]:
     return {a["path"]: a for a in report["attachments"]}
 
 
-def test_a_warm_build_reuses_the_grouping_and_reports_the_same(case: Path, groupings: list[int]):
+def test_a_warm_build_reuses_the_grouping_and_reports_the_same(sample_copy: Path,
+                                                             groupings: list[int]):
+    case = sample_copy
     build(case, BuildOptions(formats=("json",)))
     first = (case / "build" / "report.json").read_bytes()
     assert groupings == [6]
@@ -54,7 +47,8 @@ def test_a_warm_build_reuses_the_grouping_and_reports_the_same(case: Path, group
     assert (case / "build" / "report.json").read_bytes() == first
 
 
-def test_a_changed_or_renamed_picture_is_grouped_again(case: Path, groupings: list[int]):
+def test_a_changed_or_renamed_picture_is_grouped_again(sample_copy: Path, groupings: list[int]):
+    case = sample_copy
     build(case, BuildOptions(formats=("json",)))
     picture = case / "screenshots" / "2023-10-20-order-details.png"
     picture.write_bytes(picture.read_bytes() + b"\0")  # other bytes, the same picture
@@ -86,8 +80,9 @@ def _kept(case: Path) -> Path:
     "a stage that does not exist",
     "no keep_of",
 ])
-def test_a_kept_grouping_of_the_wrong_shape_is_grouped_again(case: Path, groupings: list[int],
-                                                            damage: str):
+def test_a_kept_grouping_of_the_wrong_shape_is_grouped_again(sample_copy: Path,
+                                                            groupings: list[int], damage: str):
+    case = sample_copy
     build(case, BuildOptions(formats=("json",)))
     good = (case / "build" / "report.json").read_bytes()
     kept = json.loads(_kept(case).read_text(encoding="utf-8"))
@@ -115,8 +110,9 @@ def test_a_kept_grouping_of_the_wrong_shape_is_grouped_again(case: Path, groupin
     assert (case / "build" / "report.json").read_bytes() == good
 
 
-def test_grouping_code_is_part_of_the_key(monkeypatch: pytest.MonkeyPatch, case: Path,
+def test_grouping_code_is_part_of_the_key(monkeypatch: pytest.MonkeyPatch, sample_copy: Path,
                                           groupings: list[int]):
+    case = sample_copy
     build(case, BuildOptions(formats=("json",)))
     monkeypatch.setattr(dedupe_memo, "code_version", lambda: "another version of the code")
     build(case, BuildOptions(formats=("json",)))

@@ -128,8 +128,9 @@ def report_json_text(report: dict) -> str:
 
 
 def _layout(value: object, depth: int, out: list[str]) -> None:
-    if depth >= PRETTY_DEPTH or not isinstance(value, (dict, list)) or not value:
-        out.append(_ONE_LINE.encode(value))
+    if depth >= PRETTY_DEPTH or not isinstance(value, (dict, list)) or not value or (
+            isinstance(value, dict) and not all(isinstance(k, str) for k in value)):
+        out.append(_ONE_LINE.encode(value))  # (json turns other keys into strings its way)
         return
     inner = "\n" + "  " * (depth + 1)
     if isinstance(value, dict):

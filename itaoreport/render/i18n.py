@@ -82,9 +82,9 @@ class Translator:
         """Times of day by (skeleton, hour, minute, second)."""
         self._datetime_pattern: str | None = None
         self._numbers: dict[int, str] = {}
+        """number() of whole numbers: a long case counts the same few numbers often."""
         self._moments: dict[tuple, str] = {}
         """moment() of moments with a time, by what its text depends on."""
-        """number() of whole numbers: a long case counts the same few numbers often."""
 
     # -- words -----------------------------------------------------------------
     def text(self, key: str, **values: object) -> str:
