@@ -259,3 +259,36 @@ def test_workers_share_prepared_arrays_and_remake_a_damaged_one(analysed, tmp_pa
     third = dedupe.Prepared(grays.__getitem__, shared=verify_pool.SharedFolder(arena))
     assert [dedupe.verify_keys(third, a, b) for a, b in pairs] == verdicts
     assert third.made == 1
+
+
+def test_a_worker_reads_no_grayscale_for_pairs_whose_arrays_it_has(analysed, tmp_path,
+                                                                     monkeypatch):
+    """Every verdict asks for both images' shapes; a worker knows them from where the
+    grayscales lie in the arena, so verifying pairs whose arrays are prepared reads none
+    (with one grayscale kept read, it used to read two per pair), with the same verdicts."""
+    import numpy as np
+
+    facts, grays = analysed
+    keys = sorted(k for k in facts if k.startswith("c1"))
+    pairs = [(a, b) for a in keys for b in keys if a < b]
+    arena = str(tmp_path / "grays")
+    Path(verify_pool.SharedFolder.of(arena)).mkdir()
+    places, offset = {}, 0
+    with open(arena, "wb") as fh:
+        for key in keys:
+            gray = np.ascontiguousarray(grays[key], dtype=np.uint8)
+            fh.write(gray.data)
+            places[facts[key].sha256] = (offset, *gray.shape)
+            offset += gray.nbytes
+    tasks = [(facts[a].sha256, facts[b].sha256, facts[a], facts[b]) for a, b in pairs]
+    monkeypatch.setattr(verify_pool, "GRAYS_KEPT", 1)
+    reads = []
+    real_read = verify_pool._read
+    monkeypatch.setattr(verify_pool, "_read", lambda *args: reads.append(args) or real_read(*args))
+    monkeypatch.setattr(verify_pool, "_WORKER", {})
+    first = verify_pool.verify_batch(arena, places, tasks)
+    assert reads and first == [dedupe.verify_keys(dedupe.Prepared(grays.__getitem__), a, b)
+                               for a, b in pairs]
+    reads.clear()
+    assert verify_pool.verify_batch(arena, places, tasks) == first
+    assert reads == []

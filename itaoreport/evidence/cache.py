@@ -198,14 +198,27 @@ GRAY_MAGIC = b"ITAOGRY1"
 def encode_gray(gray: np.ndarray) -> bytes:
     """A grayscale as stored: magic, height and width (4 bytes each, little-endian) and the
     zlib-compressed samples (level 1: ~5 ms and ~130 KB for a 720x1560 screenshot, where a
-    PNG took ~14 ms for the same size)."""
-    import zlib
+    PNG took ~14 ms for the same size).
 
+    Compressed with ISA-L (the isal package) where it is installed: the same zlib format,
+    read back by zlib, ~7x faster (a 720x1280 screenshot's grayscale: 0.5 ms where zlib
+    takes 3.4-3.9 ms, and ~10 % smaller), which is ~4 s of CPU in a cold run over the
+    1,039 real screenshots (#20)."""
     import numpy as np
 
     height, width = gray.shape
-    return GRAY_MAGIC + struct.pack("<II", height, width) + zlib.compress(
+    return GRAY_MAGIC + struct.pack("<II", height, width) + _deflate()(
         np.ascontiguousarray(gray, dtype=np.uint8).data, 1)
+
+
+def _deflate():  # noqa: ANN202 - zlib.compress or isal_zlib.compress (same format)
+    try:
+        from isal import isal_zlib
+    except ImportError:  # a platform without its wheels: the standard library's zlib
+        import zlib
+
+        return zlib.compress
+    return isal_zlib.compress
 
 
 def decode_gray(data: bytes) -> np.ndarray:

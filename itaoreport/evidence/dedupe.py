@@ -353,8 +353,13 @@ class Prepared:
 
     def __init__(self, gray_of: Callable[[str], np.ndarray],
                  source_of: Callable[[str], Image.Image] | None = None, *,
-                 shared: SharedArrays | None = None):
+                 shared: SharedArrays | None = None,
+                 shape_of: Callable[[str], tuple[int, int]] | None = None):
         self.gray_of = gray_of
+        self.shape_of = shape_of
+        """key -> (height, width) of its grayscale without reading it, where gray_of reads
+        it from somewhere (a worker's arena): every verdict asks for both shapes, while the
+        arrays it compares are mostly prepared already."""
         self.source_of = source_of
         """key -> the upright RGB picture at full resolution (dedupe.rgb of the decoded
         image), for palette checks only; None where the files cannot be read (workers)."""
@@ -415,6 +420,8 @@ class Prepared:
         return self.texts[key]
 
     def shape(self, key: str) -> tuple[int, int]:
+        if self.shape_of is not None and key not in self.lent:
+            return self.shape_of(key)
         return self.gray(key).shape  # type: ignore[return-value]
 
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
@@ -632,7 +639,10 @@ def _flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
     if flat.size < 100:
         return 0.0
     k = min(flat.size - 1, int(flat.size * FLAT_PERCENTILE / 100))
-    return float(np.partition(flat, k)[k])
+    # the k-th smallest, as np.partition(flat, k)[k] gives it; most flat windows of a pair
+    # leave exactly 0, and on so many equal values numpy's selection is ~15x slower than
+    # its sort (2.4 vs 0.15 ms for the 92,000 flat windows of a 480 px comparison)
+    return float(np.sort(flat)[k])
 
 
 def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:
@@ -659,14 +669,36 @@ def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]
     xa, xb = prepared.at(a, size), prepared.at(b, size)
     n = float((RESIDUAL_BLOCKS * block) ** 2)
     cross = _window_sums(_block_sums(xa * xb, block))
+    # What follows is, operation for operation and so to the bit:
+    #   mean_a, mean_b = sum_a / n, sum_b / n
+    #   var_a = max(sq_a / n - mean_a * mean_a, 0);  var_b likewise
+    #   cov2 = (cross / n - mean_a * mean_b) ** 2 (as cov * cov)
+    #   left_b = var_b - cov2 / (var_a + TONE_EPS);  left_a = var_a - cov2 / (var_b + TONE_EPS)
+    #   return max(max(left_a, left_b), 0), max(var_a, var_b)
+    # written into a few arrays instead of ~20 new ones (~1.5 ms less per comparison, #20)
     mean_a, mean_b = sum_a / n, sum_b / n
-    var_a = np.maximum(sq_a / n - mean_a * mean_a, 0.0)
-    var_b = np.maximum(sq_b / n - mean_b * mean_b, 0.0)
-    cov = cross / n - mean_a * mean_b
-    cov2 = cov * cov
-    left_b = var_b - cov2 / (var_a + TONE_EPS)
-    left_a = var_a - cov2 / (var_b + TONE_EPS)
-    return np.maximum(np.maximum(left_a, left_b), 0.0), np.maximum(var_a, var_b)
+    work = mean_a * mean_a
+    var_a = sq_a / n
+    var_a -= work
+    np.maximum(var_a, 0.0, out=var_a)
+    np.multiply(mean_b, mean_b, out=work)
+    var_b = sq_b / n
+    var_b -= work
+    np.maximum(var_b, 0.0, out=var_b)
+    cov2 = cross  # a new array: _window_sums made it
+    cov2 /= n
+    np.multiply(mean_a, mean_b, out=work)
+    cov2 -= work
+    cov2 *= cov2
+    left_b = np.add(var_a, TONE_EPS, out=work)
+    np.divide(cov2, left_b, out=left_b)
+    np.subtract(var_b, left_b, out=left_b)
+    left_a = np.add(var_b, TONE_EPS, out=mean_a)
+    np.divide(cov2, left_a, out=left_a)
+    np.subtract(var_a, left_a, out=left_a)
+    np.maximum(left_a, left_b, out=left_a)
+    np.maximum(left_a, 0.0, out=left_a)
+    return left_a, np.maximum(var_a, var_b, out=var_a)
 
 
 def _block_size(width: int) -> int:

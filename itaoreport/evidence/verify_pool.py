@@ -315,7 +315,11 @@ def verify_batch(arena: str, places: dict[str, tuple[int, int, int]],
             read.move_to_end(sha)
             return read[sha]
 
-        _WORKER[arena] = (Prepared(gray_of, shared=SharedFolder(arena)), where)
+        def shape_of(sha: str) -> tuple[int, int]:  # known from where it is: nothing read
+            return where[sha][1], where[sha][2]
+
+        _WORKER[arena] = (Prepared(gray_of, shared=SharedFolder(arena), shape_of=shape_of),
+                          where)
     prepared, where = _WORKER[arena]
     where.update(places)
     return [decide(prepared, a, b, facts_a, facts_b) for a, b, facts_a, facts_b in tasks]
