@@ -70,7 +70,8 @@ Measured (#20, round 5, 2026-12-02) on the 720 px grayscales: the generator's 91
 (median 1.53 %; 48 of them at 560 px). Real set at e06137c (`benchmarks/dedupe_realset.py
 score`): margin 1.41 -> 2.08 / 1.16 = 1.79, 0 false merges, every copy kind 80/80; generator
 sets unchanged (1.60, 1.58). Cost: text_height ~17 ms per kept image (~300 on the real set),
-and pairs at 560 px have 1.36x the pixels: the real set's group stage +13 % CPU.
+and pairs at 560 px have 1.36x the pixels: the real set's group stage +13 % CPU at load 5-6,
+~+8 % (two back-to-back runs, -1 % and +18 %) at load ~2 after main's exact cuts.
 docs/dedupe.md."""
 FINE_WIDTH = 560
 """The comparison width for small text (TEXT_HEIGHT). Measured (#20, round 5, real set, the
