@@ -23,6 +23,7 @@ import re
 import stat
 import struct
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -211,7 +212,9 @@ def encode_gray(gray: np.ndarray) -> bytes:
         np.ascontiguousarray(gray, dtype=np.uint8).data, 1)
 
 
+@lru_cache(maxsize=1)
 def _deflate():  # noqa: ANN202 - zlib.compress or isal_zlib.compress (same format)
+    """Looked up once: without isal a failed import would search every path on each call."""
     try:
         from isal import isal_zlib
     except ImportError:  # a platform without its wheels: the standard library's zlib
