@@ -79,6 +79,7 @@ def _kept(case: Path) -> Path:
     "a picture the case does not have",
     "a stage that does not exist",
     "no keep_of",
+    "two pictures that are not alike merged",
 ])
 def test_a_kept_grouping_of_the_wrong_shape_is_grouped_again(sample_copy: Path,
                                                             groupings: list[int], damage: str):
@@ -104,6 +105,11 @@ def test_a_kept_grouping_of_the_wrong_shape_is_grouped_again(sample_copy: Path,
             result["groups"][0]["duplicates"][0]["stage"] = "trusted"
         elif damage == "no keep_of":
             del result["keep_of"]
+        elif damage == "two pictures that are not alike merged":  # the right key and shape
+            order = "screenshots/2023-10-20-order-details.png"
+            result["keep_of"][order] = KEPT
+            result["groups"][0]["duplicates"].append(
+                {"path": order, "stage": "verified", "score": 0.1})
         _kept(case).write_text(json.dumps(kept), encoding="utf-8")
     build(case, BuildOptions(formats=("json",)))
     assert groupings == [6, 6]

@@ -9,8 +9,10 @@ user (evidence/owner.py: a file that came with a case from someone else is never
 under the SHA-256 of every picture's path and facts and of the grouping code's source.
 
 Trust is that of the verdicts kept beside it (evidence/cache.py): a file of the wrong shape,
-or one that names other pictures than those being grouped, is a miss; the result is then
-computed as usual and the file rewritten (atomically).
+one that names other pictures than those being grouped, or one that merges two pictures
+grouping would not even have compared (not the same bytes or pixels, and not a candidate
+pair by perceptual hash and framing) is a miss; the result is then computed as usual and
+the file rewritten (atomically).
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from itaoreport.evidence.cache import VERSION, _write, no_links_below, read_cache_file
-from itaoreport.evidence.dedupe import DedupeResult, Group, ImageFacts, Match, Near
+from itaoreport.evidence.dedupe import (
+    ASPECT_TOLERANCE,
+    CANDIDATE_DISTANCE,
+    DedupeResult,
+    Group,
+    ImageFacts,
+    Match,
+    Near,
+)
 
 NAME = "dedupe-result.json"
 FORMAT = 1
@@ -72,7 +82,26 @@ def get(folder: str | os.PathLike | None, items: dict[str, ImageFacts]) -> Dedup
         return None
     if not isinstance(data, dict) or data.get("key") != key(items):
         return None
-    return _from_json(data.get("result"), set(items))
+    result = _from_json(data.get("result"), set(items))
+    if result is None or not all(_could_match(items[g.keep], items[m.path], m.stage)
+                                 for g in result.groups for m in g.duplicates):
+        return None
+    return result
+
+
+def _could_match(kept: ImageFacts, copy: ImageFacts, stage: str) -> bool:
+    """Whether grouping could have matched these two pictures at this stage: the same bytes,
+    the same pixels, or (verified) a candidate pair of single-frame pictures. So a kept file
+    can merge no pair a kept verdict could not (evidence/cache.py), never two pictures that
+    are not even alike."""
+    if stage == "exact":
+        return kept.sha256 == copy.sha256
+    if stage == "pixels":
+        return kept.pixel_digest == copy.pixel_digest
+    aspect_kept, aspect_copy = kept.width / kept.height, copy.width / copy.height
+    return (kept.frames == 1 and copy.frames == 1
+            and (kept.phash ^ copy.phash).bit_count() <= CANDIDATE_DISTANCE
+            and abs(aspect_kept - aspect_copy) <= ASPECT_TOLERANCE * aspect_copy)
 
 
 def put(folder: str | os.PathLike | None, items: dict[str, ImageFacts],
