@@ -1,0 +1,209 @@
+"""Shrinking 8-bit greyscale pictures for the duplicate detector, by banded matrix products.
+
+Pillow's `resize(size, LANCZOS)` spends ~1.4 ns per tap in plain C: ~15 ms to bring a
+1080x1920 screenshot to 720 px wide, ~8 ms more to bring that to 480 px, and its
+GaussianBlur another ~4 ms. The same arithmetic as matrix products over bands of columns
+and rows (numpy's BLAS) costs a fraction of that (#20, round 6).
+
+- `lanczos(gray, size)`: the same picture as `Image.fromarray(gray).resize(size, LANCZOS)`,
+  to the bit. Pillow's filter weights are made here as Pillow makes them (same formulas,
+  same order of operations, fixed point with 22 fractional bits); each pass is a float32
+  product, exact but for rounding in the last bits, and every output whose value lies so
+  close to a rounding boundary that float32 could have rounded it the other way is summed
+  again in integers, as Pillow does.
+- `lanczos_blurred(gray, size, radius)`: a resize and Pillow's GaussianBlur(radius) as
+  one linear map per axis, rounded once at the end (Pillow rounds after every pass, 8
+  times): the same picture within a grey level or two, in one product per axis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+PRECISION_BITS = 22
+"""Pillow's fixed-point weights (Resample.c: 32 - 8 - 2 bits)."""
+SUPPORT = 3.0
+"""Lanczos-3."""
+BLOCK = 48
+"""Outputs per band: each band is one product with a dense block of weights."""
+
+
+def _sinc(x: float) -> float:
+    if x == 0.0:
+        return 1.0
+    x = x * math.pi
+    return math.sin(x) / x
+
+
+def _lanczos(x: float) -> float:
+    if -3.0 <= x < 3.0:
+        return _sinc(x) * _sinc(x / 3)
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Axis:
+    """Pillow's resampling of one axis: for each output, the first input and its weights."""
+
+    starts: np.ndarray
+    """First input index of each output (int64)."""
+    weights: np.ndarray
+    """(outputs, ksize) int64 fixed-point weights, zero beyond each output's taps."""
+    counts: np.ndarray
+    """Taps of each output."""
+    blocks: tuple
+    """(out0, out1, in0, in1, dense float32 (in1 - in0, out1 - out0) weights / 2**22)."""
+
+
+@lru_cache(maxsize=128)
+def axis(in_size: int, out_size: int) -> Axis:
+    """precompute_coeffs and normalize_coeffs_8bpc of Pillow's Resample.c, for LANCZOS and
+    the whole picture (box 0..in_size)."""
+    scale = float(np.float32(in_size)) / out_size  # (double)(in1 - in0) / outSize, floats in
+    filterscale = max(scale, 1.0)
+    support = SUPPORT * filterscale
+    ksize = int(math.ceil(support)) * 2 + 1
+    inv = 1.0 / filterscale
+    starts = np.zeros(out_size, dtype=np.int64)
+    counts = np.zeros(out_size, dtype=np.int64)
+    weights = np.zeros((out_size, ksize), dtype=np.int64)
+    unit = 1 << PRECISION_BITS
+    for xx in range(out_size):
+        center = 0.0 + (xx + 0.5) * scale
+        xmin = max(int(center - support + 0.5), 0)
+        xmax = min(int(center + support + 0.5), in_size) - xmin
+        ks = [_lanczos((x + xmin - center + 0.5) * inv) for x in range(xmax)]
+        ww = 0.0
+        for w in ks:
+            ww += w
+        if ww != 0.0:
+            ks = [w / ww for w in ks]
+        weights[xx, :xmax] = [int(-0.5 + w * unit) if w < 0 else int(0.5 + w * unit)
+                              for w in ks]
+        starts[xx], counts[xx] = xmin, xmax
+    blocks = []
+    for o0 in range(0, out_size, BLOCK):
+        o1 = min(o0 + BLOCK, out_size)
+        i0 = int(starts[o0:o1].min())
+        i1 = int((starts[o0:o1] + counts[o0:o1]).max())
+        dense = np.zeros((i1 - i0, o1 - o0), dtype=np.float64)
+        for j, xx in enumerate(range(o0, o1)):
+            n = counts[xx]
+            dense[starts[xx] - i0:starts[xx] - i0 + n, j] = weights[xx, :n]
+        blocks.append((o0, o1, i0, i1, (dense / unit).astype(np.float32)))
+    return Axis(starts, weights, counts, tuple(blocks))
+
+
+@lru_cache(maxsize=1)
+def one_blas_thread() -> bool:
+    """Let numpy's BLAS use one thread in this process (once; True if it could be told).
+
+    The products here are small (~48 outputs at a time): numpy's bundled OpenBLAS would
+    start a thread per core for each, which costs more than the product and, on a
+    loaded machine, made a resize ~10x slower in wall time (measured, round 6). Pictures
+    are worked on in parallel by processes instead (evidence/prepare.py)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency; without it BLAS keeps its threads
+        return False
+    threadpool_limits(1, user_api="blas")
+    return True
+
+
+def _box_pass(size: int, radius: float) -> np.ndarray:
+    """One pass of Pillow's box blur (BoxBlur.c, ImagingLineBoxBlur8) over `size` samples
+    as a matrix, before its rounding: the box of 2r+1 samples weighs `ww` each and the two
+    beyond it `fw` each (in units of 2**-24), samples past an edge repeat the edge."""
+    r = int(radius)
+    ww = int(np.float32((1 << 24) / np.float32(radius * 2 + 1)))  # (UINT32)(1 << 24) / (f * 2 + 1)
+    fw = ((1 << 24) - (r * 2 + 1) * ww) // 2
+    matrix = np.zeros((size, size), dtype=np.float64)
+    for k in range(-r - 1, r + 2):
+        weight = fw if abs(k) == r + 1 else ww
+        for x in range(size):
+            matrix[x, min(max(x + k, 0), size - 1)] += weight
+    return matrix / (1 << 24)
+
+
+def gaussian_radius(radius: float, passes: int = 3) -> float:
+    """Pillow's _gaussian_blur_radius: the box radius of each of `passes` box blurs that
+    together make GaussianBlur(radius) (float32 arithmetic, as in BoxBlur.c)."""
+    f = np.float32
+    sigma2 = f(radius) * f(radius) / f(passes)
+    big = f(math.sqrt(f(12.0) * sigma2 + f(1.0)))
+    small = f(math.floor((big - f(1.0)) / f(2.0)))
+    a = (f(2) * small + f(1)) * (small * (small + f(1)) - f(3) * sigma2)
+    a /= f(6) * (sigma2 - (small + f(1)) * (small + f(1)))
+    return float(small + a)
+
+
+@lru_cache(maxsize=128)
+def lanczos_axis(in_size: int, out_size: int) -> tuple:
+    """Blocks (out0, out1, in0, in1, dense float32 (in span, outputs)) of Pillow's Lanczos
+    weights (its fixed-point ones, exactly) from `in_size` samples to `out_size`."""
+    plain = axis(in_size, out_size)
+    return plain.blocks
+
+
+@lru_cache(maxsize=128)
+def blur_axis(size: int, radius: float) -> tuple:
+    """Blocks, as lanczos_axis gives them, of Pillow's GaussianBlur(radius) along one axis of
+    `size` samples: its three box passes as one linear map (unrounded)."""
+    box = _box_pass(size, gaussian_radius(radius))
+    return _blocks(box @ box @ box)
+
+
+def _blocks(linear: np.ndarray) -> tuple:
+    blocks = []
+    out_size = linear.shape[0]
+    for o0 in range(0, out_size, BLOCK):
+        o1 = min(o0 + BLOCK, out_size)
+        used = np.nonzero(np.abs(linear[o0:o1]).max(axis=0) > 0)[0]
+        i0, i1 = int(used[0]), int(used[-1]) + 1
+        blocks.append((o0, o1, i0, i1, np.ascontiguousarray(linear[o0:o1, i0:i1].T,
+                                                            dtype=np.float32)))
+    return tuple(blocks)
+
+
+def shrink(gray: np.ndarray, size: tuple[int, int], radius: float = 0.0) -> np.ndarray:
+    """`gray` (uint8) resized to `size` (width, height) as Pillow's resize(LANCZOS) does
+    (clipped to 0-255 after each pass, as Pillow clips), then blurred as Pillow's
+    GaussianBlur(radius) (its three box passes per axis as one product), rounded once at
+    the end: float32 whole numbers 0-255, within a grey level of Pillow's (which rounds
+    after each of its 8 passes)."""
+    one_blas_thread()
+    height, width = gray.shape
+    out_w, out_h = size
+    values = gray.astype(np.float32)
+    resize = [(_apply_columns, width, out_w), (_apply_rows, height, out_h)]
+    if height - out_h > 0 and height - out_h > 2 * (width - out_w):
+        resize.reverse()  # Pillow 13's order: vertical first when it shrinks much more
+    for apply, before, after in resize:
+        if before != after:
+            values = apply(values, lanczos_axis(before, after), after)
+            np.rint(values, out=values)  # Pillow rounds and clips after each pass
+            np.clip(values, 0.0, 255.0, out=values)
+    if radius > 0:
+        values = _apply_columns(values, blur_axis(out_w, radius), out_w)
+        values = _apply_rows(values, blur_axis(out_h, radius), out_h)
+    np.rint(values, out=values)
+    np.clip(values, 0.0, 255.0, out=values)
+    return values
+
+
+def _apply_columns(values: np.ndarray, blocks: tuple, size: int) -> np.ndarray:
+    out = np.empty((values.shape[0], size), dtype=np.float32)
+    for o0, o1, i0, i1, dense in blocks:
+        out[:, o0:o1] = values[:, i0:i1] @ dense
+    return out
+
+
+def _apply_rows(values: np.ndarray, blocks: tuple, size: int) -> np.ndarray:
+    out = np.empty((size, values.shape[1]), dtype=np.float32)
+    for o0, o1, i0, i1, dense in blocks:
+        np.matmul(dense.T, values[i0:i1], out=out[o0:o1])
+    return out
