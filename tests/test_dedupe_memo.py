@@ -123,3 +123,23 @@ def test_grouping_code_is_part_of_the_key(monkeypatch: pytest.MonkeyPatch, sampl
     monkeypatch.setattr(dedupe_memo, "code_version", lambda: "another version of the code")
     build(case, BuildOptions(formats=("json",)))
     assert groupings == [6, 6]
+
+
+def test_every_module_the_grouping_imports_is_in_the_key():
+    """A kept grouping is keyed by the source of the modules that decide it: a module the
+    detector imports and the key leaves out could change the result of a warm build."""
+    import re
+    from pathlib import Path
+
+    from itaoreport.evidence import dedupe_memo
+
+    package = Path(dedupe_memo.__file__).resolve().parent.parent
+    imported = set()
+    for name in ("evidence/dedupe.py", "evidence/verify_pool.py"):
+        source = (package / name).read_text()
+        imported |= {f"evidence/{m}.py" for m in re.findall(
+            r"from itaoreport\.evidence(?:\.(\w+))? import", source) if m}
+        imported |= {f"evidence/{m.strip()}.py" for line in re.findall(
+            r"from itaoreport\.evidence import ([\w, ]+)", source) for m in line.split(",")}
+    assert "evidence/resample.py" in imported
+    assert imported - {"evidence/cache.py", "evidence/owner.py"} <= set(dedupe_memo._SOURCES)

@@ -37,7 +37,7 @@ from itaoreport.evidence.dedupe import (
 NAME = "dedupe-result.json"
 FORMAT = 1
 _SOURCES = ("evidence/dedupe.py", "evidence/prepare.py", "evidence/verify_pool.py",
-            "evidence/images.py", "evidence/dedupe_memo.py")
+            "evidence/images.py", "evidence/resample.py", "evidence/dedupe_memo.py")
 """The modules that decide a grouping: any change to them is another key."""
 STAGES = ("exact", "pixels", "verified")
 
