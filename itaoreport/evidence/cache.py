@@ -33,13 +33,16 @@ from itaoreport.evidence.dedupe import NORM_WIDTH, ImageFacts, Verdict
 if TYPE_CHECKING:
     import numpy as np
 
-VERSION = "6"
+VERSION = "7"
 """2: full-depth pixel digests, frame counts, the shown picture of 16-bit and light-on-
 transparent images (#14), the wide-margin verifier (#20). 3: one index of facts and
 verdicts, grayscales as zlib (#20). 4: verdict scores are the noise model's ratio (#20),
 no longer grey levels. 5: pairs with a palette (reduced-colour) side are judged against a
 simulation of that palette (#20). 6: a portrait pair whose kept image has small text is
-compared wider than 480 px (dedupe.text_height, up to FINE_WIDTH; #20), so its score differs."""
+compared wider than 480 px (dedupe.text_height, up to FINE_WIDTH; #20), so its score differs.
+7: grayscales, comparison arrays and pHash input shrunk by evidence/resample.py (Pillow's Lanczos
+weights as matrix products; the blur rounded once), so greys and scores differ slightly (#20,
+round 6)."""
 
 
 class ImageCache:

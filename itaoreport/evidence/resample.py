@@ -40,17 +40,10 @@ BLOCK = 48
 """Outputs per band: each band is one product with a dense block of weights."""
 
 
-def _sinc(x: float) -> float:
-    if x == 0.0:
-        return 1.0
-    x = x * math.pi
-    return math.sin(x) / x
-
-
-def _lanczos(x: float) -> float:
-    if -3.0 <= x < 3.0:
-        return _sinc(x) * _sinc(x / 3)
-    return 0.0
+def _lanczos(x: np.ndarray) -> np.ndarray:
+    """Pillow's lanczos_filter: sinc(x) * sinc(x / 3) on [-3, 3), else 0."""
+    inside = (x >= -3.0) & (x < 3.0)
+    return np.where(inside, np.sinc(x) * np.sinc(x / 3.0), 0.0)
 
 
 @dataclass(frozen=True)
@@ -67,43 +60,46 @@ class Axis:
     """(out0, out1, in0, in1, dense float32 (in1 - in0, out1 - out0) weights / 2**22)."""
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)
 def axis(in_size: int, out_size: int) -> Axis:
-    """precompute_coeffs and normalize_coeffs_8bpc of Pillow's Resample.c, for LANCZOS and
-    the whole picture (box 0..in_size)."""
+    """precompute_coeffs and normalize_coeffs_8bpc of Pillow's Resample.c for LANCZOS over
+    the whole picture (box 0..in_size), for every output at once."""
     scale = float(np.float32(in_size)) / out_size  # (double)(in1 - in0) / outSize, floats in
     filterscale = max(scale, 1.0)
     support = SUPPORT * filterscale
     ksize = int(math.ceil(support)) * 2 + 1
-    inv = 1.0 / filterscale
-    starts = np.zeros(out_size, dtype=np.int64)
-    counts = np.zeros(out_size, dtype=np.int64)
-    weights = np.zeros((out_size, ksize), dtype=np.int64)
-    unit = 1 << PRECISION_BITS
-    for xx in range(out_size):
-        center = 0.0 + (xx + 0.5) * scale
-        xmin = max(int(center - support + 0.5), 0)
-        xmax = min(int(center + support + 0.5), in_size) - xmin
-        ks = [_lanczos((x + xmin - center + 0.5) * inv) for x in range(xmax)]
-        ww = 0.0
-        for w in ks:
-            ww += w
-        if ww != 0.0:
-            ks = [w / ww for w in ks]
-        weights[xx, :xmax] = [int(-0.5 + w * unit) if w < 0 else int(0.5 + w * unit)
-                              for w in ks]
-        starts[xx], counts[xx] = xmin, xmax
+    centers = (np.arange(out_size) + 0.5) * scale
+    starts = np.maximum((centers - support + 0.5).astype(np.int64), 0)  # C's (int): toward 0
+    counts = np.minimum((centers + support + 0.5).astype(np.int64), in_size) - starts
+    taps = np.arange(ksize)
+    used = taps[None, :] < counts[:, None]
+    weights = _lanczos((taps[None, :] + starts[:, None] - centers[:, None] + 0.5)
+                       * (1.0 / filterscale))
+    weights[~used] = 0.0
+    total = weights.sum(axis=1, keepdims=True)
+    np.divide(weights, total, out=weights, where=total != 0.0)
+    unit = float(1 << PRECISION_BITS)
+    fixed = np.trunc(weights * unit + np.where(weights < 0, -0.5, 0.5)).astype(np.int64)
+    fixed[~used] = 0
+    return Axis(starts, fixed, counts, _bands(starts, fixed / unit, counts))
+
+
+def _bands(starts: np.ndarray, weights: np.ndarray, counts: np.ndarray) -> tuple:
+    """Blocks (out0, out1, in0, in1, dense float32 (in1 - in0, outputs)) of a banded map
+    whose output i takes weights[i, :counts[i]] of inputs starts[i]..."""
     blocks = []
-    for o0 in range(0, out_size, BLOCK):
-        o1 = min(o0 + BLOCK, out_size)
-        i0 = int(starts[o0:o1].min())
-        i1 = int((starts[o0:o1] + counts[o0:o1]).max())
-        dense = np.zeros((i1 - i0, o1 - o0), dtype=np.float64)
-        for j, xx in enumerate(range(o0, o1)):
-            n = counts[xx]
-            dense[starts[xx] - i0:starts[xx] - i0 + n, j] = weights[xx, :n]
-        blocks.append((o0, o1, i0, i1, (dense / unit).astype(np.float32)))
-    return Axis(starts, weights, counts, tuple(blocks))
+    taps = np.arange(weights.shape[1])
+    for o0 in range(0, starts.size, BLOCK):
+        o1 = min(o0 + BLOCK, starts.size)
+        s, w, n = starts[o0:o1], weights[o0:o1], counts[o0:o1]
+        i0, i1 = int(s.min()), int((s + n).max())
+        dense = np.zeros((i1 - i0, o1 - o0), dtype=np.float32)
+        used = taps[None, :] < n[:, None]
+        rows = (s[:, None] - i0 + taps[None, :])[used]
+        columns = np.broadcast_to(np.arange(o1 - o0)[:, None], used.shape)[used]
+        dense[rows, columns] = w[used]
+        blocks.append((o0, o1, i0, i1, dense))
+    return tuple(blocks)
 
 
 @lru_cache(maxsize=1)
@@ -130,10 +126,9 @@ def _box_pass(size: int, radius: float) -> np.ndarray:
     ww = int(np.float32((1 << 24) / np.float32(radius * 2 + 1)))  # (UINT32)(1 << 24) / (f * 2 + 1)
     fw = ((1 << 24) - (r * 2 + 1) * ww) // 2
     matrix = np.zeros((size, size), dtype=np.float64)
+    rows = np.arange(size)
     for k in range(-r - 1, r + 2):
-        weight = fw if abs(k) == r + 1 else ww
-        for x in range(size):
-            matrix[x, min(max(x + k, 0), size - 1)] += weight
+        np.add.at(matrix, (rows, np.clip(rows + k, 0, size - 1)), fw if abs(k) == r + 1 else ww)
     return matrix / (1 << 24)
 
 
@@ -149,7 +144,7 @@ def gaussian_radius(radius: float, passes: int = 3) -> float:
     return float(small + a)
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)
 def lanczos_axis(in_size: int, out_size: int) -> tuple:
     """Blocks (out0, out1, in0, in1, dense float32 (in span, outputs)) of Pillow's Lanczos
     weights (its fixed-point ones, exactly) from `in_size` samples to `out_size`."""
@@ -157,24 +152,33 @@ def lanczos_axis(in_size: int, out_size: int) -> tuple:
     return plain.blocks
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)
 def blur_axis(size: int, radius: float) -> tuple:
     """Blocks, as lanczos_axis gives them, of Pillow's GaussianBlur(radius) along one axis of
-    `size` samples: its three box passes as one linear map (unrounded)."""
-    box = _box_pass(size, gaussian_radius(radius))
-    return _blocks(box @ box @ box)
+    `size` samples: its three box passes as one banded linear map (unrounded).
 
-
-def _blocks(linear: np.ndarray) -> tuple:
-    blocks = []
-    out_size = linear.shape[0]
-    for o0 in range(0, out_size, BLOCK):
-        o1 = min(o0 + BLOCK, out_size)
-        used = np.nonzero(np.abs(linear[o0:o1]).max(axis=0) > 0)[0]
-        i0, i1 = int(used[0]), int(used[-1]) + 1
-        blocks.append((o0, o1, i0, i1, np.ascontiguousarray(linear[o0:o1, i0:i1].T,
-                                                            dtype=np.float32)))
-    return tuple(blocks)
+    The map is the same for every output farther than its reach from both edges, so it is
+    worked out densely on a short axis only and laid along this one."""
+    box_radius = gaussian_radius(radius)
+    reach = 3 * (int(box_radius) + 1)
+    short = min(size, 4 * reach + 1)
+    box = _box_pass(short, box_radius)
+    dense = box @ box @ box
+    width = 2 * reach + 1
+    starts = np.zeros(size, dtype=np.int64)
+    counts = np.zeros(size, dtype=np.int64)
+    weights = np.zeros((size, width), dtype=np.float64)
+    for i in range(size):
+        if i < 2 * reach or i >= size - 2 * reach or size == short:
+            row = dense[i if i < 2 * reach or size == short else short - (size - i)]
+            shift = 0 if i < 2 * reach or size == short else size - short
+        else:
+            row, shift = dense[2 * reach], i - 2 * reach
+        nonzero = np.nonzero(row)[0]
+        first, last = int(nonzero[0]), int(nonzero[-1]) + 1
+        starts[i], counts[i] = first + shift, last - first
+        weights[i, :last - first] = row[first:last]
+    return _bands(starts, weights, counts)
 
 
 def shrink(gray: np.ndarray, size: tuple[int, int], radius: float = 0.0) -> np.ndarray:
