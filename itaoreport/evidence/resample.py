@@ -3,9 +3,9 @@
 Pillow's `resize(size, LANCZOS)` runs ~1.4 ns per filter tap in plain C: ~15 ms of CPU to
 bring a 1080x1920 screenshot to 720 px wide, ~8 ms more to bring that to 480 px, and its
 GaussianBlur(0.8) ~4 ms more. The same weights applied as float32 matrix products over
-bands of 48 outputs (numpy's BLAS) cost about a third of that (#20, round 6; measured in
-one process, best of 8 at load 6: 1080x1920 -> 720 px 7.4 ms, 720 -> 480 px with the blur
-5.3 ms, the coarse 120 px array 1.6 ms).
+bands of 16 outputs (numpy's BLAS) cost about a third of that (#20, round 6; measured in
+one process, best of 5 x 8 at load 11: 1080x1920 -> 720 px 5.9 ms, 720 -> 480 px with the
+blur 3.4 ms; the coarse 120 px array ~1.5 ms).
 
 `shrink(gray, size, radius)` gives Pillow's pictures:
 
@@ -36,8 +36,10 @@ PRECISION_BITS = 22
 """Pillow's fixed-point weights (Resample.c: 32 - 8 - 2 bits)."""
 SUPPORT = 3.0
 """Lanczos-3."""
-BLOCK = 48
-"""Outputs per band: each band is one product with a dense block of weights."""
+BLOCK = 16
+"""Outputs per band: each band is one product with a dense block of weights (zero outside the
+band). Measured, best of 5 x 8 at load 11, 1080x1920 -> 720 px / 720 -> 480 px with the blur:
+8 outputs 8.3 / 4.2 ms, 16: 5.9 / 3.4, 24: 6.0-6.5 / 3.4-3.6, 48: 7.5 / 4.0, 96: 8.9 / 5.6."""
 
 
 def _lanczos(x: np.ndarray) -> np.ndarray:
@@ -106,7 +108,7 @@ def _bands(starts: np.ndarray, weights: np.ndarray, counts: np.ndarray) -> tuple
 def one_blas_thread() -> bool:
     """Let numpy's BLAS use one thread in this process (once; True if it could be told).
 
-    The products here are small (~48 outputs at a time): numpy's bundled OpenBLAS would
+    The products here are small (16 outputs at a time): numpy's bundled OpenBLAS would
     start a thread per core for each, which costs more than the product and, on a
     loaded machine, made a resize ~10x slower in wall time (measured, round 6). Pictures
     are worked on in parallel by processes instead (evidence/prepare.py)."""
