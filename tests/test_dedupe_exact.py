@@ -220,6 +220,40 @@ def test_block_and_window_sums_in_integers_are_the_plain_sums(grays):
     assert var_eps.tobytes() == (var + dedupe.TONE_EPS).tobytes()
 
 
+def _reference_text_height(gray: np.ndarray) -> float | None:
+    """dedupe.text_height as it was written (ink by int16 differences)."""
+    from PIL import ImageFilter
+    from scipy import ndimage
+
+    width = gray.shape[1]
+    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)), dtype=np.int16)
+    ink = np.abs(gray.astype(np.int16) - mean) > dedupe.TEXT_INK
+    labels, count = ndimage.label(ink)
+    if count < dedupe.TEXT_MIN_BLOBS:
+        return None
+    boxes = np.array([(s[0].stop - s[0].start, s[1].stop - s[1].start)
+                      for s in ndimage.find_objects(labels)])
+    heights, widths = boxes[:, 0], boxes[:, 1]
+    glyphs = heights[(heights >= 4) & (heights <= 0.06 * width) & (widths <= 2.5 * heights)]
+    if glyphs.size < dedupe.TEXT_MIN_BLOBS:
+        return None
+    return float(np.median(glyphs)) / width
+
+
+def test_text_height_is_the_plain_measure(grays):
+    """text_height finds ink by uint8 differences: the same measure as int16 ones, on light
+    and dark pictures, small and large text, and a blank one."""
+    pictures = dict(grays)
+    pictures["dark"] = 255 - grays["orig"]
+    pictures["framed"] = np.pad(grays["orig"][::2, ::2], ((300, 300), (180, 180)),
+                                constant_values=30)
+    pictures["blank"] = np.full((900, 400), 200, np.uint8)
+    for key, gray in pictures.items():
+        assert dedupe.text_height(gray) == _reference_text_height(gray), key
+    assert dedupe.text_height(pictures["blank"]) is None
+    assert dedupe.text_height(grays["orig"]) is not None
+
+
 def test_a_grayscale_stored_with_or_without_isal_reads_back_the_same(grays, monkeypatch):
     """Cached grayscales are deflated by ISA-L where it is installed, by zlib where not: the
     same format (zlib reads both back), the same samples."""

@@ -638,8 +638,13 @@ def text_height(gray: np.ndarray) -> float | None:
     from scipy import ndimage
 
     width = gray.shape[1]
-    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)), dtype=np.int16)
-    ink = np.abs(gray.astype(np.int16) - mean) > TEXT_INK
+    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)))
+    if gray.dtype == np.uint8 and mean.dtype == np.uint8:  # |grey - mean| exact in uint8
+        ink = np.maximum(gray, mean)
+        ink -= np.minimum(gray, mean)
+        ink = ink > TEXT_INK
+    else:
+        ink = np.abs(gray.astype(np.int16) - mean.astype(np.int16)) > TEXT_INK
     labels, count = ndimage.label(ink)
     if count < TEXT_MIN_BLOBS:
         return None
