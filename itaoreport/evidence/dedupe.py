@@ -741,7 +741,11 @@ def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]
     position (a stride of one block): sums over blocks are cheap reshapes, so a pair costs
     one product of the two pictures and its block sums, in integers (exact), and the float64
     arithmetic below. Each image's means and variances are its own (Prepared.moments),
-    made once while it is in use."""
+    made once while it is in use. Measured (#20, round 6, a 480x853 pair at load ~6): the
+    product's window sums 2.8 -> 0.5 ms (float64 -> uint32), the arithmetic 3.2 -> 0.9 ms
+    (+0.4 ms per image's moments); the real set's 9,621 verify_keys calls replayed in one
+    process (prepared arrays made beforehand, text_height included) 41.6-43.0 -> 22.1-23.9 s
+    CPU at load ~12, every verdict the same."""
     import numpy as np
 
     block = _block_size(size[0])
