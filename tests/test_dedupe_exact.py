@@ -22,15 +22,29 @@ def _reference_flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
     return float(np.partition(flat, k)[k])
 
 
+def _plain_window_sums(values: np.ndarray, block: int) -> np.ndarray:
+    """Sums (float64) over every RESIDUAL_BLOCKS x RESIDUAL_BLOCKS square of block x block
+    blocks, by reshape and sum."""
+    values = values.astype(np.float64)
+    h, w = values.shape[0] // block, values.shape[1] // block
+    blocks = values[:h * block, :w * block].reshape(h, block, w, block).sum(axis=(1, 3))
+    k = dedupe.RESIDUAL_BLOCKS
+    return sum(blocks[i:h - k + 1 + i, j:w - k + 1 + j] for i in range(k) for j in range(k))
+
+
 def _reference_residuals(prepared: dedupe.Prepared, a: str, b: str, size: tuple[int, int]
                          ) -> tuple[np.ndarray, np.ndarray]:
-    """dedupe._residuals as it was written, one new array per operation."""
+    """dedupe._residuals as it was written, on float32 prepared arrays and float64 sums,
+    one new array per operation."""
     block = dedupe._block_size(size[0])
-    sum_a, sq_a = prepared.moments(a, size, block)
-    sum_b, sq_b = prepared.moments(b, size, block)
-    xa, xb = prepared.at(a, size), prepared.at(b, size)
+    xa = prepared.at(a, size).astype(np.float32)
+    xb = prepared.at(b, size).astype(np.float32)
+    sum_a, sq_a = _plain_window_sums(xa, block), _plain_window_sums(xa.astype(np.float64) ** 2,
+                                                                     block)
+    sum_b, sq_b = _plain_window_sums(xb, block), _plain_window_sums(xb.astype(np.float64) ** 2,
+                                                                     block)
     n = float((dedupe.RESIDUAL_BLOCKS * block) ** 2)
-    cross = dedupe._window_sums(dedupe._block_sums(xa * xb, block))
+    cross = _plain_window_sums(xa * xb, block)
     mean_a, mean_b = sum_a / n, sum_b / n
     var_a = np.maximum(sq_a / n - mean_a * mean_a, 0.0)
     var_b = np.maximum(sq_b / n - mean_b * mean_b, 0.0)
@@ -39,6 +53,37 @@ def _reference_residuals(prepared: dedupe.Prepared, a: str, b: str, size: tuple[
     left_b = var_b - cov2 / (var_a + dedupe.TONE_EPS)
     left_a = var_a - cov2 / (var_b + dedupe.TONE_EPS)
     return np.maximum(np.maximum(left_a, left_b), 0.0), np.maximum(var_a, var_b)
+
+
+def _reference_window_means(values: np.ndarray, window: int) -> np.ndarray:
+    """dedupe._window_means as it was written (prefix sums in the values' type)."""
+    s = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
+    s[1:, 1:] = values.cumsum(0).cumsum(1)
+    return (s[window:, window:] - s[:-window, window:] - s[window:, :-window]
+            + s[:-window, :-window]) / (window * window)
+
+
+def _reference_windows(xa: np.ndarray, xb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """dedupe._windows as it was written: on float32 prepared arrays."""
+    diff = np.abs(xa.astype(np.float32) - xb.astype(np.float32))
+    return _reference_window_means(diff, max(3, round(size[0] / dedupe.WINDOW_DIVISOR)))
+
+
+def _reference_score(left: np.ndarray, signal: np.ndarray, grain: float) -> float:
+    """verify_keys' score as it was written."""
+    allowance = dedupe.NOISE_BASE + dedupe.FLAT_NOISE_WEIGHT * grain + dedupe.EDGE_NOISE * signal
+    return float(np.sqrt((left / allowance).max()))
+
+
+class _Arrays:
+    """Prepared arrays given as they are (the `at` that _windows reads)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays = arrays
+
+    def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
+        assert self.arrays[key].shape == (size[1], size[0])
+        return self.arrays[key]
 
 
 def _jpeg(image: Image.Image, quality: int) -> Image.Image:
@@ -61,35 +106,152 @@ def grays() -> dict[str, np.ndarray]:
 
 
 def test_residuals_and_flat_noise_are_the_plain_arithmetic_to_the_bit(grays):
-    """_residuals writes its arithmetic into a few arrays, _flat_noise sorts instead of
-    selecting (most flat windows leave exactly 0, where selection is slow): the same bits as
-    the plain way on real pairs, and the same percentile on arrays of ties."""
+    """_residuals sums whole numbers in integers and makes each image's means and variances
+    once, _flat_noise sorts the few non-zero flat residuals instead of selecting among all,
+    verify_keys divides in place: the same bits as the plain way on real pairs (at the
+    comparison size and the coarse one, both directions), and the same percentile on
+    arrays of ties."""
     prepared = dedupe.Prepared(grays.__getitem__)
     keys = sorted(grays)
     checked = 0
     for a in keys:
         for b in keys:
-            if a >= b:
+            if a == b:
                 continue
             (ha, wa), (hb, wb) = grays[a].shape, grays[b].shape
-            size = dedupe.compare_size((wa, ha), (wb, hb))
-            left, signal = dedupe._residuals(prepared, a, b, size)
-            ref_left, ref_signal = _reference_residuals(prepared, a, b, size)
-            assert left.dtype == ref_left.dtype and left.tobytes() == ref_left.tobytes()
-            assert signal.dtype == ref_signal.dtype and signal.tobytes() == ref_signal.tobytes()
-            # the memo's arrays are read, never written
-            assert dedupe._residuals(prepared, a, b, size)[0].tobytes() == left.tobytes()
-            assert dedupe._flat_noise(left, signal) == _reference_flat_noise(left, signal)
-            checked += 1
-    assert checked == 10
+            full = dedupe.compare_size((wa, ha), (wb, hb))
+            coarse = (dedupe.COARSE_WIDTH, round(dedupe.COARSE_WIDTH * full[1] / full[0]))
+            for size in (full, coarse):
+                left, signal = dedupe._residuals(prepared, a, b, size)
+                ref_left, ref_signal = _reference_residuals(prepared, a, b, size)
+                assert left.dtype == ref_left.dtype and left.tobytes() == ref_left.tobytes()
+                assert signal.dtype == ref_signal.dtype
+                assert signal.tobytes() == ref_signal.tobytes()
+                # the memo's arrays are read, never written
+                assert dedupe._residuals(prepared, a, b, size)[0].tobytes() == left.tobytes()
+                grain = dedupe._flat_noise(left, signal)
+                assert grain == _reference_flat_noise(left, signal)
+                expected = _reference_score(left, signal, grain)
+                allowance = np.multiply(signal, dedupe.EDGE_NOISE, out=signal)
+                allowance += dedupe.NOISE_BASE + dedupe.FLAT_NOISE_WEIGHT * grain
+                assert float(np.sqrt(np.divide(left, allowance, out=left).max())) == expected
+                checked += 1
+    assert checked == 40
     rng = np.random.default_rng(20)
-    for zeros in (0.0, 0.5, 0.95, 0.999, 1.0):
+    for zeros in (0.0, 0.5, 0.95, 0.999, 0.9995, 1.0):
         left = rng.gamma(0.5, 3.0, 5000)
         left[rng.random(5000) < zeros] = 0.0
         left[:50] = 7.25  # ties away from 0 as well
         signal = rng.uniform(0, 40, 5000)
         assert dedupe._flat_noise(left, signal) == _reference_flat_noise(left, signal)
+        square = (left[:4900].reshape(70, 70), signal[:4900].reshape(70, 70))
+        assert dedupe._flat_noise(*square) == _reference_flat_noise(*square)
     assert dedupe._flat_noise(np.ones(50), np.zeros(50)) == 0.0
+    assert dedupe._flat_noise(np.zeros(500), np.zeros(500)) == 0.0
+
+
+def test_windowed_differences_in_integers_are_the_plain_float_ones(grays):
+    """_windows (the coarse check and the lossless one) sums the difference in integers:
+    the same largest window mean as the plain float32 prefix sums, whenever those are exact
+    (every difference summed below 2**24) and, beyond, the plain value itself; the lossless
+    check's shortcuts decide as the plain comparison does."""
+    prepared = dedupe.Prepared(grays.__getitem__)
+    keys = sorted(grays)
+    for a in keys:
+        for b in keys:
+            (ha, wa), (hb, wb) = grays[a].shape, grays[b].shape
+            full = dedupe.compare_size((wa, ha), (wb, hb))
+            coarse = (dedupe.COARSE_WIDTH, round(dedupe.COARSE_WIDTH * full[1] / full[0]))
+            for size in (full, coarse):
+                xa, xb = prepared.at(a, size), prepared.at(b, size)
+                assert xa.dtype == np.uint8
+                expected = _reference_windows(xa, xb, size).max()
+                found = dedupe._windows(prepared, a, b, size)
+                assert type(found) is type(expected) and found == expected
+                for peak in (dedupe.LOSSLESS_PEAK, float(expected), 0.0, 2.5):
+                    assert dedupe._windows(prepared, a, b, size, peak=peak) \
+                        == bool(expected <= peak)
+    rng = np.random.default_rng(24)
+    cases = []
+    for height, width, spread in ((213, 120, 3), (213, 120, 256), (2600, 120, 256),
+                                  (853, 480, 2), (853, 480, 256), (40, 30, 256)):
+        xa = rng.integers(0, 256, (height, width), dtype=np.uint8)
+        xb = np.clip(xa.astype(np.int16) + rng.integers(-spread + 1, spread, xa.shape),
+                     0, 255).astype(np.uint8)
+        cases.append((xa, xb))
+    lone = np.zeros((853, 480), np.uint8)
+    spot = lone.copy()
+    spot[400, 200] = 12  # one pixel beyond the peak of any window
+    cases += [(lone, spot), (lone, lone)]
+    tall = 2600 * 120 * 255 > 2 ** 24  # the 2600-row pair sums past float32's exact range
+    assert tall
+    for xa, xb in cases:
+        size = (xa.shape[1], xa.shape[0])
+        arrays = _Arrays({"a": xa, "b": xb})
+        expected = _reference_windows(xa, xb, size).max()
+        assert dedupe._windows(arrays, "a", "b", size) == expected
+        for peak in (dedupe.LOSSLESS_PEAK, float(expected), 0.5):
+            assert dedupe._windows(arrays, "a", "b", size, peak=peak) == bool(expected <= peak)
+
+
+def test_block_and_window_sums_in_integers_are_the_plain_sums(grays):
+    """Window sums of prepared arrays, their squares and products in integer types: the
+    numbers the plain float64 sums give (exact whole numbers), for every block size."""
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 256, (101, 67), dtype=np.uint8)
+    y = rng.integers(0, 256, (101, 67), dtype=np.uint8)
+    for block in (2, 3, 5):
+        plain = _plain_window_sums(x, block)
+        assert np.array_equal(dedupe._window_sums(dedupe._block_sums(x, block, np.uint32)),
+                              plain)
+        product = np.multiply(x, y, dtype=np.uint16)
+        assert np.array_equal(dedupe._window_sums(dedupe._block_sums(product, block, np.uint32)),
+                              _plain_window_sums(x.astype(np.float64) * y, block))
+    prepared = dedupe.Prepared(grays.__getitem__)
+    size = (480, 1040)
+    block = dedupe._block_size(size[0])
+    mean, var, var_eps = prepared.moments("orig", size, block)
+    x = prepared.at("orig", size)
+    n = float((dedupe.RESIDUAL_BLOCKS * block) ** 2)
+    sums, squares = _plain_window_sums(x, block), _plain_window_sums(x.astype(np.float64) ** 2,
+                                                                     block)
+    assert mean.tobytes() == (sums / n).tobytes()
+    assert var.tobytes() == np.maximum(squares / n - (sums / n) * (sums / n), 0.0).tobytes()
+    assert var_eps.tobytes() == (var + dedupe.TONE_EPS).tobytes()
+
+
+def _reference_text_height(gray: np.ndarray) -> float | None:
+    """dedupe.text_height as it was written (ink by int16 differences)."""
+    from PIL import ImageFilter
+    from scipy import ndimage
+
+    width = gray.shape[1]
+    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)), dtype=np.int16)
+    ink = np.abs(gray.astype(np.int16) - mean) > dedupe.TEXT_INK
+    labels, count = ndimage.label(ink)
+    if count < dedupe.TEXT_MIN_BLOBS:
+        return None
+    boxes = np.array([(s[0].stop - s[0].start, s[1].stop - s[1].start)
+                      for s in ndimage.find_objects(labels)])
+    heights, widths = boxes[:, 0], boxes[:, 1]
+    glyphs = heights[(heights >= 4) & (heights <= 0.06 * width) & (widths <= 2.5 * heights)]
+    if glyphs.size < dedupe.TEXT_MIN_BLOBS:
+        return None
+    return float(np.median(glyphs)) / width
+
+
+def test_text_height_is_the_plain_measure(grays):
+    """text_height finds ink by uint8 differences: the same measure as int16 ones, on light
+    and dark pictures, small and large text, and a blank one."""
+    pictures = dict(grays)
+    pictures["dark"] = 255 - grays["orig"]
+    pictures["framed"] = np.pad(grays["orig"][::2, ::2], ((300, 300), (180, 180)),
+                                constant_values=30)
+    pictures["blank"] = np.full((900, 400), 200, np.uint8)
+    for key, gray in pictures.items():
+        assert dedupe.text_height(gray) == _reference_text_height(gray), key
+    assert dedupe.text_height(pictures["blank"]) is None
+    assert dedupe.text_height(grays["orig"]) is not None
 
 
 def test_a_grayscale_stored_with_or_without_isal_reads_back_the_same(grays, monkeypatch):

@@ -196,11 +196,12 @@ def test_images_that_are_candidates_of_each_other_go_to_one_worker():
     assert verify_pool.routes(keys, {(0, 1), (1, 2), (2, 3), (4, 5)}, 2) is None
 
 
-def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbers(analysed):
+def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbers(
+        analysed, monkeypatch):
     """The verifier's memo (dedupe.Prepared) keeps whole grey levels as uint8 and window
-    sums as float32, but hands back exactly what _prepare and the sums made, in their own
-    types; each image is prepared once per size, and a memo too small to hold anything
-    gives the same verdicts (it only prepares again)."""
+    sums as uint32, the numbers _prepare and the plain sums made; each image is prepared
+    once per size, and a memo too small to hold anything gives the same verdicts (it only
+    prepares again)."""
     import numpy as np
 
     facts, grays = analysed
@@ -208,7 +209,7 @@ def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbe
     pairs = [(a, b) for a in keys for b in keys if a < b]
     roomy = dedupe.Prepared(grays.__getitem__)
     cramped = dedupe.Prepared(grays.__getitem__)
-    cramped.memo.limit_bytes = cramped.sums.limit_bytes = 1
+    cramped.memo.limit_bytes = cramped.window_sums.limit_bytes = 1
     cramped.hot.limit_entries = 1
     for a, b in pairs:
         assert dedupe.verify_keys(roomy, a, b) == dedupe.verify_keys(cramped, a, b)
@@ -219,20 +220,30 @@ def test_prepared_arrays_are_kept_compact_made_once_and_give_back_the_same_numbe
     for key, size in full:
         made = dedupe._prepare(grays[key], size)
         given = roomy.at(key, size)
-        assert given.dtype == made.dtype and np.array_equal(given, made)
+        assert given.dtype == np.uint8 and np.array_equal(given, made)
         block = dedupe._block_size(size[0])
-        sums, squares = roomy.moments(key, size, block)
-        assert sums.dtype == squares.dtype == np.float64
-        assert np.array_equal(sums, dedupe._window_sums(dedupe._block_sums(made, block)))
-        assert np.array_equal(squares, dedupe._window_sums(
-            dedupe._block_sums(made.astype(np.float64) ** 2, block)))
-    assert any(v[0].dtype == np.float32 for v in roomy.sums.values.values())
+        sums, squares = roomy.sums(key, size, block)
+        assert sums.dtype == squares.dtype == np.uint32
+        plain = made.astype(np.float64)
+        h, w = plain.shape[0] // block, plain.shape[1] // block
+        for got, values in ((sums, plain), (squares, plain ** 2)):
+            blocks = values[:h * block, :w * block].reshape(h, block, w, block).sum(axis=(1, 3))
+            k = dedupe.RESIDUAL_BLOCKS
+            assert np.array_equal(got, sum(blocks[i:h - k + 1 + i, j:w - k + 1 + j]
+                                           for i in range(k) for j in range(k)))
     held = roomy.memo.bytes
     roomy.memo.drop(lambda memo_key: memo_key[0] == keys[0])
     assert all(k[0] != keys[0] for k in roomy.memo.values) and 0 < roomy.memo.bytes < held
     assert roomy.memo.bytes == sum(v.nbytes for v in roomy.memo.values.values())
     assert dedupe._compact(np.array([0.5, 1.0], dtype=np.float32)).dtype == np.float32
     assert dedupe._compact(np.array([2.0 ** 25 + 1])).dtype == np.float64
+    odd = dedupe.Prepared(grays.__getitem__)
+    real_prepare = dedupe._prepare
+    # a prepared array that is not whole grey levels is refused, never compared
+    monkeypatch.setattr(dedupe, "_prepare",
+                        lambda gray, size: real_prepare(gray, size) + np.float32(0.5))
+    with pytest.raises(ValueError, match="not whole grey levels"):
+        odd.at(keys[0], (120, 260))
 
 
 def test_workers_share_prepared_arrays_and_remake_a_damaged_one(analysed, tmp_path):

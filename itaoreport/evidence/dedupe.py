@@ -350,11 +350,11 @@ class Prepared:
     128 MB memo, grouping the 1,039 real screenshots in one process prepared 4,583
     arrays where 1,899 are distinct (65 s of CPU, 38 s of it preparing)."""
     SUMS_LIMIT_BYTES = 48 * 1024 * 1024
-    """Memory for window sums (moments: ~0.8 MB for a 480x853 comparison; cheaper to make
-    again than a prepared array)."""
+    """Memory for window sums (sums: uint32, ~0.8 MB for a 480x853 comparison; cheaper to
+    make again than a prepared array)."""
     HOT = 8
-    """Arrays also kept in the type they are computed in (the last few used: both images of
-    a pair and the pair's next partner), so a batch of pairs does not convert them again."""
+    """Means and variances of windows (moments: float64, ~2.4 MB for a 480x853 comparison)
+    kept for the last few images used: both images of a pair and the pair's next partner."""
 
     SOURCES_KEPT = 3
     """Full-resolution pictures kept for palette checks (~7.5 MB each for 1080x2340)."""
@@ -375,7 +375,7 @@ class Prepared:
         """Where processes verifying the same images leave their prepared arrays for each
         other (evidence/verify_pool.py), so an image is prepared once, not once per process."""
         self.memo = _Lru(self.LIMIT_BYTES)
-        self.sums = _Lru(self.SUMS_LIMIT_BYTES)
+        self.window_sums = _Lru(self.SUMS_LIMIT_BYTES)
         self.hot = _Lru(None, self.HOT)
         self.made = 0
         """Arrays prepared (each a resize and blur of a grayscale), for tests and benchmarks."""
@@ -413,7 +413,7 @@ class Prepared:
             return
         self.lent.pop(key, None)
         self.lent_like.pop(key, None)
-        for lru in (self.memo, self.sums, self.hot):
+        for lru in (self.memo, self.window_sums, self.hot):
             lru.drop(lambda memo_key: memo_key[0] == key)
 
     def text(self, key: str) -> float | None:
@@ -433,6 +433,8 @@ class Prepared:
         return self.gray(key).shape  # type: ignore[return-value]
 
     def at(self, key: str, size: tuple[int, int]) -> np.ndarray:
+        """The prepared array of key at size: whole grey levels, uint8 (the verifier's
+        arithmetic on them is in integers, exact)."""
         def make() -> np.ndarray:
             # a lent grayscale (a simulation) is never shared: its key names another picture
             shared = self.shared if key not in self.lent else None
@@ -440,26 +442,46 @@ class Prepared:
             if found is None:
                 self.made += 1
                 found = _compact(_prepare(self.gray(key), size))
+                if found.dtype != "uint8":
+                    raise ValueError(f"prepared array of {key!r} at {size} is not whole grey "
+                                     "levels 0-255")
                 if shared is not None:
                     shared.put(key, size, found)
             return found
 
-        return self.hot.get((key, size), lambda: _expand(self.memo.get((key, size), make),
-                                                           "float32"))
+        return self.memo.get((key, size), make)
+
+    def sums(self, key: str, size: tuple[int, int], block: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Window sums of the prepared array and of its square (uint32: exact, see
+        _residuals), made once per image and size while memory allows."""
+        def make() -> tuple:
+            import numpy as np
+
+            x = self.at(key, size)
+            return (_window_sums(_block_sums(x, block, np.uint32)),
+                    _window_sums(_block_sums(np.multiply(x, x, dtype=np.uint16), block,
+                                             np.uint32)))
+
+        return self.window_sums.get((key, size, block), make)
 
     def moments(self, key: str, size: tuple[int, int], block: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """Window sums of the prepared array and of its square (see _residuals)."""
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per window (float64): mean = sum / n, variance = max(squares / n - mean * mean, 0)
+        and variance + TONE_EPS, n the pixels of a window: what _residuals needs of one
+        image, whatever the other (kept for the last few images used, HOT)."""
         def make() -> tuple:
-            x = self.at(key, size)
-            return (_compact(_window_sums(_block_sums(x, block))),
-                    _compact(_window_sums(_block_sums(x.astype("float64") ** 2, block))))
+            import numpy as np
 
-        def expanded() -> tuple:
-            sums, squares = self.sums.get((key, size, block), make)
-            return _expand(sums, "float64"), _expand(squares, "float64")
+            sums, squares = self.sums(key, size, block)
+            n = float((RESIDUAL_BLOCKS * block) ** 2)
+            mean = np.divide(sums, n, dtype=np.float64)
+            var = np.divide(squares, n, dtype=np.float64)
+            var -= mean * mean
+            np.maximum(var, 0.0, out=var)
+            return mean, var, var + TONE_EPS
 
-        return self.hot.get((key, size, block), expanded)
+        return self.hot.get((key, size, block), make)
 
 
 class SharedArrays(Protocol):
@@ -500,8 +522,8 @@ class _Lru:
 
 def _compact(values: np.ndarray) -> np.ndarray:
     """`values` in the smallest type that holds every one of them exactly (uint8 for whole
-    grey levels, float32 for sums below 2**24), else as they are; _expand gives back the
-    same numbers in the type they were made in."""
+    grey levels, float32 for sums below 2**24), else as they are: a prepared array made
+    as float32 is held (and compared) as uint8; one made as uint8 is taken as it is."""
     import numpy as np
 
     for kind in (np.uint8, np.float32):
@@ -512,10 +534,6 @@ def _compact(values: np.ndarray) -> np.ndarray:
         if np.array_equal(small, values):
             return small
     return values
-
-
-def _expand(values: np.ndarray, dtype: str) -> np.ndarray:
-    return values if values.dtype == dtype else values.astype(dtype)
 
 
 def _nbytes(value: object) -> int:
@@ -565,17 +583,19 @@ def verify_keys(prepared: Prepared, a: str, b: str, *, lossless_same_size: bool 
         same = (ha, wa) == (hb, wb) and np.array_equal(prepared.gray(a), prepared.gray(b))
         return Verdict(same, 0.0 if same else 255.0, 0.0)
     coarse_size = (COARSE_WIDTH, max(8, round(COARSE_WIDTH * height / width)))
-    coarse = _windows(prepared, a, b, coarse_size).max()
+    coarse = _windows(prepared, a, b, coarse_size)
     if coarse > COARSE_REJECT:
         return Verdict(False, round(float(coarse), 2), 0.0, similar=False)
     text = prepared.text(a) if needs_text_height((wa, ha), (wb, hb)) else None
     size = compare_size((wa, ha), (wb, hb), text)
     left, signal = _residuals(prepared, a, b, size)
     grain = _flat_noise(left, signal)
-    allowance = NOISE_BASE + FLAT_NOISE_WEIGHT * grain + EDGE_NOISE * signal
-    score = float(np.sqrt((left / allowance).max()))
+    # NOISE_BASE + FLAT_NOISE_WEIGHT * grain + EDGE_NOISE * signal, in place (the same sums)
+    allowance = np.multiply(signal, EDGE_NOISE, out=signal)
+    allowance += NOISE_BASE + FLAT_NOISE_WEIGHT * grain
+    score = float(np.sqrt(np.divide(left, allowance, out=left).max()))
     if lossless_same_size:
-        same = float(_windows(prepared, a, b, size).max()) <= LOSSLESS_PEAK
+        same = _windows(prepared, a, b, size, peak=LOSSLESS_PEAK)
     else:
         same = score <= SCORE_CAP and size[0] >= MIN_VERIFY_WIDTH
     return Verdict(same, round(score, 2), round(float(np.sqrt(grain)), 2))
@@ -625,8 +645,13 @@ def text_height(gray: np.ndarray) -> float | None:
     from scipy import ndimage
 
     width = gray.shape[1]
-    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)), dtype=np.int16)
-    ink = np.abs(gray.astype(np.int16) - mean) > TEXT_INK
+    mean = np.asarray(Image.fromarray(gray).filter(ImageFilter.BoxBlur(4)))
+    if gray.dtype == np.uint8 and mean.dtype == np.uint8:  # |grey - mean| exact in uint8
+        ink = np.maximum(gray, mean)
+        ink -= np.minimum(gray, mean)
+        ink = ink > TEXT_INK
+    else:
+        ink = np.abs(gray.astype(np.int16) - mean.astype(np.int16)) > TEXT_INK
     labels, count = ndimage.label(ink)
     if count < TEXT_MIN_BLOBS:
         return None
@@ -643,21 +668,74 @@ def _flat_noise(left: np.ndarray, signal: np.ndarray) -> float:
     """The pair's grain: FLAT_PERCENTILE of the residual variance over flat windows."""
     import numpy as np
 
-    flat = left[signal < FLAT_VARIANCE]
-    if flat.size < 100:
+    flat = signal < FLAT_VARIANCE
+    count = int(np.count_nonzero(flat))
+    if count < 100:
         return 0.0
-    k = min(flat.size - 1, int(flat.size * FLAT_PERCENTILE / 100))
-    # the k-th smallest, as np.partition(flat, k)[k] gives it; most flat windows of a pair
-    # leave exactly 0, and on so many equal values numpy's selection is ~15x slower than
-    # its sort (2.4 vs 0.15 ms for the 92,000 flat windows of a 480 px comparison)
-    return float(np.sort(flat)[k])
+    k = min(count - 1, int(count * FLAT_PERCENTILE / 100))
+    # the k-th smallest of left[flat], as np.partition(left[flat], k)[k] gives it. Residuals
+    # are never negative (nor -0.0: _residuals takes max(..., 0.0) of differences that are
+    # +0.0 when equal), and most flat windows of a pair leave exactly 0: below their count
+    # the answer is 0.0, above it the (k - zeros)-th smallest of the few others (the ~10 %
+    # of windows that leave something are picked first: a 480 px comparison's ~92,000 flat
+    # windows are neither copied nor sorted; numpy's selection is also slow on ties)
+    left, flat = left.ravel(), flat.ravel()
+    some = np.flatnonzero(left)
+    some = left[some[flat[some]]]
+    zeros = count - some.size
+    if k < zeros:
+        return 0.0
+    return float(np.sort(some)[k - zeros])
 
 
-def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int]) -> np.ndarray:
+def _windows(prepared: Prepared, a: str, b: str, size: tuple[int, int],
+             peak: float | None = None) -> np.float64 | bool:
+    """The largest mean absolute difference of the two prepared arrays over a window of
+    ~width/WINDOW_DIVISOR pixels (at least 3) on a side, at every position; with `peak`,
+    only whether that is at most `peak`.
+
+    In integers: the difference of whole grey levels is exact in uint8, its window sums in
+    uint32, and max(sum) / n is max(sum / n) to the bit (division by n rounds monotonically).
+    The plain way (_window_means of the float32 difference: prefix sums in float32) is exact
+    only while every prefix sum is below 2**24; a pair whose differences add up to more is
+    measured the plain way, so that the result is its result in every case. Against a peak,
+    no window sum exceeds the whole sum, and every pixel is in some window: when the whole
+    sum is within the peak, or one pixel is beyond it, no window needs summing."""
     import numpy as np
 
-    diff = np.abs(prepared.at(a, size) - prepared.at(b, size))
-    return _window_means(diff, max(3, round(size[0] / WINDOW_DIVISOR)))
+    xa, xb = prepared.at(a, size), prepared.at(b, size)
+    window = max(3, round(size[0] / WINDOW_DIVISOR))
+    area = window * window
+    diff = np.maximum(xa, xb)
+    diff -= np.minimum(xa, xb)
+    total = None
+    if diff.size * 255 > 2 ** 24 or peak is not None:
+        total = int(diff.sum(dtype=np.uint64))
+    if total is not None and total > 2 ** 24:
+        largest = _window_means(diff.astype(np.float32), window).max()
+        return largest if peak is None else bool(largest <= peak)
+    if peak is not None:
+        if np.float64(total) / area <= peak:
+            return True
+        if np.float64(diff.max()) / area > peak:
+            return False
+        return bool(np.float64(_box_sums(diff, window).max()) / area <= peak)
+    return np.float64(_box_sums(diff, window).max()) / area
+
+
+def _box_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Sums (uint32) over every window x window square (valid positions) of whole numbers
+    whose sums fit uint32."""
+    import numpy as np
+
+    rows = np.add(values[:-window + 1], values[1:values.shape[0] - window + 2],
+                  dtype=np.uint32)
+    for i in range(2, window):
+        rows += values[i:values.shape[0] - window + 1 + i]
+    total = rows[:, :-window + 1] + rows[:, 1:rows.shape[1] - window + 2]
+    for j in range(2, window):
+        total += rows[:, j:rows.shape[1] - window + 1 + j]
+    return total
 
 
 def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]
@@ -668,45 +746,39 @@ def _residuals(prepared: Prepared, a: str, b: str, size: tuple[int, int]
 
     Windows are RESIDUAL_BLOCKS x RESIDUAL_BLOCKS blocks of `block` pixels, at every block
     position (a stride of one block): sums over blocks are cheap reshapes, so a pair costs
-    one product of the two pictures and its block sums."""
+    one product of the two pictures and its block sums, in integers (exact), and the float64
+    arithmetic below. Each image's means and variances are its own (Prepared.moments),
+    made once while it is in use. Measured (#20, round 6, a 480x853 pair at load ~6): the
+    product's window sums 2.8 -> 0.5 ms (float64 -> uint32), the arithmetic 3.2 -> 0.9 ms
+    (+0.4 ms per image's moments); the real set's 9,621 verify_keys calls replayed in one
+    process (prepared arrays made beforehand, text_height included) 41.6-43.0 -> 22.1-23.9 s
+    CPU at load ~12, every verdict the same."""
     import numpy as np
 
     block = _block_size(size[0])
-    sum_a, sq_a = prepared.moments(a, size, block)
-    sum_b, sq_b = prepared.moments(b, size, block)
+    mean_a, var_a, var_eps_a = prepared.moments(a, size, block)
+    mean_b, var_b, var_eps_b = prepared.moments(b, size, block)
     xa, xb = prepared.at(a, size), prepared.at(b, size)
     n = float((RESIDUAL_BLOCKS * block) ** 2)
-    cross = _window_sums(_block_sums(xa * xb, block))
-    # What follows is, operation for operation and so to the bit:
+    cross = _window_sums(_block_sums(np.multiply(xa, xb, dtype=np.uint16), block, np.uint32))
+    # What follows is, operation for operation and so to the bit (sums as float64):
     #   mean_a, mean_b = sum_a / n, sum_b / n
     #   var_a = max(sq_a / n - mean_a * mean_a, 0);  var_b likewise
     #   cov2 = (cross / n - mean_a * mean_b) ** 2 (as cov * cov)
     #   left_b = var_b - cov2 / (var_a + TONE_EPS);  left_a = var_a - cov2 / (var_b + TONE_EPS)
     #   return max(max(left_a, left_b), 0), max(var_a, var_b)
-    # written into a few arrays instead of ~20 new ones (~1.5 ms less per comparison, #20)
-    mean_a, mean_b = sum_a / n, sum_b / n
-    work = mean_a * mean_a
-    var_a = sq_a / n
-    var_a -= work
-    np.maximum(var_a, 0.0, out=var_a)
-    np.multiply(mean_b, mean_b, out=work)
-    var_b = sq_b / n
-    var_b -= work
-    np.maximum(var_b, 0.0, out=var_b)
-    cov2 = cross  # a new array: _window_sums made it
-    cov2 /= n
-    np.multiply(mean_a, mean_b, out=work)
+    # with the per-image terms made once (moments) and the rest written into a few arrays
+    cov2 = np.divide(cross, n, dtype=np.float64)
+    work = mean_a * mean_b
     cov2 -= work
     cov2 *= cov2
-    left_b = np.add(var_a, TONE_EPS, out=work)
-    np.divide(cov2, left_b, out=left_b)
+    left_b = np.divide(cov2, var_eps_a, out=work)
     np.subtract(var_b, left_b, out=left_b)
-    left_a = np.add(var_b, TONE_EPS, out=mean_a)
-    np.divide(cov2, left_a, out=left_a)
+    left_a = np.divide(cov2, var_eps_b, out=cov2)
     np.subtract(var_a, left_a, out=left_a)
     np.maximum(left_a, left_b, out=left_a)
     np.maximum(left_a, 0.0, out=left_a)
-    return left_a, np.maximum(var_a, var_b, out=var_a)
+    return left_a, np.maximum(var_a, var_b)
 
 
 def _block_size(width: int) -> int:
@@ -714,30 +786,34 @@ def _block_size(width: int) -> int:
     return max(2, round(width / (WINDOW_DIVISOR * RESIDUAL_BLOCKS / 1.0)))
 
 
-def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
-    """Sums over block x block squares (float64), the picture cut to whole blocks.
-
-    Strided additions, ~7x faster than a reshape and sum over two axes; the verifier's
-    values are whole numbers (8-bit levels, their squares and products), whose float64
-    sums are exact in any order, so the result is the same to the bit."""
+def _block_sums(values: np.ndarray, block: int, dtype: type) -> np.ndarray:
+    """Sums over block x block squares, in `dtype` (an integer type that holds them: the
+    verifier's values are whole numbers, 8-bit levels and their products, so the sums are
+    exact), the picture cut to whole blocks. Strided additions, ~7x faster than a reshape
+    and sum over two axes."""
     import numpy as np
 
     h, w = values.shape[0] // block, values.shape[1] // block
     cut = values[:h * block, :w * block]
-    rows = cut[0::block].astype(np.float64)
-    for i in range(1, block):
+    rows = np.add(cut[0::block], cut[1::block], dtype=dtype)
+    for i in range(2, block):
         rows += cut[i::block]
-    sums = rows[:, 0::block].copy()
-    for j in range(1, block):
+    sums = rows[:, 0::block] + rows[:, 1::block]
+    for j in range(2, block):
         sums += rows[:, j::block]
     return sums
 
 
 def _window_sums(blocks: np.ndarray) -> np.ndarray:
-    """Sums over every RESIDUAL_BLOCKS x RESIDUAL_BLOCKS square of blocks."""
+    """Sums over every RESIDUAL_BLOCKS x RESIDUAL_BLOCKS square of blocks (in their type)."""
     k = RESIDUAL_BLOCKS
-    rows = sum(blocks[i:blocks.shape[0] - k + 1 + i] for i in range(k))
-    return sum(rows[:, j:rows.shape[1] - k + 1 + j] for j in range(k))
+    rows = blocks[:blocks.shape[0] - k + 1] + blocks[1:blocks.shape[0] - k + 2]
+    for i in range(2, k):
+        rows += blocks[i:blocks.shape[0] - k + 1 + i]
+    total = rows[:, :rows.shape[1] - k + 1] + rows[:, 1:rows.shape[1] - k + 2]
+    for j in range(2, k):
+        total += rows[:, j:rows.shape[1] - k + 1 + j]
+    return total
 
 
 def _prepare(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
