@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # imported where pixels are handled: a warm build needs neither
+    from pathlib import Path
+
     import numpy as np
     from PIL import Image
 
@@ -357,7 +359,13 @@ class Prepared:
     kept for the last few images used: both images of a pair and the pair's next partner."""
 
     SOURCES_KEPT = 3
-    """Full-resolution pictures kept for palette checks (~7.5 MB each for 1080x2340)."""
+    """Full-resolution pictures kept for palette checks (~7.5 MB each for 1080x2340): the
+    originals being simulated. A reduced-colour copy is decoded once per process for its
+    colours (colours), which are all a simulation needs of it; its grayscale is gray_of's."""
+    PALETTES_KEPT = 4
+    """Nearest-colour tables kept, one per copy's palette (_PaletteTable): a copy is
+    simulated against its original and against the near-misses of it, which share most
+    of their colours."""
 
     def __init__(self, gray_of: Callable[[str], np.ndarray],
                  source_of: Callable[[str], Image.Image] | None = None, *,
@@ -380,6 +388,12 @@ class Prepared:
         self.made = 0
         """Arrays prepared (each a resize and blur of a grayscale), for tests and benchmarks."""
         self.sources: OrderedDict[str, Image.Image] = OrderedDict()
+        self.colour_sets: dict[str, tuple[np.ndarray | None, tuple[int, int]]] = {}
+        """A reduced-colour picture's colours (palette_colours) and (width, height), by key:
+        <= 768 bytes each."""
+        self.palettes: OrderedDict[bytes, _PaletteTable] = OrderedDict()
+        self.resized: tuple[tuple[str, tuple[int, int]], Image.Image] | None = None
+        """The last original shrunk to a copy's size (both simulations of a pair use it)."""
         self.lent: dict[str, np.ndarray] = {}
         self.lent_like: dict[str, str] = {}
         self.texts: dict[str, float | None] = {}
@@ -395,6 +409,43 @@ class Prepared:
                 self.sources.popitem(last=False)
         else:
             self.sources.move_to_end(key)
+        return found
+
+    def colours(self, key: str) -> tuple[np.ndarray | None, tuple[int, int]]:
+        """palette_colours of key's picture and its (width, height), decoded once per
+        process (and not kept: the colours are all a simulation needs of a copy)."""
+        found = self.colour_sets.get(key)
+        if found is None:
+            picture = self.sources.get(key)
+            if picture is None:
+                assert self.source_of is not None
+                picture = rgb(self.source_of(key))
+            found = self.colour_sets[key] = palette_colours(picture), picture.size
+        return found
+
+    def original(self, key: str, size: tuple[int, int]) -> Image.Image:
+        """key's picture as a simulation of a copy of `size` starts from: shrunk to that
+        size when it is larger (simulate_palette), the last one kept."""
+        from PIL import Image
+
+        if self.resized is not None and self.resized[0] == (key, size):
+            return self.resized[1]
+        original = self.source(key)
+        if original.size != size and original.width > size[0]:
+            original = original.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            self.resized = (key, size), original
+        return original
+
+    def palette_table(self, colours: np.ndarray) -> _PaletteTable:
+        """The nearest-colour table of a palette, the last few kept."""
+        name = colours.tobytes()
+        found = self.palettes.get(name)
+        if found is None:
+            found = self.palettes[name] = _PaletteTable(colours)
+            if len(self.palettes) > self.PALETTES_KEPT:
+                self.palettes.popitem(last=False)
+        else:
+            self.palettes.move_to_end(name)
         return found
 
     def gray(self, key: str) -> np.ndarray:
@@ -841,11 +892,15 @@ def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.nd
                     verdicts: VerdictStore | None = None,
                     progress: Callable[[str], None] | None = None,
                     workers: int | None = None,
-                    source_of: Callable[[str], Image.Image] | None = None) -> DedupeResult:
+                    source_of: Callable[[str], Image.Image] | None = None,
+                    path_of: Callable[[str], Path] | None = None) -> DedupeResult:
     """Group copies of the same evidence; gray_of(key) returns the normalised grayscale,
     source_of(key) (when given) the decoded, upright picture at full resolution, which
     only pairs with a palette or other reduced-colour side need (palette_verdict; without
-    it such pairs get the grayscale verdict, which is not cached).
+    it such pairs get the grayscale verdict, which is not cached). path_of(key) (when
+    given) the file whose bytes have the image's SHA-256, so that worker processes decode
+    those pictures themselves (images.open_image, which checks the hash) and the palette
+    check runs there, not here; a picture a worker cannot decode is left to source_of here.
 
     verdicts, when given, remembers the verifier's decisions by content hash;
     progress, when given, hears how verification goes on long runs; workers: how many
@@ -860,7 +915,7 @@ def find_duplicates(items: dict[str, ImageFacts], gray_of: Callable[[str], np.nd
     pairs = candidate_pairs([items[k].phash for k in keys],
                             [items[k].width / items[k].height for k in keys])
     checker = _Checker(keys, items, gray_of, verdicts,
-                       _Progress(progress, len(keys), len(pairs)), source_of)
+                       _Progress(progress, len(keys), len(pairs)), source_of, path_of)
     try:
         checker.start(pairs, workers)
         return _Grouping(keys, pairs, items, checker).run()
@@ -999,6 +1054,11 @@ class _Progress:
             self.say(f"comparing look-alike screenshots: done ({self.pairs} pairs verified)")
 
 
+class PictureUnavailable(Exception):
+    """source_of cannot give this picture here (a worker that could not decode the file
+    itself): decide leaves the palette check to the process that can."""
+
+
 def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: ImageFacts
            ) -> Verdict:
     """The verifier's verdict on images a (the kept one) and b: the one call that both this
@@ -1007,8 +1067,9 @@ def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: Ima
     A pair with a reduced-colour side that the grayscale comparison refuses, but not by
     much (score up to PALETTE_RECHECK), is checked again against a simulation of the
     palette (palette_verdict). Where the pictures cannot be decoded (prepared.source_of is
-    None: a worker process) the grayscale verdict comes back `pending`, for the process
-    that can (_Checker) to finish."""
+    None, or raises PictureUnavailable: a worker without the files' paths, or whose decode
+    failed) the grayscale verdict comes back `pending`, for the process that can
+    (_Checker) to finish."""
     verdict = verify_keys(prepared, a, b,
                           lossless_same_size=_lossless_same_size(facts_a, facts_b),
                           reduced_colour=reduced_colour(facts_a) or reduced_colour(facts_b))
@@ -1016,7 +1077,10 @@ def decide(prepared: Prepared, a: str, b: str, facts_a: ImageFacts, facts_b: Ima
         return verdict
     if prepared.source_of is None:
         return replace(verdict, pending=True)
-    return palette_verdict(prepared, a, b, facts_a, facts_b, verdict)
+    try:
+        return palette_verdict(prepared, a, b, facts_a, facts_b, verdict)
+    except PictureUnavailable:
+        return replace(verdict, pending=True)
 
 
 def needs_palette_check(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
@@ -1049,28 +1113,60 @@ def palette_verdict(prepared: Prepared, a: str, b: str, facts_a: ImageFacts,
     glyph, tick or message is in one and not in the other. When both sides are reduced,
     both directions are tried; the verdict is the lower-scoring of the grayscale verdict
     and the simulations (a dithered copy, whose local means follow the original, is the
-    grayscale verdict's)."""
+    grayscale verdict's).
+
+    Cost (#20, the 56 checks of the real set, one process, load 5-7): 16.9 s CPU (18.3 s
+    as round 5 made them): 99 decodes, each picture once, 5.0 s (a copy is decoded once
+    per process for its colours, Prepared.colours; an original once for both of its
+    simulations, Prepared.source/original); the nearest-colour tones 2.5 s (each distinct
+    colour looked up once in a k-d tree, through a table kept per palette: _PaletteTable;
+    the lookups themselves are most of it, for originals with 10^5 colours); the 76
+    normalised grayscales 2.3 s; the 76 comparisons of the simulations 3.6 s; the 20
+    dithered simulations' quantize 1.1 s. A simulation with the original's very grayscale
+    (every colour kept) is compared under the original's key, with its prepared arrays.
+    With find_duplicates' path_of, all of it runs in the verify workers, which decode the
+    files themselves (verify_pool), not in the process placing the images."""
+    import numpy as np
+
     best = grey
     sides = ((b, a, facts_b), (a, b, facts_a))
     for copy, original, copy_facts in sides:
         if not reduced_colour(copy_facts):
             continue
+        colours, size = prepared.colours(copy)
+        if colours is None:
+            continue
         for dither in (False, True):
-            simulation = simulate_palette(prepared.source(original), prepared.source(copy),
-                                          dither=dither)
-            if simulation is None:
-                break
-            key = "\0palette simulation"
-            prepared.lend(key, simulation, like=original)
-            try:
-                verdict = verify_keys(prepared, key, copy)
-            finally:
-                prepared.lend(key, None)
+            start = prepared.original(original, size)
+            simulation = _simulate(start, colours, dither,
+                                   None if dither else prepared.palette_table(colours))
+            if not dither and simulation.shape == prepared.shape(original) and \
+                    np.array_equal(simulation, prepared.gray(original)):
+                # the original's own grayscale: the same comparison, its arrays prepared
+                verdict = verify_keys(prepared, original, copy)
+            else:
+                key = "\0palette simulation"
+                prepared.lend(key, simulation, like=original)
+                try:
+                    verdict = verify_keys(prepared, key, copy)
+                finally:
+                    prepared.lend(key, None)
             if verdict.score < best.score:
                 best = verdict
             if best.same:
                 return best
     return best
+
+
+def palette_colours(copy: Image.Image) -> np.ndarray | None:
+    """The colours of an RGB picture with at most 256 of them, sorted, as (n, 3) uint8; None
+    if it has more."""
+    import numpy as np
+
+    colours = copy.getcolors(256)
+    if colours is None:
+        return None
+    return np.array(sorted(colour for _, colour in colours), dtype=np.uint8).reshape(-1, 3)
 
 
 def simulate_palette(original: Image.Image, copy: Image.Image, dither: bool = False
@@ -1080,53 +1176,107 @@ def simulate_palette(original: Image.Image, copy: Image.Image, dither: bool = Fa
     it with the copy's palette, without dithering, makes of it; with `dither`, what
     Pillow's Floyd-Steinberg dithering to that palette makes of it. Made at the copy's
     size when the original is larger (never enlarged). None if the copy has more colours."""
+    from PIL import Image
+
+    colours = palette_colours(copy)
+    if colours is None:
+        return None
+    if original.size != copy.size and original.width > copy.width:
+        original = original.resize(copy.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return _simulate(original, colours, dither)
+
+
+def _simulate(original: Image.Image, palette: np.ndarray, dither: bool,
+              table: _PaletteTable | None = None) -> np.ndarray:
+    """simulate_palette of an original already at the copy's size, with its colours."""
     import numpy as np
     from PIL import Image
 
-    colours = copy.getcolors(256)
-    if colours is None:
-        return None
-    palette = np.array(sorted(colour for _, colour in colours), dtype=np.uint8).reshape(-1, 3)
-    if original.size != copy.size and original.width > copy.width:
-        original = original.resize(copy.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if dither:
         entries = Image.new("P", (1, 1))
         entries.putpalette(palette.tobytes())
         dithered = original.quantize(palette=entries, dither=Image.Dither.FLOYDSTEINBERG)
         return normalised_gray(dithered.convert("L"))
-    tones = np.asarray(Image.fromarray(palette[None, :, :], "RGB").convert("L"))[0]
-    index = _nearest_colours(np.asarray(original), palette)
-    return normalised_gray(Image.fromarray(tones[index], "L"))
-
-
-def _nearest_colours(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """For an (h, w, 3) uint8 picture, the index of the nearest palette entry (exact;
-    ties broken the same way every time) of every pixel, as (h, w) uint8.
-
-    Each distinct colour is looked up once (a k-d tree over the palette): runs of equal
-    pixels along rows are taken once, the distinct colours found with a 2**24 table."""
-    import numpy as np
-    from scipy.spatial import cKDTree
-
-    height, width = pixels.shape[:2]
-    packed = pixels[..., 0].astype(np.uint32)
-    packed |= pixels[..., 1].astype(np.uint32) << 8
-    packed |= pixels[..., 2].astype(np.uint32) << 16
-    packed = packed.reshape(-1)
+    table = table or _PaletteTable(palette)
+    packed = _packed(original)
     change = np.empty(packed.size, dtype=bool)
     change[0] = True
     np.not_equal(packed[1:], packed[:-1], out=change[1:])
     starts = np.flatnonzero(change)
-    values = packed[starts]
-    seen = np.zeros(1 << 24, dtype=bool)
-    seen[values] = True
-    distinct = np.flatnonzero(seen).astype(np.uint32)
-    points = np.stack([distinct & 255, (distinct >> 8) & 255, distinct >> 16], axis=1)
-    _, nearest = cKDTree(palette.astype(np.float64)).query(points.astype(np.float64))
-    table = np.zeros(1 << 24, dtype=np.uint8)
-    table[distinct] = nearest
-    runs = np.diff(np.append(starts, packed.size))
-    return np.repeat(table[values], runs).reshape(height, width)
+    runs = np.diff(starts, append=packed.size)
+    tones = table.tones(packed[starts])
+    return normalised_gray(Image.fromarray(
+        np.repeat(tones, runs).reshape(original.height, original.width), "L"))
+
+
+def _packed(picture: Image.Image) -> np.ndarray:
+    """An RGB picture's pixels as R | G << 8 | B << 16 (uint32, one a pixel, row by row)."""
+    import numpy as np
+
+    packed = np.bitwise_and(np.frombuffer(picture.tobytes("raw", "RGBX"), dtype="<u4"),
+                            0xFFFFFF)
+    return packed.astype(np.uint32, copy=False)
+
+
+class _PaletteTable:
+    """The tone (Pillow's L) of the nearest palette entry of every colour looked up so far,
+    for one palette: each distinct colour is looked up once (a k-d tree over the palette,
+    as _nearest_colours does), and a colour seen in an earlier picture is not looked up
+    again."""
+
+    DIRECT = 1 << 18
+    """More runs of equal pixels than this are mapped through a 2**24 table (16 MB; a
+    sort of millions of values costs more), fewer by a binary search."""
+
+    def __init__(self, palette: np.ndarray):
+        import numpy as np
+        from PIL import Image
+        from scipy.spatial import cKDTree
+
+        self.palette = palette
+        self.entry_tones = np.asarray(
+            Image.fromarray(palette[None, :, :], "RGB").convert("L"))[0]
+        self.tree = cKDTree(palette.astype(np.float64))
+        self.known = np.zeros(0, dtype=np.uint32)
+        """Colours looked up so far, sorted (packed as _packed does)."""
+        self.known_tones = np.zeros(0, dtype=np.uint8)
+
+    def tones(self, values: np.ndarray) -> np.ndarray:
+        """The tone of the nearest entry of each packed colour in values (uint8)."""
+        import numpy as np
+
+        if values.size > self.DIRECT:
+            seen = np.zeros(1 << 24, dtype=bool)
+            seen[values] = True
+            distinct = np.flatnonzero(seen).astype(np.uint32)
+        else:
+            distinct = np.unique(values)
+        tones = self._lookup(distinct)
+        if values.size > self.DIRECT:
+            table = np.empty(1 << 24, dtype=np.uint8)
+            table[distinct] = tones
+            return table[values]
+        return tones[np.searchsorted(distinct, values)]
+
+    def _lookup(self, distinct: np.ndarray) -> np.ndarray:
+        """Tones of sorted distinct colours, the new ones looked up in the k-d tree."""
+        import numpy as np
+
+        known = self.known
+        where = np.minimum(np.searchsorted(known, distinct), max(known.size - 1, 0))
+        hit = (known[where] == distinct) if known.size else np.zeros(distinct.size, bool)
+        tones = np.empty(distinct.size, dtype=np.uint8)
+        tones[hit] = self.known_tones[where[hit]]
+        new = distinct[~hit]
+        if new.size:
+            points = np.stack([new & 255, (new >> 8) & 255, new >> 16], axis=1)
+            _, nearest = self.tree.query(points.astype(np.float64))
+            tones[~hit] = self.entry_tones[nearest]
+            merged = np.concatenate([known, new])
+            order = np.argsort(merged, kind="stable")
+            self.known = merged[order]
+            self.known_tones = np.concatenate([self.known_tones, self.entry_tones[nearest]])[order]
+        return tones
 
 
 class _Checker:
@@ -1136,10 +1286,12 @@ class _Checker:
 
     def __init__(self, keys: list[str], items: dict[str, ImageFacts],
                  gray_of: Callable[[str], np.ndarray], verdicts: VerdictStore | None,
-                 progress: _Progress, source_of: Callable[[str], Image.Image] | None = None):
+                 progress: _Progress, source_of: Callable[[str], Image.Image] | None = None,
+                 path_of: Callable[[str], Path] | None = None):
         self.keys, self.index = keys, {k: i for i, k in enumerate(keys)}
         self.items, self.gray_of, self.verdicts, self.progress = items, gray_of, verdicts, progress
         self.prepared = Prepared(gray_of, source_of)
+        self.path_of = path_of
         self.decided: dict[tuple[str, str], Verdict] = {}
         self.waiting: list[tuple[int, int]] = []
         """Heap of (later image, kept image) indexes still to verify: the earliest first,
@@ -1160,9 +1312,11 @@ class _Checker:
         self.started = True
         keys = self.keys
         uncached = sum(1 for i, j in self.pairs if self._cached(keys[i], keys[j]) is None)
+        # the files only where there are some (a caller with pictures in memory has none)
+        files = {} if self.path_of is None else {"path_of": self.path_of}
         self.pool = verify_pool.start(
             uncached, self.workers, self.items, self.gray_of,
-            route=lambda workers: verify_pool.routes(keys, self.pairs, workers))
+            route=lambda workers: verify_pool.routes(keys, self.pairs, workers), **files)
 
     def close(self) -> None:
         if self.pool is not None:

@@ -74,7 +74,8 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None,
         while True:
             try:
                 result = find_duplicates(images.facts, images.gray, verdicts=cache,
-                                         progress=progress, source_of=images.source)
+                                         progress=progress, source_of=images.source,
+                                         path_of=images.path)
                 break
             except Unreadable as exc:  # its cached grayscale was lost and no longer decodes
                 problem[exc.key] = exc.reason

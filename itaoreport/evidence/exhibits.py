@@ -250,7 +250,7 @@ def _gather_evidence(case: Case, cache: ImageCache, printer: PrintMaker | None,
     if result is None:
         try:
             result = find_duplicates(images.facts, images.gray, verdicts=cache, progress=say,
-                                     source_of=images.source)
+                                     source_of=images.source, path_of=images.path)
         except Unreadable as exc:
             return Evidence(infos, [], problems=[error(where[exc.key],
                                                        f"attachment {exc.key!r}: {exc.reason}")])
@@ -471,6 +471,11 @@ class ImageSet:
                     raise Unreadable(key, str(exc)) from None
             self._grays[sha] = gray
         return self._grays[sha]
+
+    def path(self, key: str) -> Path:
+        """The file of an image, whose bytes have its facts' SHA-256 (the verify workers
+        decode it themselves for a palette check, checking that hash; see source)."""
+        return self._files[key][0]
 
     def source(self, key: str) -> Image.Image:
         """The decoded, upright picture of an image at full resolution, for the verifier's

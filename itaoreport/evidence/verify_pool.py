@@ -10,7 +10,12 @@ verifier's Prepared memo) for the tasks that follow, and leaves them in the same
 the other workers (SharedFolder), so no picture is prepared twice.
 
 Which pairs are verified and what each verdict is do not depend on the pool: the
-worker calls the same dedupe.decide as the parent would.
+worker calls the same dedupe.decide as the parent would. A pair with a reduced-colour side
+also names the two files (when the caller gave path_of): the worker decodes them itself for
+the palette check (images.open_image with the SHA-256 the facts name, so what it decodes is
+the file that was analysed, and a hostile or changed file is an ImageError there, never a
+crash), keeping what the next checks need (dedupe.Prepared.colours/source); a file it
+cannot decode leaves the verdict pending, for the parent to finish as before.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import re
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import Image
 
     from itaoreport.evidence.dedupe import ImageFacts, Prepared, Verdict
 
@@ -39,12 +46,14 @@ Batch = list[tuple[str, str]]
 
 def start(pairs: int, workers: int | None, items: dict[str, ImageFacts],
           gray_of: Callable[[str], np.ndarray],
-          route: Callable[[int], dict[str, int] | None] | None = None) -> PairPool | None:
+          route: Callable[[int], dict[str, int] | None] | None = None,
+          path_of: Callable[[str], Path] | None = None) -> PairPool | None:
     """A pool for `pairs` pairs to verify, or None to verify in this process: too few
     pairs, one CPU, ITAOREPORT_WORKERS=1, or no process pools here.
 
     route(workers), when given, says which worker verifies the pairs of each (later)
-    image (see routes), or None for whichever worker is free."""
+    image (see routes), or None for whichever worker is free. path_of(key), when given,
+    the file of an image, which workers decode themselves for palette checks."""
     from itaoreport.evidence.prepare import _new_pool, start_worker, worker_count
 
     if workers is None:
@@ -58,7 +67,7 @@ def start(pairs: int, workers: int | None, items: dict[str, ImageFacts],
             if pool is not None:
                 pool.shutdown()
         return None
-    return PairPool(pools, workers, items, gray_of, routes)
+    return PairPool(pools, workers, items, gray_of, routes, path_of)
 
 
 def routes(keys: list[str], pairs: set[tuple[int, int]], workers: int) -> dict[str, int] | None:
@@ -101,8 +110,10 @@ class PairPool:
     of memory) leaves its tasks, and every later one, to this process."""
 
     def __init__(self, pools: list, workers: int, items: dict[str, ImageFacts],
-                 gray_of: Callable[[str], np.ndarray], routes: dict[str, int] | None):
+                 gray_of: Callable[[str], np.ndarray], routes: dict[str, int] | None,
+                 path_of: Callable[[str], Path] | None = None):
         self.pools, self.workers, self.items, self.gray_of = pools, workers, items, gray_of
+        self.path_of = path_of
         self.home: dict[str, int] = dict(routes or {})
         folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
             else None
@@ -208,14 +219,30 @@ class PairPool:
             self._place(b)
         places = {sha: self.places[sha] for sha in shas}
         tasks = [(items[a].sha256, items[b].sha256, items[a], items[b]) for a, b in batch]
+        files = self._files(batch)
         try:
-            future = self.pools[number].submit(verify_batch, self.arena, places, tasks)
+            future = self.pools[number].submit(verify_batch, self.arena, places, tasks, files)
         except Exception as exc:  # noqa: BLE001 - its worker died already (BrokenProcessPool)
             from concurrent.futures import Future
 
             future = Future()
             future.set_exception(exc)
         self.running[future] = (number, batch)
+
+    def _files(self, batch: Batch) -> dict[str, str]:
+        """SHA-256 -> file of both images of each pair with a reduced-colour side: the ones
+        a palette check may decode (none without path_of)."""
+        from itaoreport.evidence.dedupe import reduced_colour
+
+        files: dict[str, str] = {}
+        if self.path_of is None:
+            return files
+        items = self.items
+        for a, b in batch:
+            if reduced_colour(items[a]) or reduced_colour(items[b]):
+                for key in (a, b):
+                    files[items[key].sha256] = os.fspath(self.path_of(key))
+        return files
 
     def _place(self, key: str) -> None:
         """Write an image's grayscale to the arena once (Unreadable when it is lost)."""
@@ -293,13 +320,16 @@ class SharedFolder:
             pass
 
 
-_WORKER: dict[str, tuple[Prepared, dict]] = {}
-"""In a worker process: the arena being read -> (its Prepared memo, where its images are)."""
+_WORKER: dict[str, tuple[Prepared, dict, dict]] = {}
+"""In a worker process: the arena being read -> (its Prepared memo, where its images are,
+their files by SHA-256 where a palette check may need the pictures)."""
 
 
 def verify_batch(arena: str, places: dict[str, tuple[int, int, int]],
-                 tasks: list[tuple[str, str, ImageFacts, ImageFacts]]) -> list[Verdict]:
-    """In a worker: the verdict on each (kept SHA-256, later SHA-256, their facts)."""
+                 tasks: list[tuple[str, str, ImageFacts, ImageFacts]],
+                 files: dict[str, str] | None = None) -> list[Verdict]:
+    """In a worker: the verdict on each (kept SHA-256, later SHA-256, their facts); `files`:
+    SHA-256 -> the file to decode for a palette check (see the module docstring)."""
     from itaoreport.evidence.dedupe import Prepared, decide
 
     if arena not in _WORKER:
@@ -318,11 +348,28 @@ def verify_batch(arena: str, places: dict[str, tuple[int, int, int]],
         def shape_of(sha: str) -> tuple[int, int]:  # known from where it is: nothing read
             return where[sha][1], where[sha][2]
 
-        _WORKER[arena] = (Prepared(gray_of, shared=SharedFolder(arena), shape_of=shape_of),
-                          where)
-    prepared, where = _WORKER[arena]
+        paths: dict[str, str] = {}
+        _WORKER[arena] = (Prepared(gray_of, lambda sha: _picture(paths, sha),
+                                   shared=SharedFolder(arena), shape_of=shape_of), where, paths)
+    prepared, where, paths = _WORKER[arena]
     where.update(places)
+    paths.update(files or {})
     return [decide(prepared, a, b, facts_a, facts_b) for a, b, facts_a, facts_b in tasks]
+
+
+def _picture(paths: dict[str, str], sha: str) -> Image.Image:
+    """In a worker: the decoded, upright picture of the file with this SHA-256, for a
+    palette check; dedupe.PictureUnavailable when no file is named or it no longer decodes
+    to those bytes (the parent then decides, and reports the file)."""
+    from itaoreport.evidence.dedupe import PictureUnavailable
+    from itaoreport.evidence.images import ImageError, open_image
+
+    if sha not in paths:
+        raise PictureUnavailable(sha)
+    try:
+        return open_image(Path(paths[sha]), sha, digest=False).image
+    except ImageError:
+        raise PictureUnavailable(sha) from None
 
 
 def _read(arena: str, offset: int, height: int, width: int) -> np.ndarray:
