@@ -322,3 +322,18 @@ def test_pixel_digests_are_blake3_where_installed_and_the_cache_keeps_one_kind(m
     assert images.pixel_digest_length() == 64
     assert cache._plausible_facts("ab" * 32, {**facts, "pixel_digest": "c" * 64})
     assert not cache._plausible_facts("ab" * 32, {**facts, "pixel_digest": "c" * 80})
+
+
+def test_reduced_colour_is_the_plain_colour_count():
+    """The sampled look first: the same answer as counting the whole picture's colours,
+    also where only pixels off the 8-px grid hold the 257th colour."""
+    base = chat(CONVERSATION[:3]).resize((160, 340))
+    few = base.quantize(200).convert("RGB")
+    grid_only = few.copy()
+    for i in range(300):  # many new colours, none on the sampled grid
+        grid_only.putpixel((1 + (i * 8) % 152, 1 + 8 * (i // 19)), (i % 256, 7, i // 256))
+    for im in (base, few, grid_only, few.convert("RGBA"), base.convert("RGBA"),
+               base.convert("L"), Image.new("RGB", (5, 3), (1, 2, 3))):
+        plain = im.mode in ("RGB", "RGBA") and im.getcolors(256) is not None
+        assert images._reduced_colour(im) == plain, im.mode
+    assert images._reduced_colour(few) and not images._reduced_colour(grid_only)

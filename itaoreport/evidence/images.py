@@ -225,7 +225,15 @@ def _blake3():  # noqa: ANN202 - blake3.blake3 or None
 def _reduced_colour(im: Image.Image) -> bool:
     """At most 256 colours in an 8-bit colour picture: perhaps a palette copy saved as RGB,
     so the duplicate detector verifies it as a lossy copy, never as pixel-exact."""
-    return im.mode in ("RGB", "RGBA") and im.getcolors(256) is not None
+    from PIL import Image
+
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    # every 8th pixel of every 8th row first: more than 256 colours there means more in
+    # the whole picture (~0.1 ms, where the whole picture's count takes ~1 ms, #20)
+    sample = im.resize((max(1, im.width // 8), max(1, im.height // 8)),
+                       Image.Resampling.NEAREST)
+    return sample.getcolors(256) is not None and im.getcolors(256) is not None
 
 
 def _frame_count(im: Image.Image) -> int:
