@@ -225,10 +225,10 @@ def analyse_decoded(image: Image.Image, sha256: str, size: int, fmt: str,
     import imagehash
     from PIL import Image
 
-    from itaoreport.evidence.images import pixel_hash
-
     colour = rgb(image)
     if pixel_digest is None:
+        from itaoreport.evidence.images import pixel_hash
+
         digest = pixel_hash(f"{colour.width}x{colour.height}:".encode())
         digest.update(colour.tobytes())
         pixel_digest = digest.hexdigest()

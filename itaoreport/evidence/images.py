@@ -11,7 +11,15 @@ picture a viewer shows.
   multi-frame file), so "identical pixels" is never claimed for two files that differ
   below 8 bits or in a later frame. Where Pillow cannot give the full depth (16-bit colour
   PNG/TIFF) or a file has too many frames to decode, the digest is the file's own bytes':
-  only byte-identical files are then pixel-identical.
+  only byte-identical files are then pixel-identical. The hash is BLAKE3 (80 hex digits),
+  or SHA-256 (64) where the blake3 package is missing: cryptographic either way, so no
+  file can be made to claim another picture's pixels (`pixel_hash`).
+
+Cost per phone screenshot besides decoding (#20, one process, 260 of the real set): the
+digest ~3 ms (BLAKE3 over the packed samples; SHA-256 took ~10), the flat-picture check
+~0.5 ms, the reduced-colour count ~0.8 ms; a picture with transparent corners also pays
+the light-on-transparent decision (~50 ms at 1080x1920, ~150-200 ms at 2160x3840: a
+1200-px resize of the premultiplied picture, kept as it was so the decision stays the same).
 
 A picture that would show as one flat colour while the file's pixels are not flat is an
 ImageError (the cheap check that catches every way of losing the content above).
