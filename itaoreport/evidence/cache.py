@@ -281,8 +281,12 @@ def _plausible_facts(sha256: str, data: object) -> bool:
 
     A planted or damaged entry of another shape (a list, a number where text
     belongs, an empty pixel digest that would make every image "identical") is a
-    miss and the image is analysed again (#14).
+    miss and the image is analysed again (#14). So is a pixel digest of the other kind
+    (SHA-256 where blake3 is installed, or the reverse: images.pixel_hash), which could
+    never equal one made now.
     """
+    from itaoreport.evidence.images import pixel_digest_length
+
     if not isinstance(data, dict) or data.get("sha256") != sha256:
         return False
     if not all(_is(data, k, int) for k in ("size", "width", "height")):
@@ -291,7 +295,8 @@ def _plausible_facts(sha256: str, data: object) -> bool:
         return False
     digest, phash, fmt = data.get("pixel_digest"), data.get("phash"), data.get("format")
     return (_is(data, "lossless", bool) and isinstance(fmt, str) and 0 < len(fmt) <= 16
-            and isinstance(digest, str) and 16 <= len(digest) <= 128 and bool(_HEX.match(digest))
+            and isinstance(digest, str) and len(digest) == pixel_digest_length()
+            and bool(_HEX.match(digest))
             and isinstance(phash, str) and 0 < len(phash) <= 16 and bool(_HEX.match(phash)))
 
 

@@ -27,7 +27,6 @@ as "kept separate" with their score.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -205,7 +204,7 @@ def rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] == 255:  # opaque
         return image.convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")  # no copy (#20)
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB") if image.mode != "RGB" else image
@@ -232,7 +231,9 @@ def analyse_decoded(image: Image.Image, sha256: str, size: int, fmt: str,
 
     colour = rgb(image)
     if pixel_digest is None:
-        digest = hashlib.sha256(f"{colour.width}x{colour.height}:".encode())
+        from itaoreport.evidence.images import pixel_hash
+
+        digest = pixel_hash(f"{colour.width}x{colour.height}:".encode())
         digest.update(colour.tobytes())
         pixel_digest = digest.hexdigest()
     normalised = normalised_gray(colour.convert("L"))
