@@ -870,10 +870,12 @@ def _window_sums(blocks: np.ndarray) -> np.ndarray:
 
 def _prepare(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The grayscale at the comparison size, Lanczos-resized and blurred (BLUR_RADIUS), as
-    float32 whole numbers 0-255 (evidence/resample.py)."""
+    uint8 (evidence/resample.py: its float32 whole numbers 0-255, so exactly)."""
+    import numpy as np
+
     from itaoreport.evidence.resample import shrink
 
-    return shrink(gray, size, BLUR_RADIUS)
+    return shrink(gray, size, BLUR_RADIUS).astype(np.uint8)
 
 
 def _window_means(values: np.ndarray, window: int) -> np.ndarray:
