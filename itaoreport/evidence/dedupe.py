@@ -51,13 +51,6 @@ BLUR_RADIUS = 0.8
 """Gaussian blur (pixels at the comparison size) that evens out resampling differences."""
 WINDOW_DIVISOR = 110
 """Window side = comparison width / this: ~7 px at 720 wide, the size of one small glyph."""
-REDUCING_GAP = 1.25
-"""normalised_gray: a picture at least 2 x this times NORM_WIDTH wide (1,800 px) is first
-averaged over whole-number squares (Image.reduce) down to no less than this times
-NORM_WIDTH, then Lanczos-shrunk: the shrink's cost grows with the input's pixels (a
-2160x3840 screenshot: 37 ms straight, ~9 ms reduced first; 190 of the real set's 1,039 files
-are 1,800 px wide or more). Not closer to 1: Lanczos by a ratio near 1 blurs unevenly
-(NATIVE_RATIO)."""
 COMPARE_WIDTH = 480
 """A portrait (phone) screenshot whose text is of ordinary size is compared at most this wide,
 and never wider than the smaller of the two grayscales (never enlarged): text of ordinary size
@@ -263,9 +256,9 @@ def normalised_gray(image: Image.Image) -> np.ndarray:
     if gray.width <= NORM_WIDTH:
         return np.asarray(gray, dtype=np.uint8)
     height = max(1, round(gray.height * NORM_WIDTH / gray.width))
-    factor = int(gray.width / NORM_WIDTH / REDUCING_GAP)
-    if factor > 1:  # a large picture: averaged over factor x factor squares first
-        gray = gray.reduce(factor)
+    if gray.width >= 3 * NORM_WIDTH * 2:  # Pillow would first reduce by whole factors
+        gray = gray.resize((NORM_WIDTH, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return np.asarray(gray, dtype=np.uint8)
     return shrink(np.asarray(gray, dtype=np.uint8), (NORM_WIDTH, height)).astype(np.uint8)
 
 
