@@ -337,3 +337,27 @@ def test_reduced_colour_is_the_plain_colour_count():
         plain = im.mode in ("RGB", "RGBA") and im.getcolors(256) is not None
         assert images._reduced_colour(im) == plain, im.mode
     assert images._reduced_colour(few) and not images._reduced_colour(grid_only)
+
+
+def test_light_on_transparent_is_decided_for_certain_only_where_the_floats_agree():
+    """The histogram answers only outside a band around the edge, and then as the float32
+    computation does; inside it (a uniform picture: both deviations 0) it leaves the answer
+    to the floats."""
+    rng = np.random.default_rng(6)
+    base = chat(CONVERSATION[:4]).resize((180, 390))
+    pictures = [_light(base), _corners(base, 30, 0), _corners(base, 30, 200),
+                Image.new("RGBA", (50, 50), (200, 10, 10, 0))]
+    for _ in range(30):
+        values = rng.integers(0, 256, size=(rng.integers(2, 40), rng.integers(2, 40), 4),
+                              dtype=np.uint8)
+        values[..., :3] //= np.uint8(rng.integers(1, 60))  # dark to light
+        values[..., 3] = np.where(rng.random(values.shape[:2]) < rng.random(), 0, values[..., 3])
+        pictures.append(Image.fromarray(values, "RGBA"))
+    answered = set()
+    for im in pictures:
+        certain = images._light_for_certain(im)
+        assert certain in (None, _ref_light_on_transparent(im))
+        assert images._light_on_transparent(im) == _ref_light_on_transparent(im)
+        answered.add(certain)
+    assert images._light_for_certain(pictures[-31]) is None  # the uniform one
+    assert answered == {None, True, False}
