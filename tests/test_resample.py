@@ -104,3 +104,14 @@ def test_one_blas_thread():
     assert resample.one_blas_thread() is True
     blas = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
     assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 12, 13, 14, 27, 853])
+def test_blur_band_is_the_three_box_passes(size):
+    """The blur's band, laid from a short axis, is the product of the three box passes."""
+    box = resample._box_pass(size, resample.gaussian_radius(0.8))
+    expected = box @ box @ box
+    got = np.zeros((size, size))
+    for o0, o1, i0, i1, dense in resample.blur_axis(size, 0.8):
+        got[o0:o1, i0:i1] = dense.T
+    assert np.abs(got - expected).max() < 1e-7  # float32 blocks

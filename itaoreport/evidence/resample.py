@@ -166,21 +166,26 @@ def blur_axis(size: int, radius: float) -> tuple:
     short = min(size, 4 * reach + 1)
     box = _box_pass(short, box_radius)
     dense = box @ box @ box
-    width = 2 * reach + 1
-    starts = np.zeros(size, dtype=np.int64)
-    counts = np.zeros(size, dtype=np.int64)
-    weights = np.zeros((size, width), dtype=np.float64)
-    for i in range(size):
-        if i < 2 * reach or i >= size - 2 * reach or size == short:
-            row = dense[i if i < 2 * reach or size == short else short - (size - i)]
-            shift = 0 if i < 2 * reach or size == short else size - short
-        else:
-            row, shift = dense[2 * reach], i - 2 * reach
-        nonzero = np.nonzero(row)[0]
-        first, last = int(nonzero[0]), int(nonzero[-1]) + 1
-        starts[i], counts[i] = first + shift, last - first
-        weights[i, :last - first] = row[first:last]
-    return _bands(starts, weights, counts)
+    if size == short:
+        rows = dense
+        shifts = np.zeros(size, dtype=np.int64)
+    else:  # the first and last 2 * reach rows as worked out; every other one is the middle one
+        edge = 2 * reach
+        index = np.full(size, edge)
+        index[:edge] = np.arange(edge)
+        index[size - edge:] = np.arange(short - edge, short)
+        rows = dense[index]
+        shifts = np.zeros(size, dtype=np.int64)
+        shifts[edge:size - edge] = np.arange(size - 2 * edge)
+        shifts[size - edge:] = size - short
+    used = rows != 0
+    first = np.argmax(used, axis=1)
+    last = short - np.argmax(used[:, ::-1], axis=1)
+    counts = last - first
+    taps = np.arange(counts.max())
+    take = np.minimum(first[:, None] + taps[None, :], short - 1)
+    weights = np.where(taps[None, :] < counts[:, None], np.take_along_axis(rows, take, axis=1), 0.0)
+    return _bands(first + shifts, weights, counts)
 
 
 def shrink(gray: np.ndarray, size: tuple[int, int], radius: float = 0.0) -> np.ndarray:
