@@ -115,3 +115,17 @@ def test_blur_band_is_the_three_box_passes(size):
     for o0, o1, i0, i1, dense in resample.blur_axis(size, 0.8):
         got[o0:o1, i0:i1] = dense.T
     assert np.abs(got - expected).max() < 1e-7  # float32 blocks
+
+
+def test_a_large_picture_is_made_float_in_bands_with_the_same_result(monkeypatch):
+    """Past CHUNK_BYTES the columns pass takes the picture a band of rows at a time (never a
+    float32 copy of a 60-megapixel picture whole); the picture it makes is the same."""
+    gray = chat_like(900, 700, seed=3)
+    whole = resample.shrink(gray, (300, 233), 0.8)
+    monkeypatch.setattr(resample, "CHUNK_BYTES", 900 * 4 * 50)  # bands of 50 rows
+    made = []
+    real = resample._floats
+    monkeypatch.setattr(resample, "_floats", lambda v: made.append(v.shape) or real(v))
+    banded = resample.shrink(gray, (300, 233), 0.8)
+    assert (50, 900) in made and all(shape[0] <= 700 for shape in made)
+    assert np.array_equal(banded, whole)
