@@ -147,16 +147,8 @@ def gaussian_radius(radius: float, passes: int = 3) -> float:
 
 
 @lru_cache(maxsize=256)
-def lanczos_axis(in_size: int, out_size: int) -> tuple:
-    """Blocks (out0, out1, in0, in1, dense float32 (in span, outputs)) of Pillow's Lanczos
-    weights (its fixed-point ones, exactly) from `in_size` samples to `out_size`."""
-    plain = axis(in_size, out_size)
-    return plain.blocks
-
-
-@lru_cache(maxsize=256)
 def blur_axis(size: int, radius: float) -> tuple:
-    """Blocks, as lanczos_axis gives them, of Pillow's GaussianBlur(radius) along one axis of
+    """Blocks, as `axis` gives them, of Pillow's GaussianBlur(radius) along one axis of
     `size` samples: its three box passes as one banded linear map (unrounded).
 
     The map is the same for every output farther than its reach from both edges, so it is
@@ -203,7 +195,7 @@ def shrink(gray: np.ndarray, size: tuple[int, int], radius: float = 0.0) -> np.n
         resize.reverse()  # Pillow 13's order: vertical first when it shrinks much more
     for apply, before, after in resize:
         if before != after:
-            values = apply(values, lanczos_axis(before, after), after)
+            values = apply(values, axis(before, after).blocks, after)
             np.rint(values, out=values)  # Pillow rounds and clips after each pass
             np.clip(values, 0.0, 255.0, out=values)
     if radius > 0:
