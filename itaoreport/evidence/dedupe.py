@@ -426,16 +426,14 @@ class Prepared:
 
     def original(self, key: str, size: tuple[int, int]) -> Image.Image:
         """key's picture as a simulation of a copy of `size` starts from: shrunk to that
-        size when it is larger (simulate_palette), the last one kept."""
-        from PIL import Image
-
+        size when it is larger (_at_copy_size), the last one kept."""
         if self.resized is not None and self.resized[0] == (key, size):
             return self.resized[1]
         original = self.source(key)
-        if original.size != size and original.width > size[0]:
-            original = original.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-            self.resized = (key, size), original
-        return original
+        shrunk = _at_copy_size(original, size)
+        if shrunk is not original:
+            self.resized = (key, size), shrunk
+        return shrunk
 
     def palette_table(self, colours: np.ndarray) -> _PaletteTable:
         """The nearest-colour table of a palette, the last few kept."""
@@ -1179,14 +1177,20 @@ def simulate_palette(original: Image.Image, copy: Image.Image, dither: bool = Fa
     it with the copy's palette, without dithering, makes of it; with `dither`, what
     Pillow's Floyd-Steinberg dithering to that palette makes of it. Made at the copy's
     size when the original is larger (never enlarged). None if the copy has more colours."""
-    from PIL import Image
-
     colours = palette_colours(copy)
     if colours is None:
         return None
-    if original.size != copy.size and original.width > copy.width:
-        original = original.resize(copy.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return _simulate(original, colours, dither)
+    return _simulate(_at_copy_size(original, copy.size), colours, dither)
+
+
+def _at_copy_size(original: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """An original as a simulation of a copy of `size` starts from: shrunk to that size when
+    it is larger (never enlarged), else itself."""
+    from PIL import Image
+
+    if original.size != size and original.width > size[0]:
+        return original.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return original
 
 
 def _simulate(original: Image.Image, palette: np.ndarray, dither: bool,
@@ -1224,7 +1228,7 @@ def _packed(picture: Image.Image) -> np.ndarray:
 class _PaletteTable:
     """The tone (Pillow's L) of the nearest palette entry of every colour looked up so far,
     for one palette: each distinct colour is looked up once (a k-d tree over the palette,
-    as _nearest_colours does), and a colour seen in an earlier picture is not looked up
+    as round 5's _nearest_colours did), and a colour seen in an earlier picture is not looked up
     again."""
 
     DIRECT = 1 << 18
