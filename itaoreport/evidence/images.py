@@ -33,6 +33,7 @@ import io
 import struct
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -217,18 +218,15 @@ class _Blake3Hex:
         return self._hash.hexdigest(length=PIXEL_DIGEST_BYTES)
 
 
-_BLAKE3: list = []
-
-
+@lru_cache(maxsize=1)
 def _blake3():  # noqa: ANN202 - blake3.blake3 or None
-    """Looked up once per process (a failed import would search every path each time)."""
-    if not _BLAKE3:
-        try:
-            from blake3 import blake3
-        except ImportError:
-            blake3 = None
-        _BLAKE3.append(blake3)
-    return _BLAKE3[0]
+    """Looked up once per process (a failed import would search every path each time), as
+    cache._deflate looks up isal."""
+    try:
+        from blake3 import blake3
+    except ImportError:
+        return None
+    return blake3
 
 
 def _reduced_colour(im: Image.Image) -> bool:
