@@ -41,8 +41,8 @@ no longer grey levels. 5: pairs with a palette (reduced-colour) side are judged 
 simulation of that palette (#20). 6: a portrait pair whose kept image has small text is
 compared wider than 480 px (dedupe.text_height, up to FINE_WIDTH; #20), so its score differs.
 7: grayscales, comparison arrays and pHash input shrunk by evidence/resample.py (Pillow's Lanczos
-weights as matrix products; the blur rounded once), so greys and scores differ slightly (#20,
-round 6)."""
+weights as matrix products; the blur rounded once), so greys and scores differ slightly; pixel
+digests BLAKE3 where the blake3 package is installed (#20, round 6)."""
 
 
 class ImageCache:
