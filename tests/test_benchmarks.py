@@ -145,3 +145,33 @@ def test_quotes_are_sentences_their_screenshot_shows_or_honest_misquotes():
                    or sum(a != b for a, b in zip(q.split(), quote.split())) == 1
                    for q in shown), quote
     assert verbatim > 5 * misquoted > 0
+
+
+def test_drawn_set_is_made_and_scored_with_the_decode_floor(tmp_path: Path):
+    """benchmarks/dedupe_realset.py: `make-drawn` draws small chats (360, 450, 540 px) and
+    labels their copies and near-misses; `score --floor` finds no false merge, merges every
+    copy it can verify (the 50 % copies of 360 and 450 px are narrower than
+    MIN_VERIFY_WIDTH: counted apart), and prints the decode floor."""
+    import json
+    import sys
+
+    from itaoreport.evidence.dedupe import MIN_VERIFY_WIDTH
+
+    realset = tmp_path / "set"
+    script = Path(__file__).parent.parent / "benchmarks" / "dedupe_realset.py"
+    subprocess.run([sys.executable, str(script), "make-drawn", str(realset), "--originals", "3"],
+                   check=True, capture_output=True, timeout=120)
+    labels = json.loads((realset / "labels.json").read_text())
+    originals = [row for row in labels if row["kind"] == "orig"]
+    assert sorted(Image.open(realset / row["file"]).width for row in originals) == [360, 450, 540]
+    assert {row["kind"] for row in labels} >= {"jpeg60", "palette256", "glyph", "read_tick"}
+    done = subprocess.run([sys.executable, str(script), "score", str(realset), "--floor",
+                           "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "false merges: 0 []" in done.stdout
+    assert (f"half_bicubic   1/1 in the original's group (100%); 2 narrower than "
+            f"{MIN_VERIFY_WIDTH} px, never merged, not counted") in done.stdout
+    assert "jpeg60         3/3 in the original's group (100%)" in done.stdout
+    floor = [line for line in done.stdout.splitlines() if line.startswith("floor: ")]
+    assert len(floor) == 1 and f"decoding the {len(labels)} files" in floor[0]
+    assert "s wall on 1 core before any comparison" in floor[0]

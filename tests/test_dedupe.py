@@ -159,6 +159,18 @@ def test_score_margin_between_copies_and_near_misses():
     assert min(v.score for v in nears) >= 1.5 * worst_copy
 
 
+def test_jpeg_q60_copy_of_a_small_chat_merges_and_its_near_misses_stay_far_apart():
+    """A 540 px chat is compared at its own width, where nothing softens the ringing JPEG
+    q60 leaves at thin text: such copies scored 1.2-1.6 (SCORE_CAP 1.6 since round 7 of
+    #20; this one was left apart at 1.3), while the same chat's near-misses, saved the same
+    way, score over 4."""
+    copy = verdict(ORIGINAL, encode(ORIGINAL, "JPEG", quality=60))
+    assert copy.same and 1.3 < copy.score <= dedupe.SCORE_CAP
+    for near in NEAR_MISSES.values():
+        kept_apart = verdict(ORIGINAL, encode(near, "JPEG", quality=60))
+        assert not kept_apart.same and kept_apart.score > 2.5 * dedupe.SCORE_CAP
+
+
 def verdict(original: Image.Image, data: bytes) -> dedupe.Verdict:
     a = analyse(encode(original, "PNG"), "a")
     b = analyse(data, "b")

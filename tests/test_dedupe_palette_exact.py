@@ -82,7 +82,7 @@ def _reference_palette_verdict(prepared: Prepared, a: str, b: str, facts_a, fact
                 prepared.lend(key, None)
             if verdict.score < best.score:
                 best = verdict
-            if best.same:
+            if best.same and best is not grey:  # a simulation merged it: no need for more
                 return best
     return best
 

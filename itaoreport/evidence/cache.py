@@ -33,7 +33,7 @@ from itaoreport.evidence.dedupe import NORM_WIDTH, ImageFacts, Verdict
 if TYPE_CHECKING:
     import numpy as np
 
-VERSION = "7"
+VERSION = "8"
 """2: full-depth pixel digests, frame counts, the shown picture of 16-bit and light-on-
 transparent images (#14), the wide-margin verifier (#20). 3: one index of facts and
 verdicts, grayscales as zlib (#20). 4: verdict scores are the noise model's ratio (#20),
@@ -42,7 +42,8 @@ simulation of that palette (#20). 6: a portrait pair whose kept image has small 
 compared wider than 480 px (dedupe.text_height, up to FINE_WIDTH; #20), so its score differs.
 7: grayscales, comparison arrays and pHash input shrunk by evidence/resample.py (Pillow's Lanczos
 weights as matrix products; the blur rounded once), so greys and scores differ slightly; pixel
-digests BLAKE3 where the blake3 package is installed (#20, round 6)."""
+digests BLAKE3 where the blake3 package is installed (#20, round 6). 8: a pair merges up to
+score 1.6 (dedupe.SCORE_CAP, was 1.3), so a kept verdict's `same` may differ (#20, round 7)."""
 
 
 class ImageCache:
