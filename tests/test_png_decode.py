@@ -1,6 +1,8 @@
 """PNGs decoded by libspng (images._png_decoded, #20) are exactly what Pillow decodes: the
 same picture, digest, facts and info, and the same error for a damaged file; whatever
-libspng is not sure to read as Pillow does goes to Pillow."""
+libspng is not sure to read as Pillow does goes to Pillow. One difference, on purpose:
+compressed rows that stop before the last row are an error, where Pillow shows the rest
+black."""
 
 from __future__ import annotations
 
@@ -179,3 +181,19 @@ def test_without_a_hash_the_file_is_read_from_its_path(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "_pyspng", lambda: None)
     pillow = open_image(path)
     assert (spng.pixel_digest, spng.image.tobytes()) == (pillow.pixel_digest, pillow.image.tobytes())
+
+
+def test_rows_that_stop_early_are_an_error_not_a_black_band(tmp_path, monkeypatch):
+    """A whole file (every chunk, IEND) whose compressed rows cover half the picture: Pillow
+    fills the other half black and says nothing; with libspng it is a located error."""
+    im = picture("RGB", (120, 200))
+    rows = np.asarray(im)
+    raw = b"".join(b"\0" + rows[r].tobytes() for r in range(rows.shape[0] // 2))
+    ihdr = struct.pack(">IIBBBBB", im.width, im.height, 8, 2, 0, 0, 0)
+    path = tmp_path / "short.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(raw)) + images.PNG_END)
+    with pytest.raises(ImageError, match="stops before its last row"):
+        open_image(path)
+    pillow, _ = outcome(path, False, monkeypatch)
+    assert pillow[0] == "PNG"  # Pillow alone shows it, half black: why libspng's word counts

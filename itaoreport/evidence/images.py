@@ -209,7 +209,9 @@ def _png_decoded(im: Image.Image, source: Path | io.BytesIO, frames: int
     only while loading). Pillow has read the header, checked the size and keeps its `info`;
     libspng reads the samples. Anything else, and anything libspng refuses, is decoded by
     Pillow, whose picture and error are the ones the user sees; where pyspng is not
-    installed, every file is."""
+    installed, every file is. One refusal is an ImageError here: compressed rows that stop
+    before the last row (a whole file otherwise), which Pillow decodes with the missing rows
+    black and no error."""
     spng = _pyspng()
     if spng is None or im.format != "PNG" or frames != 1 or im.mode not in PNG_MODES:
         return None
@@ -221,7 +223,14 @@ def _png_decoded(im: Image.Image, source: Path | io.BytesIO, frames: int
         return None
     try:
         samples = spng.load(data, im.mode)
-    except (RuntimeError, ValueError, MemoryError):
+    except RuntimeError as exc:
+        if "IDAT stream too short" in str(exc):
+            # a whole file whose compressed rows stop early: Pillow shows the missing rows
+            # black without a word, libspng says so
+            raise ImageError("the picture's data stops before its last row: the file is "
+                             "damaged or was cut short") from None
+        return None
+    except (ValueError, MemoryError):
         return None
     channels = len(im.mode)
     if samples.dtype.itemsize != 1 or samples.shape[:2] != (im.height, im.width) or (
