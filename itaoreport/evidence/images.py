@@ -148,7 +148,14 @@ def _decode(source: Path | io.BytesIO, sha256: str | None, with_digest: bool = T
                     _digest_rest(im, frames, narrowed, digest, source, sha256)
                     im.seek(0)
                 palette = im.mode in ("P", "1", "PA")
-                im = _png_decoded(im, source, frames) or _loaded(im)
+                png = _file_bytes(source) if fmt == "PNG" else None
+                decoded = _png_decoded(im, png, frames) if png is not None else None
+                if decoded is None:
+                    im.load()
+                    if png is not None:
+                        _check_png_rows(png)
+                else:
+                    im = decoded
                 if getattr(im, "map", None) is not None:
                     im = im.copy()  # memory-mapped from the file: make it our own
                 # In place: a copy of a 1080x2340 screenshot costs as much as decoding it.
@@ -181,9 +188,8 @@ def _decode(source: Path | io.BytesIO, sha256: str | None, with_digest: bool = T
         raise ImageError(f"the image could not be decoded ({type(exc).__name__}: {exc})") from None
 
 
-def _loaded(im: Image.Image) -> Image.Image:
-    im.load()
-    return im
+def _file_bytes(source: Path | io.BytesIO) -> bytes:
+    return source.getvalue() if isinstance(source, io.BytesIO) else source.read_bytes()
 
 
 PNG_MODES = ("RGB", "RGBA", "L")
@@ -195,8 +201,7 @@ any of them is decoded by Pillow."""
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
-def _png_decoded(im: Image.Image, source: Path | io.BytesIO, frames: int
-                 ) -> Image.Image | None:
+def _png_decoded(im: Image.Image, data: bytes, frames: int) -> Image.Image | None:
     """An opened, not yet loaded PNG decoded by libspng (the pyspng package), or None for
     Pillow to decode it as always.
 
@@ -218,7 +223,6 @@ def _png_decoded(im: Image.Image, source: Path | io.BytesIO, frames: int
     tiles = getattr(im, "tile", None) or []
     if len(tiles) != 1 or tiles[0][3] != im.mode or im.info.get("interlace"):
         return None  # low or high bit depths (rawmode "L;4", "RGB;16B"), Adam7
-    data = source.getvalue() if isinstance(source, io.BytesIO) else source.read_bytes()
     if not _plain_png(data):
         return None
     try:
@@ -242,6 +246,51 @@ def _png_decoded(im: Image.Image, source: Path | io.BytesIO, frames: int
     decoded.info = dict(im.info)
     decoded.format = im.format
     return decoded
+
+
+def _check_png_rows(data: bytes) -> None:
+    """ImageError if a PNG that Pillow decoded has fewer rows in its compressed picture data
+    than its header says: Pillow takes the end of that data for the end of the picture and
+    leaves the rest black, without a word (ZipDecode.c). The data (IDAT) is inflated again
+    and counted, not kept: ~2 ms for a phone screenshot's palette PNG. Files too damaged to
+    walk were refused by Pillow already."""
+    import zlib
+
+    position, header, parts = 8, None, []
+    while position + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, position)
+        body = data[position + 8:position + 8 + length]
+        if kind == b"IHDR" and len(body) >= 13:
+            header = struct.unpack_from(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            parts.append(body)
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    if header is None:
+        return
+    width, height, depth, colour, _, _, interlace = header
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
+    if channels is None or depth not in (1, 2, 4, 8, 16):
+        return
+    passes = ([(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+               (1, 0, 2, 2), (0, 1, 1, 2)] if interlace else [(0, 0, 1, 1)])
+    expected = 0
+    for x0, y0, dx, dy in passes:
+        columns, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if columns > 0 and rows > 0:
+            expected += rows * (1 + -(-(columns * channels * depth) // 8))
+    inflater, produced = zlib.decompressobj(), 0
+    for part in parts:
+        pending = part
+        while pending and produced < expected and not inflater.eof:
+            produced += len(inflater.decompress(pending, 1 << 20))
+            pending = inflater.unconsumed_tail
+        if produced >= expected or inflater.eof:
+            break
+    if produced < expected:
+        raise ImageError("the picture's data stops before its last row: the file is "
+                         "damaged or was cut short")
 
 
 def _plain_png(data: bytes) -> bool:
