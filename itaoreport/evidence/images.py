@@ -199,6 +199,7 @@ PNG_LOADED_CHUNKS = {b"acTL", b"fcTL", b"fdAT", b"eXIf"}
 """Chunks whose meaning Pillow takes in while loading (animation, orientation): a PNG with
 any of them is decoded by Pillow."""
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+CUT_SHORT = "the picture's data stops before its last row: the file is damaged or was cut short"
 
 
 def _png_decoded(im: Image.Image, data: bytes, frames: int) -> Image.Image | None:
@@ -213,10 +214,8 @@ def _png_decoded(im: Image.Image, data: bytes, frames: int) -> Image.Image | Non
     after the picture's data (Pillow reads what follows it, text, orientation or damage,
     only while loading). Pillow has read the header, checked the size and keeps its `info`;
     libspng reads the samples. Anything else, and anything libspng refuses, is decoded by
-    Pillow, whose picture and error are the ones the user sees; where pyspng is not
-    installed, every file is. One refusal is an ImageError here: compressed rows that stop
-    before the last row (a whole file otherwise), which Pillow decodes with the missing rows
-    black and no error."""
+    Pillow, whose picture and error are the ones the user sees (and whose rows are then
+    counted: _check_png_rows); where pyspng is not installed, every file is."""
     spng = _pyspng()
     if spng is None or im.format != "PNG" or frames != 1 or im.mode not in PNG_MODES:
         return None
@@ -227,14 +226,7 @@ def _png_decoded(im: Image.Image, data: bytes, frames: int) -> Image.Image | Non
         return None
     try:
         samples = spng.load(data, im.mode)
-    except RuntimeError as exc:
-        if "IDAT stream too short" in str(exc):
-            # a whole file whose compressed rows stop early: Pillow shows the missing rows
-            # black without a word, libspng says so
-            raise ImageError("the picture's data stops before its last row: the file is "
-                             "damaged or was cut short") from None
-        return None
-    except (ValueError, MemoryError):
+    except (RuntimeError, ValueError, MemoryError):
         return None
     channels = len(im.mode)
     if samples.dtype.itemsize != 1 or samples.shape[:2] != (im.height, im.width) or (
@@ -256,10 +248,10 @@ def _check_png_rows(data: bytes) -> None:
     walk were refused by Pillow already."""
     import zlib
 
-    position, header, parts = 8, None, []
+    position, header, parts, view = 8, None, [], memoryview(data)
     while position + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
-        body = data[position + 8:position + 8 + length]
+        body = view[position + 8:position + 8 + length]
         if kind == b"IHDR" and len(body) >= 13:
             header = struct.unpack_from(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -289,8 +281,7 @@ def _check_png_rows(data: bytes) -> None:
         if produced >= expected or inflater.eof:
             break
     if produced < expected:
-        raise ImageError("the picture's data stops before its last row: the file is "
-                         "damaged or was cut short")
+        raise ImageError(CUT_SHORT)
 
 
 def _plain_png(data: bytes) -> bool:
