@@ -276,17 +276,9 @@ def score(folder: Path, cache: Path | None, workers: str | None, floor: bool = F
     by_kind: dict[str, list[int]] = {k: [0, 0] for k in COPY_KINDS}
     narrow: dict[str, int] = {k: 0 for k in COPY_KINDS}
     worst_copy, best_near = 0.0, 255.0
-    widths: dict[str, int] = {}
-
-    def width(path: str) -> int:
-        if path not in widths:
-            with Image.open(path) as im:
-                widths[path] = im.width
-        return widths[path]
-
     for row in labels:
         if row["kind"] in by_kind:
-            if width(str(folder / row["file"])) < MIN_VERIFY_WIDTH:
+            if outcome.widths.get(str(folder / row["file"]), MIN_VERIFY_WIDTH) < MIN_VERIFY_WIDTH:
                 narrow[row["kind"]] += 1  # listed, never merged (the 50 % of a 360 px chat)
                 continue
             by_kind[row["kind"]][1] += 1
@@ -300,7 +292,7 @@ def score(folder: Path, cache: Path | None, workers: str | None, floor: bool = F
     too_small = 0
     for n in result.kept_separate:
         a, b = row_of[name(n.a)], row_of[name(n.b)]
-        if min(width(n.a), width(n.b)) < MIN_VERIFY_WIDTH:
+        if outcome.too_small(n.a, n.b) is not None:
             # compared narrower than MIN_VERIFY_WIDTH: listed, never merged, whatever the
             # score, so not part of the margin (50 % copies of 360 and 450 px drawn chats)
             too_small += a["group"] != b["group"]

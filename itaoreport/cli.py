@@ -222,6 +222,8 @@ def dedupe(paths: tuple[str, ...], as_json: bool) -> None:
 
 
 def _print_dedupe(outcome) -> None:  # noqa: ANN001
+    from itaoreport.evidence.dedupe import MIN_VERIFY_WIDTH
+
     result = outcome.result
     copies = sum(len(g.duplicates) for g in result.groups)
     click.echo(f"{outcome.images} images: {len(result.groups)} with copies ({copies} copies), "
@@ -233,7 +235,10 @@ def _print_dedupe(outcome) -> None:  # noqa: ANN001
     if result.kept_separate:
         click.echo("similar but kept separate (they differ in detail):")
         for n in result.kept_separate:
-            click.echo(f"  {n.a}  ≠  {n.b}  (score {n.score})")
+            narrow = outcome.too_small(n.a, n.b)
+            why = (f"; too small to verify: {narrow} px wide, {MIN_VERIFY_WIDTH} needed"
+                   if narrow is not None else "")
+            click.echo(f"  {n.a}  ≠  {n.b}  (score {n.score}{why})")
 
 
 @main.command("import")

@@ -236,6 +236,18 @@ def test_dedupe_command_json_shape(tmp_path: Path):
     assert any(str(folder / "clock.png") in (p["a"], p["b"]) for p in data["kept_separate"])
 
 
+def test_dedupe_command_says_when_a_pair_is_too_small_to_verify(tmp_path: Path):
+    """A 20 % thumbnail scores low against its original but is never merged: the listing
+    says why, so the low score does not read as a mistake."""
+    (tmp_path / "original.png").write_bytes(encode(ORIGINAL, "PNG"))
+    thumbnail = ORIGINAL.resize((108, 234), Image.Resampling.LANCZOS)
+    (tmp_path / "thumb.png").write_bytes(encode(thumbnail, "PNG"))
+    result = CliRunner().invoke(main, ["dedupe", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.output.splitlines() if "≠" in line]
+    assert line.endswith(f"; too small to verify: 108 px wide, {dedupe.MIN_VERIFY_WIDTH} needed)")
+
+
 def test_dedupe_command_reports_unreadable_images(tmp_path: Path):
     (tmp_path / "broken.png").write_bytes(encode(ORIGINAL, "PNG")[:200])
     result = CliRunner().invoke(main, ["dedupe", str(tmp_path)])

@@ -29,6 +29,17 @@ class FilesResult:
     seconds: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Stage ("hash", "analyse", "group") -> (wall, CPU) seconds, CPU of this process and
     of its finished workers (for benchmarks)."""
+    widths: dict[str, int] = field(default_factory=dict)
+    """Path -> width in pixels of every image analysed (upright)."""
+
+    def too_small(self, a: str, b: str) -> int | None:
+        """The narrower width of a pair kept separate when it is under MIN_VERIFY_WIDTH: too
+        small for the verifier to tell a copy from a changed digit, so never merged, whatever
+        its score; else None."""
+        from itaoreport.evidence.dedupe import MIN_VERIFY_WIDTH
+
+        width = min(self.widths.get(a, MIN_VERIFY_WIDTH), self.widths.get(b, MIN_VERIFY_WIDTH))
+        return width if width < MIN_VERIFY_WIDTH else None
 
 
 def collect_images(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -86,7 +97,8 @@ def dedupe_paths(paths: list[str], cache_dir: Path | None = None,
     unreadable += [(path, problem[path]) for path in files if path in problem]
     notes = [(path, frames_note(images.facts[path].frames)) for path in files
              if path in images.facts and images.facts[path].frames > 1]
-    return FilesResult(result, len(images.facts), unreadable, notes, clock.seconds)
+    return FilesResult(result, len(images.facts), unreadable, notes, clock.seconds,
+                       {path: facts.width for path, facts in images.facts.items()})
 
 
 def _digests(files: list[str]) -> list[tuple[str, int] | OSError]:
