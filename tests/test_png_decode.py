@@ -6,7 +6,6 @@ the last row are an error either way (Pillow alone would show the rest black).""
 from __future__ import annotations
 
 import hashlib
-import io
 import struct
 import zlib
 from pathlib import Path
